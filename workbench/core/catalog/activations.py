@@ -1,0 +1,5 @@
+"""Layer types: activations (see base.LayerType)."""
+
+from __future__ import annotations
+
+LAYERS: list = []

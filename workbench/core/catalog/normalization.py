@@ -1,0 +1,5 @@
+"""Layer types: normalization (see base.LayerType)."""
+
+from __future__ import annotations
+
+LAYERS: list = []

@@ -1,0 +1,1 @@
+"""Model Workbench data package (filled by later issues)."""

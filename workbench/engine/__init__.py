@@ -1,0 +1,1 @@
+"""Everything that needs torch: the graph compiler and (later) training and evaluation."""

@@ -1,0 +1,1 @@
+"""Model Workbench export package (filled by later issues)."""
