@@ -2,4 +2,170 @@
 
 from __future__ import annotations
 
-LAYERS: list = []
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from workbench.core.catalog.base import (
+    LayerType,
+    Param,
+    ShapeError,
+    TensorSpec,
+    require_float,
+    require_rank,
+)
+
+P = Mapping[str, Any]
+S = Sequence[TensorSpec]
+
+
+def require_sequence(layer: str, x: TensorSpec) -> None:
+    """Float (N, T, E) input, or a ShapeError with a fix."""
+    require_float(layer, x)
+    fix = "use a Reshape to (T, E) or an Embedding" if x.rank == 2 else "use a Reshape to (T, E)"
+    require_rank(layer, x, (3,), "a sequence (N, T, E)", fix)
+
+
+def _divisors(n: int, limit: int = 8) -> str:
+    ds = [d for d in range(1, n + 1) if n % d == 0][:limit]
+    return ", ".join(map(str, ds[:-1])) + f" or {ds[-1]}" if len(ds) > 1 else str(ds[0])
+
+
+def require_heads(layer: str, x: TensorSpec, heads: int) -> None:
+    """The embedding size must split evenly across the heads."""
+    e = x.shape[-1]
+    if e % heads:
+        raise ShapeError(
+            f"{layer} needs the embedding size E to be divisible by num_heads {heads} but gets "
+            f"{x} with E = {e}: use num_heads {_divisors(e)}, or change E"
+        )
+
+
+def attention_flops(t: int, e: int, heads: int) -> int:
+    """Q, K, V and output projections, scores, softmax and the weighted sum."""
+    projections = 2 * 4 * t * e * e
+    scores_and_sum = 2 * 2 * t * t * e
+    softmax = 3 * heads * t * t
+    return projections + scores_and_sum + softmax
+
+
+def _heads() -> Param:
+    return Param("num_heads", "int", 4, "Attention heads; the embedding size must be divisible by it.", minimum=1, maximum=256, label="Heads")
+
+
+# --- MultiHeadSelfAttention ----------------------------------------------------------
+
+
+def _mhsa_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    require_sequence("MultiHeadSelfAttention", x)
+    require_heads("MultiHeadSelfAttention", x, p["num_heads"])
+    return x
+
+
+def _mhsa_build(p: P, xs: S) -> Any:
+    from workbench.engine.modules import SelfAttention
+
+    return SelfAttention(xs[0].shape[-1], p["num_heads"], p["dropout"])
+
+
+MHSA = LayerType(
+    name="MultiHeadSelfAttention",
+    group="Attention",
+    doc="Every step of a sequence (N, T, E) looks at every other step and mixes in what is relevant.",
+    params=(
+        _heads(),
+        Param("dropout", "float", 0.0, "Dropout on the attention weights while training.", minimum=0.0, maximum=0.99),
+    ),
+    infer=_mhsa_infer,
+    build=_mhsa_build,
+    count_params=lambda p, xs, out: 4 * xs[0].shape[-1] ** 2 + 4 * xs[0].shape[-1],
+    flops=lambda p, xs, out: attention_flops(*xs[0].shape, p["num_heads"]),
+)
+
+
+# --- TransformerEncoderLayer ---------------------------------------------------------
+
+
+def _tel_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    require_sequence("TransformerEncoderLayer", x)
+    require_heads("TransformerEncoderLayer", x, p["num_heads"])
+    return x
+
+
+def _tel_build(p: P, xs: S) -> Any:
+    import torch.nn as nn
+
+    return nn.TransformerEncoderLayer(
+        xs[0].shape[-1], p["num_heads"], dim_feedforward=p["dim_feedforward"],
+        dropout=p["dropout"], activation=p["activation"], batch_first=True,
+        norm_first=p["norm_first"],
+    )
+
+
+def _tel_count(p: P, xs: S, out: TensorSpec) -> int:
+    e, f = xs[0].shape[-1], p["dim_feedforward"]
+    attention = 4 * e * e + 4 * e
+    feedforward = e * f + f + f * e + e
+    norms = 2 * 2 * e
+    return attention + feedforward + norms
+
+
+def _tel_flops(p: P, xs: S, out: TensorSpec) -> int:
+    t, e = xs[0].shape
+    f = p["dim_feedforward"]
+    feedforward = 2 * 2 * t * e * f + t * f
+    residual_and_norms = 2 * t * e + 2 * 5 * t * e
+    return attention_flops(t, e, p["num_heads"]) + feedforward + residual_and_norms
+
+
+TRANSFORMER_ENCODER_LAYER = LayerType(
+    name="TransformerEncoderLayer",
+    group="Attention",
+    doc="A transformer block for sequences (N, T, E): self-attention and a feed-forward net, with residuals and LayerNorms.",
+    params=(
+        _heads(),
+        Param("dim_feedforward", "int", 256, "Hidden size of the feed-forward net inside the block.", minimum=1, maximum=100_000, label="Feed-forward size"),
+        Param("dropout", "float", 0.1, "Dropout inside the block while training.", minimum=0.0, maximum=0.99),
+        Param("activation", "choice", "relu", "Activation of the feed-forward net.", choices=("relu", "gelu")),
+        Param("norm_first", "bool", False, "Apply LayerNorm before attention and feed-forward (pre-norm; often trains more stably)."),
+    ),
+    infer=_tel_infer,
+    build=_tel_build,
+    count_params=_tel_count,
+    flops=_tel_flops,
+)
+
+
+# --- PositionalEncoding --------------------------------------------------------------
+
+
+def _pe_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    require_sequence("PositionalEncoding", x)
+    return x
+
+
+def _pe_build(p: P, xs: S) -> Any:
+    from workbench.engine.modules import PositionalEncoding
+
+    t, e = xs[0].shape
+    return PositionalEncoding(t, e, p["kind"], p["dropout"])
+
+
+POSITIONAL_ENCODING = LayerType(
+    name="PositionalEncoding",
+    group="Attention",
+    doc="Adds position information to a sequence (N, T, E) so attention layers know the order of steps.",
+    params=(
+        Param("kind", "choice", "sinusoidal", "sinusoidal: fixed sine waves, no weights; learned: a trained vector per position.", choices=("sinusoidal", "learned")),
+        Param("dropout", "float", 0.0, "Dropout after adding the positions, while training.", minimum=0.0, maximum=0.99),
+    ),
+    infer=_pe_infer,
+    build=_pe_build,
+    count_params=lambda p, xs, out: out.numel if p["kind"] == "learned" else 0,
+    onnx_note="The sequence length is fixed by the model's Input shape.",
+)
+
+
+LAYERS = [MHSA, TRANSFORMER_ENCODER_LAYER, POSITIONAL_ENCODING]

@@ -9,8 +9,10 @@ from typing import Any
 from workbench.core.catalog.base import (
     LayerType,
     Param,
+    ParamError,
     ShapeError,
     TensorSpec,
+    format_shape,
     require_float,
     require_rank,
 )
@@ -146,4 +148,119 @@ FLATTEN = LayerType(
 )
 
 
-LAYERS = [INPUT, OUTPUT, LINEAR, FLATTEN]
+
+# --- Dropout -------------------------------------------------------------------------
+
+
+def _dropout_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    require_float("Dropout", x)
+    return x
+
+
+def _dropout_build(p: P, xs: S) -> Any:
+    import torch.nn as nn
+
+    return nn.Dropout(p["p"])
+
+
+DROPOUT = LayerType(
+    name="Dropout",
+    group="Regularization",
+    doc="Randomly zeroes a fraction of values while training to reduce overfitting; does nothing at evaluation.",
+    params=(
+        Param("p", "float", 0.5, "Fraction of values set to zero during training (0 to 0.99).", minimum=0.0, maximum=0.99, label="Drop probability"),
+    ),
+    infer=_dropout_infer,
+    build=_dropout_build,
+)
+
+
+# --- Reshape -------------------------------------------------------------------------
+
+
+def _reshape_target(p: P, x: TensorSpec) -> tuple[int, ...]:
+    shape = [int(v) for v in p["shape"]]
+    target = format_shape(shape)
+    if shape.count(-1) > 1:
+        raise ParamError(f"Reshape's shape {target} has more than one -1: give every axis but one a size")
+    known = math.prod(v for v in shape if v != -1)
+    if -1 in shape:
+        if x.numel % known:
+            raise ShapeError(
+                f"Reshape to {target} needs a multiple of {known} values per sample but gets {x} "
+                f"with {x.numel}: pick sizes whose product divides {x.numel}"
+            )
+        shape[shape.index(-1)] = x.numel // known
+    elif known != x.numel:
+        raise ShapeError(
+            f"Reshape to {target} needs {known} values per sample but gets {x} with {x.numel}: "
+            f"pick sizes whose product is {x.numel}, or use -1 for one axis to fill it in"
+        )
+    return tuple(shape)
+
+
+def _reshape_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    return TensorSpec(_reshape_target(p, x), x.dtype)
+
+
+def _reshape_build(p: P, xs: S) -> Any:
+    from workbench.engine.modules import Reshape
+
+    return Reshape(_reshape_target(p, xs[0]))
+
+
+RESHAPE = LayerType(
+    name="Reshape",
+    group="Reshape",
+    doc="Gives each sample a new shape with the same number of values, e.g. (N, 784) to (N, 1, 28, 28).",
+    params=(
+        Param("shape", "ints", [-1], "New shape of one sample without the batch axis; one -1 means 'whatever is left'.", minimum=1, special=(-1,), length=(1, 4)),
+    ),
+    infer=_reshape_infer,
+    build=_reshape_build,
+    flops=lambda p, xs, out: 0,
+)
+
+
+# --- Embedding -----------------------------------------------------------------------
+
+
+def _embedding_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    if x.dtype != "int64":
+        raise ShapeError(
+            f"Embedding needs integer token ids (N, T) but gets {x}: set the Input's dtype to int64"
+        )
+    require_rank(
+        "Embedding", x, (2,), "integer token ids (N, T)",
+        "set the Input's shape to one number, the sequence length T" if x.rank > 2
+        else "connect token ids of shape (N, T)",
+    )
+    return TensorSpec((*x.shape, p["embedding_dim"]))
+
+
+def _embedding_build(p: P, xs: S) -> Any:
+    import torch.nn as nn
+
+    return nn.Embedding(p["num_embeddings"], p["embedding_dim"])
+
+
+EMBEDDING = LayerType(
+    name="Embedding",
+    group="Embedding",
+    doc="Turns integer token ids (N, T) into learned vectors (N, T, E); the Input's dtype must be int64.",
+    params=(
+        Param("num_embeddings", "int", 1000, "Vocabulary size: token ids must lie in 0 to this minus 1.", minimum=1, maximum=10_000_000, label="Vocabulary size"),
+        Param("embedding_dim", "int", 64, "Length E of the vector learned for each token.", minimum=1, maximum=100_000, label="Embedding size"),
+    ),
+    infer=_embedding_infer,
+    build=_embedding_build,
+    count_params=lambda p, xs, out: p["num_embeddings"] * p["embedding_dim"],
+    flops=lambda p, xs, out: 0,
+    onnx_note="Exported as a Gather; token ids outside the vocabulary fail at run time.",
+)
+
+
+LAYERS = [INPUT, OUTPUT, LINEAR, FLATTEN, DROPOUT, RESHAPE, EMBEDDING]

@@ -2,4 +2,109 @@
 
 from __future__ import annotations
 
-LAYERS: list = []
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from workbench.core.catalog.base import (
+    LayerType,
+    Param,
+    ShapeError,
+    TensorSpec,
+    require_float,
+    require_rank,
+)
+
+P = Mapping[str, Any]
+S = Sequence[TensorSpec]
+
+
+def _eps() -> Param:
+    return Param("eps", "float", 1e-5, "Small number added to the variance to avoid dividing by zero.", minimum=1e-12, maximum=1.0, label="Epsilon")
+
+
+def _momentum() -> Param:
+    return Param("momentum", "float", 0.1, "How fast the running mean and variance used at evaluation follow each batch.", minimum=0.0, maximum=1.0)
+
+
+# --- BatchNorm1d / BatchNorm2d -------------------------------------------------------
+
+
+def _bn1d_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    require_float("BatchNorm1d", x)
+    fix = "use a BatchNorm2d for images" if x.rank == 4 else "Flatten or Reshape it first"
+    require_rank("BatchNorm1d", x, (2, 3), "(N, C) or (N, C, L)", fix)
+    return x
+
+
+def _bn2d_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    require_float("BatchNorm2d", x)
+    fix = "use a BatchNorm1d for features and sequences" if x.rank in (2, 3) else "Reshape it first"
+    require_rank("BatchNorm2d", x, (4,), "(N, C, H, W)", fix)
+    return x
+
+
+def _bn_build(d: int) -> Any:
+    def build(p: P, xs: S) -> Any:
+        import torch.nn as nn
+
+        cls = nn.BatchNorm1d if d == 1 else nn.BatchNorm2d
+        return cls(xs[0].shape[0], eps=p["eps"], momentum=p["momentum"])
+
+    return build
+
+
+BATCHNORM1D = LayerType(
+    name="BatchNorm1d",
+    group="Normalization",
+    doc="Normalizes each feature or channel of (N, C) or (N, C, L) over the batch; speeds up training.",
+    params=(_eps(), _momentum()),
+    infer=_bn1d_infer,
+    build=_bn_build(1),
+    count_params=lambda p, xs, out: 2 * xs[0].shape[0],
+    flops=lambda p, xs, out: 2 * out.numel,
+)
+
+BATCHNORM2D = LayerType(
+    name="BatchNorm2d",
+    group="Normalization",
+    doc="Normalizes each channel of images (N, C, H, W) over the batch; usually right after a Conv2d.",
+    params=(_eps(), _momentum()),
+    infer=_bn2d_infer,
+    build=_bn_build(2),
+    count_params=lambda p, xs, out: 2 * xs[0].shape[0],
+    flops=lambda p, xs, out: 2 * out.numel,
+)
+
+
+# --- LayerNorm -----------------------------------------------------------------------
+
+
+def _ln_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    require_float("LayerNorm", x)
+    if x.rank < 2:  # pragma: no cover - every tensor spec has a feature axis
+        raise ShapeError(f"LayerNorm needs (N, ..., features) but gets {x}")
+    return x
+
+
+def _ln_build(p: P, xs: S) -> Any:
+    import torch.nn as nn
+
+    return nn.LayerNorm(xs[0].shape[-1], eps=p["eps"])
+
+
+LAYERNORM = LayerType(
+    name="LayerNorm",
+    group="Normalization",
+    doc="Normalizes the last axis of every sample (or every time step) on its own; standard in transformers.",
+    params=(_eps(),),
+    infer=_ln_infer,
+    build=_ln_build,
+    count_params=lambda p, xs, out: 2 * xs[0].shape[-1],
+    flops=lambda p, xs, out: 5 * out.numel,
+)
+
+
+LAYERS = [BATCHNORM1D, BATCHNORM2D, LAYERNORM]

@@ -2,4 +2,109 @@
 
 from __future__ import annotations
 
-LAYERS: list = []
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from workbench.core.catalog.base import (
+    LayerType,
+    Param,
+    TensorSpec,
+    require_float,
+    require_rank,
+)
+
+P = Mapping[str, Any]
+S = Sequence[TensorSpec]
+
+#: Weight blocks per cell: one per gate (plus the candidate state).
+GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+#: Rough element-wise operations per hidden unit and time step (activations, gating).
+ELEMENTWISE = {"RNN": 2, "GRU": 10, "LSTM": 10}
+
+
+def _common_params() -> tuple[Param, ...]:
+    return (
+        Param("hidden_size", "int", 64, "Size H of the hidden state, i.e. output features per direction.", minimum=1, maximum=100_000, label="Hidden size"),
+        Param("num_layers", "int", 1, "Recurrent layers stacked on top of each other.", minimum=1, maximum=8, label="Layers"),
+        Param("bidirectional", "bool", False, "Also read the sequence backwards; doubles the output features."),
+        Param("output", "choice", "last", "last: only the final step's output (N, H); sequence: every step's (N, T, H).", choices=("last", "sequence")),
+        Param("dropout", "float", 0.0, "Dropout between stacked layers while training (needs 2 or more layers).", minimum=0.0, maximum=0.99),
+    )
+
+
+def _rnn_layer(kind: str, doc: str) -> LayerType:
+    params = _common_params()
+    if kind == "RNN":
+        params = (
+            *params[:2],
+            Param("nonlinearity", "choice", "tanh", "Activation of the hidden state.", choices=("tanh", "relu")),
+            *params[2:],
+        )
+
+    def infer(p: P, xs: S) -> TensorSpec:
+        (x,) = xs
+        require_float(kind, x)
+        if x.rank == 2:
+            fix = "use a Reshape to (T, F) or an Embedding"
+        else:
+            fix = "use a Reshape to (T, F)" + (
+                f", e.g. shape {x.shape[-2]} {x.shape[-1]}" if x.rank == 4 and x.shape[0] == 1 else ""
+            )
+        require_rank(kind, x, (3,), "a sequence (N, T, F)", fix)
+        features = p["hidden_size"] * (2 if p["bidirectional"] else 1)
+        if p["output"] == "last":
+            return TensorSpec((features,))
+        return TensorSpec((x.shape[0], features))
+
+    def build(p: P, xs: S) -> Any:
+        import torch.nn as nn
+
+        from workbench.engine.modules import Recurrent
+
+        cls = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}[kind]
+        extra = {"nonlinearity": p["nonlinearity"]} if kind == "RNN" else {}
+        rnn = cls(
+            xs[0].shape[-1], p["hidden_size"], num_layers=p["num_layers"], batch_first=True,
+            bidirectional=p["bidirectional"],
+            # torch warns about dropout with a single layer, where it does nothing.
+            dropout=p["dropout"] if p["num_layers"] > 1 else 0.0,
+            **extra,
+        )
+        return Recurrent(rnn, last=p["output"] == "last")
+
+    def matmul_weights(p: P, xs: S) -> int:
+        h, dirs, g = p["hidden_size"], 2 if p["bidirectional"] else 1, GATES[kind]
+        total = 0
+        for layer in range(p["num_layers"]):
+            inp = xs[0].shape[-1] if layer == 0 else h * dirs
+            total += dirs * g * h * (inp + h)
+        return total
+
+    def count(p: P, xs: S, out: TensorSpec) -> int:
+        dirs = 2 if p["bidirectional"] else 1
+        biases = p["num_layers"] * dirs * 2 * GATES[kind] * p["hidden_size"]
+        return matmul_weights(p, xs) + biases
+
+    def flops(p: P, xs: S, out: TensorSpec) -> int:
+        steps = xs[0].shape[0]
+        dirs = 2 if p["bidirectional"] else 1
+        units = p["num_layers"] * dirs * p["hidden_size"]
+        return steps * (2 * matmul_weights(p, xs) + units * (2 * GATES[kind] + ELEMENTWISE[kind]))
+
+    return LayerType(
+        name=kind,
+        group="Recurrent",
+        doc=doc,
+        params=params,
+        infer=infer,
+        build=build,
+        count_params=count,
+        flops=flops,
+    )
+
+
+RNN = _rnn_layer("RNN", "Simple recurrent layer: reads a sequence (N, T, F) step by step, keeping a hidden state.")
+LSTM = _rnn_layer("LSTM", "Long short-term memory: a recurrent layer whose gates let it remember over long sequences (N, T, F).")
+GRU = _rnn_layer("GRU", "Gated recurrent unit: a lighter LSTM for sequences (N, T, F) with similar results.")
+
+LAYERS = [RNN, LSTM, GRU]

@@ -1,0 +1,212 @@
+"""The command line: ``workbench`` opens the GUI; sub-commands script everything else.
+
+Errors caused by input print one line to stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem with the user's input; printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse's default prints the whole usage; one line is the contract.
+        self.exit(EXIT_USAGE, f"workbench: {message} (see 'workbench --help')\n")
+
+
+def human(n: float, unit: str = "") -> str:
+    """Format a count with K/M/G suffixes, e.g. 1.23 M."""
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= factor:
+            return f"{n / factor:.2f} {suffix}{unit}"
+    return f"{n:g} {unit}".rstrip()
+
+
+def _load(path: str) -> Any:
+    from workbench.core.project import ProjectError, load_project
+
+    try:
+        return load_project(path)
+    except ProjectError as e:
+        raise CliError(str(e)) from None
+
+
+# --- sub-commands ------------------------------------------------------------------------
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from workbench.ui.app import run_gui
+
+    if args.project and not Path(args.project).exists():
+        from workbench.core.templates import TEMPLATES
+
+        if args.project in TEMPLATES:  # `workbench gui lenet` opens a template
+            return run_gui(template=args.project, screenshot=args.screenshot)
+        raise CliError(f"{args.project}: no such file")
+    return run_gui(project=args.project, screenshot=args.screenshot)
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    from workbench.core.templates import TEMPLATES
+
+    for t in TEMPLATES.values():
+        print(f"{t.name}\t{t.title}: {t.summary}")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from workbench.core.project import ProjectError, save_project
+    from workbench.core.templates import make_project
+
+    out = Path(args.out)
+    if out.suffix != ".wbproj":
+        raise CliError(f"{out}: a project file must end in .wbproj")
+    if out.exists() and not args.force:
+        raise CliError(f"{out}: already exists (use --force to replace it)")
+    if not out.parent.is_dir():
+        raise CliError(f"{out.parent}: no such folder")
+    try:
+        project = make_project(args.template)
+    except KeyError as e:
+        raise CliError(str(e.args[0])) from None
+    project.name = out.stem
+    try:
+        save_project(project, out)
+    except ProjectError as e:
+        raise CliError(str(e)) from None
+    print(f"created {out} from template '{args.template}'")
+    return 0
+
+
+def info_dict(project: Any) -> dict[str, Any]:
+    """The ``workbench info --json`` document for a project."""
+    from workbench.core.shapes import analyze
+
+    graph = project.graph
+    a = analyze(graph)
+    nodes = []
+    for nid in a.order:
+        info = a.nodes[nid]
+        nodes.append({
+            "id": nid,
+            "type": graph.nodes[nid].type,
+            "output_shape": ["N", *info.output.shape] if info.output else None,
+            "params": info.params,
+            "flops": info.flops,
+        })
+    return {
+        "name": project.name,
+        "nodes": nodes,
+        "total_params": a.total_params,
+        "total_flops": a.total_flops,
+        "activation_bytes_per_sample": a.activation_bytes(1),
+        "errors": [{"node": i.node, "message": i.message} for i in a.errors],
+        "warnings": [{"node": i.node, "message": i.message} for i in a.issues if i.severity == "warning"],
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from workbench.core.catalog import format_shape
+
+    project = _load(args.project)
+    d = info_dict(project)
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return 0
+    rows = [("id", "type", "output shape", "params", "FLOPs")]
+    for n in d["nodes"]:
+        shape = format_shape(n["output_shape"][1:]) if n["output_shape"] else "?"
+        rows.append((n["id"], n["type"], shape, f"{n['params']:,}", human(n["flops"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for k, r in enumerate(rows):
+        print("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    print(f"\n{project.name}: {d['total_params']:,} parameters, {human(d['total_flops'], 'FLOPs')} per sample, "
+          f"activations {human(d['activation_bytes_per_sample'] * 32, 'B')} for a batch of 32")
+    for e in d["errors"]:
+        print(f"error: {e['node'] or 'model'}: {e['message']}")
+    for w in d["warnings"]:
+        print(f"warning: {w['node'] or 'model'}: {w['message']}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from workbench import bench
+
+    results = bench.run_builder_benchmarks(nodes=args.nodes)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(bench.format_builder_results(results))
+    return 0
+
+
+# --- entry point -----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the docs and tests)."""
+    p = _Parser(prog="workbench", description="Model Workbench: build, train and export neural networks.")
+    from workbench import __version__
+
+    p.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    g = sub.add_parser("gui", help="open the window (the default)")
+    g.add_argument("project", nargs="?", help="a .wbproj file (or a template name) to open")
+    g.add_argument("--screenshot", metavar="PNG", help="render the window at 1280x800 offscreen to PNG and exit")
+    g.set_defaults(func=cmd_gui)
+
+    t = sub.add_parser("templates", help="list the starting templates")
+    t.set_defaults(func=cmd_templates)
+
+    n = sub.add_parser("new", help="create a project from a template")
+    n.add_argument("--template", default="empty", help="template name (see 'workbench templates')")
+    n.add_argument("--force", action="store_true", help="replace an existing file")
+    n.add_argument("out", metavar="OUT.wbproj")
+    n.set_defaults(func=cmd_new)
+
+    i = sub.add_parser("info", help="print a project's layers, shapes, params and errors")
+    i.add_argument("project", metavar="PROJECT")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+    i.set_defaults(func=cmd_info)
+
+    b = sub.add_parser("bench", help="benchmark the builder (shape inference, start-up)")
+    b.add_argument("--nodes", type=int, default=300, help="graph size for shape inference (default 300)")
+    b.add_argument("--json", action="store_true", help="machine-readable output")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["gui", *(argv or [])])
+    try:
+        return int(args.func(args) or 0)
+    except CliError as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Automatic layout of a graph on the canvas: layers flow top to bottom."""
+
+from __future__ import annotations
+
+from workbench.core.graph import Graph
+
+ROW_HEIGHT = 90.0
+COLUMN_WIDTH = 230.0
+
+
+def auto_layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple[float, float]]:
+    """Place every node by its depth (longest path from a source) and return the positions.
+
+    Nodes of one depth share a row, centred on the origin's x; the main chain of a
+    model therefore runs straight down and branches sit beside it.
+    """
+    try:
+        order = graph.topo_order()
+    except Exception:
+        order = list(graph.nodes)
+    depth: dict[str, int] = {n: 0 for n in order}
+    index = {n: i for i, n in enumerate(order)}
+    preds: dict[str, list[str]] = {n: [] for n in order}
+    for e in graph.edges:
+        preds[e.dst].append(e.src)
+    for n in order:
+        if preds[n]:
+            depth[n] = 1 + max(depth[p] for p in preds[n])
+    rows: dict[int, list[str]] = {}
+    for n in order:
+        rows.setdefault(depth[n], []).append(n)
+    positions: dict[str, tuple[float, float]] = {}
+    ox, oy = origin
+    for d, members in sorted(rows.items()):
+        # Keep a node near the mean x of its parents so branches do not cross.
+        def parent_x(n: str) -> float:
+            xs = [positions[p][0] for p in preds[n] if p in positions]
+            return sum(xs) / len(xs) if xs else ox
+        members.sort(key=lambda n: (parent_x(n), index[n]))
+        width = (len(members) - 1) * COLUMN_WIDTH
+        for i, n in enumerate(members):
+            positions[n] = (ox - width / 2 + i * COLUMN_WIDTH, oy + d * ROW_HEIGHT)
+    for n, pos in positions.items():
+        graph.move_node(n, pos)
+    return positions
