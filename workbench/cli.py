@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,7 +46,19 @@ def _load(path: str) -> Any:
 # --- sub-commands ------------------------------------------------------------------------
 
 
+def _has_display() -> bool:
+    """False on a Linux machine with no screen, where Qt would abort instead of opening."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    if not args.screenshot and not _has_display():
+        raise CliError(
+            "no display found (DISPLAY is not set): run it on a desktop, under xvfb-run, "
+            "or render the window to a file with 'workbench gui --screenshot window.png'"
+        )
     from workbench.ui.app import run_gui
 
     if args.project and not Path(args.project).exists():

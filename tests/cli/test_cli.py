@@ -84,3 +84,12 @@ def test_new_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, _, err = run(capsys, "new", str(path))
     assert code == 2 and "already exists" in err
     assert path.read_text() == "keep"
+
+
+def test_gui_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is for Linux")
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    code, _, err = run(capsys, "gui")
+    assert code == 2 and "no display found" in err and "--screenshot" in err

@@ -59,10 +59,11 @@ def _output_units(p: P) -> int:
 def _output_infer(p: P, xs: S) -> TensorSpec:
     (x,) = xs
     require_float("Output", x)
-    require_rank(
-        "Output", x, (2,), "(N, features)",
-        "insert a Flatten or a GlobalAvgPool before it" if x.rank > 2 else "connect a layer with features",
-    )
+    if x.rank == 3:
+        fix = "insert a GlobalAvgPool (over time) or a Flatten before it, or set the recurrent layer's output to last"
+    else:
+        fix = "insert a Flatten or a GlobalAvgPool before it"
+    require_rank("Output", x, (2,), "(N, features)", fix)
     return TensorSpec((_output_units(p),))
 
 
