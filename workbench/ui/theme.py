@@ -19,7 +19,6 @@ OK = "#15803d"
 
 STYLESHEET = f"""
 QMainWindow::separator {{ background: {BORDER}; width: 1px; height: 1px; }}
-QDockWidget {{ font-weight: 600; }}
 QDockWidget::title {{ padding: 6px 8px; background: {WINDOW}; border-bottom: 1px solid {BORDER}; }}
 QTabWidget#mainTabs::pane {{ border: none; border-top: 1px solid {BORDER}; }}
 QTabBar::tab {{ padding: 6px 16px; margin-right: 2px; border: none; color: {MUTED};
