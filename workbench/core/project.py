@@ -104,18 +104,20 @@ def _check_types(doc: dict[str, Any]) -> None:
 
 def migrate(doc: dict[str, Any]) -> dict[str, Any]:
     """Bring a document of any supported older version up to :data:`SCHEMA_VERSION`."""
-    version = doc.get("schema_version")
+    raw = doc.get("schema_version")
     _expect(
-        isinstance(version, int) and not isinstance(version, bool),
+        isinstance(raw, int) and not isinstance(raw, bool),
         "the file has no valid 'schema_version'; is it a Model Workbench project?",
     )
+    version = int(raw)  # type: ignore[arg-type]
     if version > SCHEMA_VERSION:
         raise ProjectError(
             f"the file was saved by a newer Model Workbench (format {version}; this version reads up to {SCHEMA_VERSION}): update the app"
         )
     while version < SCHEMA_VERSION:
         step = MIGRATIONS.get(version)
-        _expect(step is not None, f"format {version} is too old to open")
+        if step is None:
+            raise ProjectError(f"format {version} is too old to open")
         doc = step(doc)
         version += 1
         doc["schema_version"] = version

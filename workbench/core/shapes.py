@@ -105,10 +105,10 @@ def analyze(graph: Graph) -> Analysis:
             issues.append(Issue(n.id, f"Only one Output is supported; remove {n.id}"))
 
     in_ports: dict[str, list[Edge | None]] = {nid: [None] * graph.nodes[nid].num_inputs for nid in graph.nodes}
-    for e in graph.edges:
-        ports = in_ports[e.dst]
-        if e.port < len(ports):
-            ports[e.port] = e
+    for link in graph.edges:
+        ports = in_ports[link.dst]
+        if link.port < len(ports):
+            ports[link.port] = link
 
     for nid in order:
         node = graph.nodes[nid]

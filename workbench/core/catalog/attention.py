@@ -79,7 +79,7 @@ MHSA = LayerType(
     infer=_mhsa_infer,
     build=_mhsa_build,
     count_params=lambda p, xs, out: 4 * xs[0].shape[-1] ** 2 + 4 * xs[0].shape[-1],
-    flops=lambda p, xs, out: attention_flops(*xs[0].shape, p["num_heads"]),
+    flops=lambda p, xs, out: attention_flops(xs[0].shape[-2], xs[0].shape[-1], p["num_heads"]),
 )
 
 
