@@ -75,7 +75,7 @@ def test_corrupt_project_is_one_line_in_a_real_process(tmp_path: Path) -> None:
     path.write_bytes(b"\x00\x01garbage")
     out = subprocess.run([sys.executable, "-m", "workbench", "info", str(path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == [f"workbench: bad.wbproj: the file is not valid JSON (line 1, column 1: Expecting value); it may be truncated"]
+    assert out.stderr.strip().splitlines() == ["workbench: bad.wbproj: the file is not valid JSON (line 1, column 1: Expecting value); it may be truncated"]
 
 
 def test_new_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,7 +70,11 @@ def apply_theme(app: QApplication) -> None:
     pal.setColor(QPalette.ColorRole.ToolTipText, QColor(TEXT))
     pal.setColor(QPalette.ColorRole.PlaceholderText, QColor("#9ca3af"))
     pal.setColor(QPalette.ColorRole.Link, QColor(ACCENT))
-    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+    ):
         pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#9ca3af"))
     app.setPalette(pal)
     font = app.font()
@@ -80,7 +84,9 @@ def apply_theme(app: QApplication) -> None:
     app.setStyleSheet(STYLESHEET)
 
 
-def label(text: str = "", role: str = "", *, wrap: bool = False, parent: QWidget | None = None) -> QLabel:
+def label(
+    text: str = "", role: str = "", *, wrap: bool = False, parent: QWidget | None = None
+) -> QLabel:
     """A QLabel with a stylesheet ``role`` (muted, heading, section, error)."""
     lab = QLabel(text, parent)
     if role:

@@ -1,0 +1,143 @@
+"""Start the GUI: the QApplication, the main window, and the torch warm-up after first paint."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+#: Set to 1 to skip importing torch in the background after the window paints.
+NO_WARMUP_ENV = "WORKBENCH_NO_TORCH_WARMUP"
+SCREENSHOT_SIZE = (1280, 800)
+DEFAULT_TEMPLATE = "lenet"
+
+
+def _import_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except Exception:  # noqa: BLE001 - a broken torch must not take the GUI down here
+        pass  # the features that need torch report the problem when they are used
+
+
+def start_torch_warmup() -> threading.Thread | None:
+    """Import torch on a daemon thread so later features start quickly.
+
+    Returns the thread, or None when ``WORKBENCH_NO_TORCH_WARMUP`` is set.
+    """
+    if os.environ.get(NO_WARMUP_ENV, "") not in ("", "0"):
+        return None
+    thread = threading.Thread(target=_import_torch, name="torch-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+def _fail(message: str) -> int:
+    print(f"workbench: {message}", file=sys.stderr)
+    return 2
+
+
+def run_gui(
+    project: str | None = None,
+    screenshot: str | None = None,
+    template: str | None = None,
+    *,
+    first_paint_probe: bool = False,
+) -> int:
+    """Run the GUI and return the exit status.
+
+    Args:
+        project: A ``.wbproj`` file to open.
+        screenshot: Render the window at 1280x800 to this PNG and return without
+            entering the event loop (runs offscreen unless a platform is set).
+        template: A template name to start from when no project is given
+            (default: the LeNet sample, so a newcomer sees a real model).
+        first_paint_probe: For the start-up benchmark: print ``first-paint <epoch
+            seconds>`` once the window has painted, then quit (no torch warm-up,
+            no questions).
+    """
+    from workbench.core.templates import TEMPLATES
+
+    if template is not None and template not in TEMPLATES:
+        return _fail(f"unknown template '{template}' (known: {', '.join(TEMPLATES)})")
+    if screenshot and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+    from PySide6.QtWidgets import QApplication
+
+    from workbench import __version__
+    from workbench.core.document import Document
+    from workbench.core.graph import GraphError
+    from workbench.core.project import ProjectError
+    from workbench.core.templates import make_project
+    from workbench.ui.main_window import MainWindow
+    from workbench.ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Model Workbench")
+    app.setApplicationDisplayName("Model Workbench")
+    app.setOrganizationName("ModelWorkbench")
+    app.setApplicationVersion(__version__)
+    apply_theme(app)  # type: ignore[arg-type]
+
+    open_error: str | None = None
+    document: Document | None = None
+    if project is not None:
+        try:
+            document = Document.open(project)
+        except ProjectError as e:
+            if screenshot:
+                return _fail(str(e))
+            open_error = str(e)
+    if document is None:
+        try:
+            document = Document(make_project(template or DEFAULT_TEMPLATE))
+        except (KeyError, GraphError) as e:
+            if screenshot:
+                return _fail(f"template '{template or DEFAULT_TEMPLATE}' cannot be built: {e}")
+            document = Document()
+
+    window = MainWindow(restore_state=not (screenshot or first_paint_probe))
+    window.set_document(document)
+    if project is not None and document.path is not None:
+        window.settings.add_recent(document.path)
+        window.start_page.set_recent(window.settings.recent_files())
+    window.show_page("model")
+
+    if screenshot:
+        window.resize(*SCREENSHOT_SIZE)
+        window.show()
+        for _ in range(3):
+            app.processEvents()
+        window.canvas.fit_to_view()
+        app.processEvents()
+        ok = window.grab().save(str(Path(screenshot)))
+        window.autosave_timer.stop()
+        window.hide()
+        window.deleteLater()
+        app.processEvents()
+        return 0 if ok else _fail(f"{screenshot}: cannot write the screenshot")
+
+    warmup: list[threading.Thread | None] = []
+
+    def after_first_paint() -> None:
+        if first_paint_probe:
+            print(f"first-paint {time.time():.6f}", flush=True)
+            window.autosave_timer.stop()
+            app.quit()
+            return
+        window.canvas.fit_to_view()
+        warmup.append(start_torch_warmup())
+        if open_error is not None:
+            window.show_error("Cannot open the project", open_error)
+        else:
+            window.offer_recovery()
+
+    window.first_painted.connect(after_first_paint)
+    window.show()
+    status = app.exec()
+    for thread in warmup:
+        if thread is not None:
+            thread.join(timeout=2.0)  # let a half-done import finish before the interpreter exits
+    return int(status)

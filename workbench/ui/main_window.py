@@ -1,0 +1,871 @@
+"""The main window: pages (Start, Model, …), menus, files, autosave and recovery.
+
+The window owns one :class:`~workbench.core.document.Document` and hands it to the
+canvas, inspector and summary, which follow its changes themselves. Everything a
+script or test wants is a plain method (``open_project``, ``new_project``,
+``save_project``); every question to the user goes through one small method
+(``_ask_save_changes``, ``_ask_recover``, ``_ask_open_path``, ``_ask_save_path``,
+``show_error``) that tests replace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from PySide6.QtCore import QByteArray, QEvent, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPaintEvent,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QLayout,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
+
+from workbench.core.document import Document
+from workbench.core.graph import GraphError
+from workbench.core.project import (
+    SUFFIX,
+    ProjectError,
+    atomic_write_text,
+    load_project,
+    save_project,
+)
+from workbench.core.settings import Settings, autosave_dir
+from workbench.core.templates import TEMPLATES, make_project
+from workbench.ui import theme
+from workbench.ui.canvas import GraphCanvas
+from workbench.ui.inspector import Inspector
+from workbench.ui.palette import LayerPalette
+from workbench.ui.start_page import StartPage
+from workbench.ui.summary import SummaryPanel
+from workbench.ui.theme import human_count
+
+APP_TITLE = "Model Workbench"
+AUTOSAVE_INTERVAL_MS = 60_000
+DEFAULT_SIZE = (1280, 800)
+SaveChoice = Literal["save", "discard", "cancel"]
+RecoverChoice = Literal["recover", "discard", "later"]
+
+
+def _b64(data: QByteArray) -> str:
+    return bytes(data.toBase64().data()).decode("ascii")
+
+
+def _unb64(text: Any) -> QByteArray | None:
+    if not isinstance(text, str) or not text:
+        return None
+    return QByteArray.fromBase64(text.encode("ascii", "replace"))
+
+
+def _pid_alive(pid: Any) -> bool:
+    """Whether another live process has this pid (POSIX only; elsewhere assume not)."""
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid() or os.name != "posix":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+class MainWindow(QMainWindow):
+    """The Model Workbench window; see the module docstring.
+
+    Attributes:
+        document: The open project.
+        canvas, palette, inspector, summary: The builder's parts.
+        start_page: The Start tab.
+        settings: User settings (recent files, window state).
+        last_dropped_paths: Files or folders other than projects dropped last.
+    """
+
+    #: Files or folders (not projects) dropped on the window; later issues import them.
+    paths_dropped = Signal(list)
+    #: Emitted once, after the window first painted.
+    first_painted = Signal()
+
+    def __init__(self, settings: Settings | None = None, *, restore_state: bool = True) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.document = Document()
+        self.last_dropped_paths: list[str] = []
+        self.pages: dict[str, QWidget] = {}
+        self._autosave_path: Path | None = None
+        self._session_key = uuid.uuid4().hex[:12]
+        self._painted = False
+        self._fit_pending = False
+
+        self.setAcceptDrops(True)
+        self._build_pages()
+        self._build_actions()
+        self._build_menus()
+        self._build_status_bar()
+
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.start()
+
+        self.set_document(Document())
+        self.resize(*DEFAULT_SIZE)
+        self._restored_docks = restore_state and self._restore_window_state()
+        if QGuiApplication.platformName() == "offscreen":
+            # No window manager to take size hints; Qt would warn on every show.
+            self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+
+    # --- construction ------------------------------------------------------------------
+
+    def _build_pages(self) -> None:
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.currentChanged.connect(self._on_page_changed)
+        self.setCentralWidget(self.tabs)
+
+        self.start_page = StartPage(self.settings.recent_files())
+        self.start_page.template_chosen.connect(self.new_project)
+        self.start_page.open_requested.connect(self.open_project_dialog)
+        self.start_page.recent_chosen.connect(self.open_project)
+
+        # The builder is a main window of its own inside the Model tab, so its docks
+        # belong to that page and other pages (Data, Train, …) get the full width.
+        self.builder = QMainWindow()
+        self.builder.setObjectName("builder")
+        self.builder.setWindowFlags(Qt.WindowType.Widget)
+        self.builder.setDockNestingEnabled(True)
+        self.builder.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.builder.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.canvas = GraphCanvas()
+        self.builder.setCentralWidget(self.canvas)
+        self.palette = LayerPalette()
+        self.inspector = Inspector()
+        self.summary = SummaryPanel()
+        self.palette_dock = self._dock(
+            "Layers", "paletteDock", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inspector_dock = self._dock(
+            "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.summary_dock = self._dock(
+            "Summary", "summaryDock", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+
+        self.canvas.selection_changed.connect(self._on_selection_changed)
+        self.canvas.status_message.connect(self.show_status)
+        self.palette.layer_activated.connect(self.add_layer_at_center)
+        self.summary.node_clicked.connect(self._on_summary_clicked)
+
+        self.add_page("start", "Start", self.start_page)
+        self.add_page("model", "Model", self.builder)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self.builder)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.builder.addDockWidget(area, dock)
+        return dock
+
+    def _default_dock_sizes(self) -> None:
+        self.builder.resizeDocks(
+            [self.palette_dock, self.inspector_dock], [230, 330], Qt.Orientation.Horizontal
+        )
+        self.builder.resizeDocks([self.summary_dock], [180], Qt.Orientation.Vertical)
+
+    def add_page(self, key: str, title: str, widget: QWidget) -> int:
+        """Add a top-level page (tab) called ``title``; ``show_page(key)`` shows it."""
+        self.pages[key] = widget
+        return self.tabs.addTab(widget, title)
+
+    def show_page(self, key: str) -> None:
+        """Bring page ``key`` ("start", "model", …) to the front."""
+        self.tabs.setCurrentWidget(self.pages[key])
+
+    def current_page(self) -> str:
+        """The key of the page in front."""
+        current = self.tabs.currentWidget()
+        return next((k for k, w in self.pages.items() if w is current), "")
+
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        shortcut: QKeySequence.StandardKey | str | list[Any] | None = None,
+        tip: str = "",
+    ) -> QAction:
+        act = QAction(text, self)
+        if isinstance(shortcut, list):
+            act.setShortcuts([QKeySequence(s) for s in shortcut])
+        elif shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+        act.triggered.connect(lambda _=False: slot())
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        SK = QKeySequence.StandardKey
+        self.new_action = self._action(
+            "&New…", lambda: self.show_page("start"), SK.New, "Start a new model from a template"
+        )
+        self.open_action = self._action(
+            "&Open…", self.open_project_dialog, SK.Open, "Open a project file"
+        )
+        self.save_action = self._action("&Save", self.save_project, SK.Save, "Save the project")
+        self.save_as_action = self._action(
+            "Save &As…", self.save_project_as, "Ctrl+Shift+S", "Save the project under a new name"
+        )
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Quit Model Workbench")
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        self.undo_action = self._action("&Undo", self.undo, SK.Undo)
+        self.redo_action = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.cut_action = self._action("Cu&t", self.cut, SK.Cut, "Cut the selected layers")
+        self.copy_action = self._action(
+            "&Copy", self.canvas.copy_selected, SK.Copy, "Copy the selected layers"
+        )
+        self.paste_action = self._action("&Paste", self.canvas.paste, SK.Paste, "Paste layers")
+        self.delete_action = self._action(
+            "&Delete", self.canvas.delete_selected, SK.Delete, "Delete the selection"
+        )
+        self.select_all_action = self._action("Select &All", self.canvas.select_all, SK.SelectAll)
+
+        self.fit_action = self._action(
+            "&Fit to View", self.canvas.fit_to_view, "Ctrl+Shift+F", "Show the whole model"
+        )
+        self.layout_action = self._action(
+            "&Auto-layout", self.canvas.auto_layout, "Ctrl+L", "Arrange the layers top to bottom"
+        )
+        self.zoom_in_action = self._action(
+            "Zoom &In", self.canvas.zoom_in, [QKeySequence.StandardKey.ZoomIn, "Ctrl+="]
+        )
+        self.zoom_out_action = self._action("Zoom &Out", self.canvas.zoom_out, SK.ZoomOut)
+        self.reset_zoom_action = self._action("&Reset Zoom", self.canvas.reset_zoom, "Ctrl+0")
+        self.find_layer_action = self._action(
+            "Find &Layer…", self._focus_palette_search, SK.Find, "Search the layer palette"
+        )
+        self._canvas_actions = [
+            self.cut_action,
+            self.copy_action,
+            self.paste_action,
+            self.delete_action,
+            self.select_all_action,
+            self.fit_action,
+            self.layout_action,
+            self.zoom_in_action,
+            self.zoom_out_action,
+            self.reset_zoom_action,
+        ]
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.new_action)
+        self.template_menu = file_menu.addMenu("New from &Template")
+        for t in TEMPLATES.values():
+            act = self.template_menu.addAction(t.title)
+            act.setStatusTip(t.summary)
+            act.triggered.connect(lambda _=False, n=t.name: self.new_project(n))
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        self.file_menu = file_menu
+
+        edit = bar.addMenu("&Edit")
+        for act in (self.undo_action, self.redo_action):
+            edit.addAction(act)
+        edit.addSeparator()
+        for act in (self.cut_action, self.copy_action, self.paste_action, self.delete_action):
+            edit.addAction(act)
+        edit.addSeparator()
+        edit.addAction(self.select_all_action)
+        self.edit_menu = edit
+
+        view = bar.addMenu("&View")
+        for act in (self.fit_action, self.layout_action):
+            view.addAction(act)
+        view.addSeparator()
+        for act in (self.zoom_in_action, self.zoom_out_action, self.reset_zoom_action):
+            view.addAction(act)
+        view.addSeparator()
+        view.addAction(self.find_layer_action)
+        panels = view.addMenu("&Panels")
+        for dock, key in (
+            (self.palette_dock, "Ctrl+Shift+1"),
+            (self.inspector_dock, "Ctrl+Shift+2"),
+            (self.summary_dock, "Ctrl+Shift+3"),
+        ):
+            act = dock.toggleViewAction()
+            act.setShortcut(QKeySequence(key))
+            panels.addAction(act)
+        panels.addSeparator()
+        panels.addAction("Reset Panel Layout", self.reset_layout)
+        self.view_menu = view
+
+    def _build_status_bar(self) -> None:
+        self.stats_label = QLabel()
+        self.stats_label.setObjectName("statsLabel")
+        self.statusBar().addPermanentWidget(self.stats_label)
+        self.statusBar().setSizeGripEnabled(True)
+
+    # --- document ----------------------------------------------------------------------
+
+    def set_document(self, document: Document) -> None:
+        """Show ``document`` in every panel (no questions asked; see ``open_project``)."""
+        self.inspector.commit_pending()
+        old = self.document
+        old.unsubscribe(self._on_document_changed)
+        self._discard_autosave()
+        self.document = document
+        document.subscribe(self._on_document_changed)
+        self.canvas.set_document(document)
+        self.inspector.set_document(document)
+        self.summary.set_document(document)
+        self._on_selection_changed(self.canvas.selected_node_ids())
+        self._on_document_changed(document)
+
+    def _on_document_changed(self, document: Document) -> None:
+        self._update_title()
+        self._update_actions()
+        self._update_stats()
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.name}[*] — {APP_TITLE}")
+        self.setWindowModified(self.document.modified)
+
+    def _update_actions(self) -> None:
+        doc = self.document
+        self.undo_action.setEnabled(doc.can_undo())
+        self.undo_action.setText(f"&Undo {doc.undo_label()}" if doc.can_undo() else "&Undo")
+        self.redo_action.setEnabled(doc.can_redo())
+        self.redo_action.setText(f"&Redo {doc.redo_label()}" if doc.can_redo() else "&Redo")
+        on_model = self.current_page() == "model"
+        for act in self._canvas_actions:
+            act.setEnabled(on_model)
+
+    def _update_stats(self) -> None:
+        doc = self.document
+        a = doc.analysis
+        n = len(doc.graph)
+        errors = len(a.errors)
+        self.stats_label.setText(
+            f"{n} layer{'s' if n != 1 else ''} · {human_count(a.total_params)} params · errors: {errors}"
+        )
+        color = theme.ERROR if errors else theme.MUTED
+        self.stats_label.setStyleSheet(f"color: {color};")
+        self.stats_label.setToolTip(
+            "\n".join(i.message for i in a.errors) or "The model has no errors"
+        )
+
+    def _on_selection_changed(self, ids: list[str]) -> None:
+        self.inspector.set_selection(list(ids))
+        self.summary.set_selection(list(ids))
+        nodes = self.document.graph.nodes
+        if len(ids) == 1 and ids[0] in nodes:
+            self.show_status(f"Selected {ids[0]} ({nodes[ids[0]].type})", 0)
+        elif len(ids) > 1:
+            self.show_status(f"{len(ids)} layers selected", 0)
+        elif self.statusBar().currentMessage().startswith(
+            "Selected "
+        ) or self.statusBar().currentMessage().endswith(" selected"):
+            self.statusBar().clearMessage()
+
+    def _on_summary_clicked(self, node_id: str) -> None:
+        self.canvas.select_nodes([node_id])
+        self.canvas.center_on_node(node_id)
+
+    def _on_page_changed(self, index: int) -> None:
+        if hasattr(self, "undo_action"):
+            self._update_actions()
+        if self.current_page() == "model":
+            QTimer.singleShot(0, self._fit_if_pending)
+
+    def _fit_if_pending(self) -> None:
+        if self._fit_pending and self.canvas.isVisible():
+            self._fit_pending = False
+            self.canvas.fit_to_view()
+
+    def _fit_soon(self) -> None:
+        self._fit_pending = True
+        QTimer.singleShot(0, self._fit_if_pending)
+
+    # --- edits -------------------------------------------------------------------------
+
+    def undo(self) -> bool:
+        """Undo the last edit (Edit ▸ Undo)."""
+        self.inspector.commit_pending()
+        return self.document.undo()
+
+    def redo(self) -> bool:
+        """Redo the last undone edit (Edit ▸ Redo)."""
+        return self.document.redo()
+
+    def cut(self) -> None:
+        """Copy the selected layers, then delete them."""
+        self.canvas.copy_selected()
+        self.canvas.delete_selected()
+
+    def add_layer_at_center(self, type_name: str) -> str:
+        """Add a ``type_name`` layer in the middle of the canvas view; return its id."""
+        self.show_page("model")
+        center = self.canvas.mapToScene(self.canvas.viewport().rect().center())
+        x, y = center.x(), center.y()
+        taken = [n.pos for n in self.document.graph]
+        # Step aside from layers already there so repeated adds do not stack up.
+        while any(abs(px - x) < 20 and abs(py - y) < 20 for px, py in taken):
+            x, y = x + 30, y + 30
+        node_id = self.canvas.add_node_at(type_name, QPointF(x, y))
+        if node_id:
+            self.canvas.setFocus()
+        return node_id
+
+    def _focus_palette_search(self) -> None:
+        self.show_page("model")
+        self.palette_dock.show()
+        self.palette_dock.raise_()
+        self.palette.search.setFocus()
+        self.palette.search.selectAll()
+
+    def reset_layout(self) -> None:
+        """Put the builder's panels back where they start."""
+        for dock, area in (
+            (self.palette_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+            (self.inspector_dock, Qt.DockWidgetArea.RightDockWidgetArea),
+            (self.summary_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
+        ):
+            dock.setFloating(False)
+            self.builder.addDockWidget(area, dock)
+            dock.show()
+        self._default_dock_sizes()
+
+    # --- files -------------------------------------------------------------------------
+
+    def new_project(self, template_name: str = "empty") -> bool:
+        """Replace the document with a new project from a template (asks to save first)."""
+        try:
+            project = make_project(template_name)
+        except KeyError as e:
+            self.show_error("Unknown template", str(e.args[0]))
+            return False
+        except GraphError as e:
+            self.show_error(
+                "Cannot create the model", f"The template '{template_name}' is not available: {e}"
+            )
+            return False
+        if not self._maybe_save():
+            return False
+        self.set_document(Document(project))
+        self.show_page("model")
+        self._fit_soon()
+        self.show_status(f"New model from “{TEMPLATES[template_name].title}”")
+        return True
+
+    def open_project(self, path: str | os.PathLike[str]) -> bool:
+        """Open the project at ``path`` (asks to save changes first); False if not opened."""
+        if not self._maybe_save():
+            return False
+        try:
+            document = Document.open(path)
+        except ProjectError as e:
+            self.show_error("Cannot open the project", str(e))
+            return False
+        self.set_document(document)
+        self._remember(document.path)
+        self.show_page("model")
+        self._fit_soon()
+        self.show_status(f"Opened {document.path}")
+        return True
+
+    def open_project_dialog(self) -> bool:
+        """Ask for a project file and open it."""
+        path = self._ask_open_path()
+        return bool(path) and self.open_project(path)
+
+    def save_project(self, path: str | os.PathLike[str] | None = None) -> bool:
+        """Save to ``path``, the current file, or a file the user picks; False if not saved."""
+        self.inspector.commit_pending()
+        if path is None and self.document.path is None:
+            path = self._ask_save_path()
+            if not path:
+                return False
+        if path is not None:
+            path = Path(path)
+            if not path.suffix:
+                path = path.with_suffix(SUFFIX)
+        try:
+            self.document.save(path)
+        except ProjectError as e:
+            self.show_error("Cannot save the project", str(e))
+            return False
+        self._discard_autosave()
+        self._remember(self.document.path)
+        self.show_status(f"Saved {self.document.path}")
+        return True
+
+    def save_project_as(self) -> bool:
+        """Ask for a new file name and save there."""
+        path = self._ask_save_path()
+        return bool(path) and self.save_project(path)
+
+    def _remember(self, path: Path | None) -> None:
+        if path is None:
+            return
+        self.settings.add_recent(path)
+        self.settings.set("last_dir", str(Path(path).resolve().parent))
+        self.start_page.set_recent(self.settings.recent_files())
+
+    def _fill_recent_menu(self) -> None:
+        menu: QMenu = self.recent_menu
+        menu.clear()
+        recent = self.settings.recent_files()
+        for p in recent:
+            act = menu.addAction(f"{Path(p).name}  —  {Path(p).parent}")
+            act.setToolTip(p)
+            act.triggered.connect(lambda _=False, s=p: self.open_project(s))
+        if not recent:
+            empty = menu.addAction("No recent projects")
+            empty.setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction("Clear Recent Projects", self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.set("recent_files", [])
+        self.start_page.set_recent([])
+
+    def _maybe_save(self) -> bool:
+        """Ask whether to save unsaved changes; True when it is fine to go on."""
+        self.inspector.commit_pending()
+        if not self.document.modified:
+            return True
+        choice = self._ask_save_changes()
+        if choice == "save":
+            return self.save_project()
+        return choice == "discard"
+
+    # --- questions to the user (tests replace these) -----------------------------------
+
+    def _ask_save_changes(self) -> SaveChoice:
+        """Ask Save / Discard / Cancel about unsaved changes."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(APP_TITLE)
+        box.setText(f"Save the changes to “{self.document.name}”?")
+        box.setInformativeText("Your changes will be lost if you don't save them.")
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return "save"
+        if answer == QMessageBox.StandardButton.Discard:
+            return "discard"
+        return "cancel"
+
+    def _ask_recover(self, entry: dict[str, Any]) -> RecoverChoice:
+        """Ask whether to recover an autosaved project left by a crash."""
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry["saved_at"]))
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Recover unsaved work")
+        box.setText(f"Model Workbench closed without saving “{entry['name']}”.")
+        box.setInformativeText(f"An autosaved copy from {when} was found. Recover it?")
+        recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(recover)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is recover:
+            return "recover"
+        if clicked is discard:
+            return "discard"
+        return "later"
+
+    def _ask_open_path(self) -> str | None:
+        """Ask for a project file to open."""
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open project",
+            self._start_dir(),
+            f"Model Workbench projects (*{SUFFIX});;All files (*)",
+        )
+        return path or None
+
+    def _ask_save_path(self) -> str | None:
+        """Ask where to save the project."""
+        base = (
+            self.document.path or Path(self._start_dir()) / f"{_slug(self.document.name)}{SUFFIX}"
+        )
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project", str(base), f"Model Workbench projects (*{SUFFIX})"
+        )
+        if not path:
+            return None
+        return path if Path(path).suffix else path + SUFFIX
+
+    def _start_dir(self) -> str:
+        last = self.settings.get("last_dir")
+        return last if isinstance(last, str) and Path(last).is_dir() else str(Path.home())
+
+    def show_error(self, title: str, message: str) -> None:
+        """Tell the user something went wrong (one warning box)."""
+        QMessageBox.warning(self, title, message)
+
+    def show_status(self, message: str, timeout_ms: int = 6000) -> None:
+        """Show ``message`` in the status bar for a while."""
+        self.statusBar().showMessage(message, timeout_ms)
+
+    # --- autosave and recovery ---------------------------------------------------------
+
+    @property
+    def autosave_interval_ms(self) -> int:
+        """How often a modified project is autosaved."""
+        return self.autosave_timer.interval()
+
+    @autosave_interval_ms.setter
+    def autosave_interval_ms(self, ms: int) -> None:
+        self.autosave_timer.setInterval(int(ms))
+
+    def autosave_path(self) -> Path:
+        """Where the current document is autosaved."""
+        doc = self.document
+        key_source = str(doc.path.resolve()) if doc.path else self._session_key
+        digest = hashlib.sha1(key_source.encode("utf-8")).hexdigest()[:12]
+        return autosave_dir() / f"{_slug(doc.name)}-{digest}{SUFFIX}"
+
+    def autosave_now(self) -> Path | None:
+        """Write an autosave copy if the document has unsaved changes; return its path."""
+        doc = self.document
+        if not doc.modified:
+            return None
+        path = self.autosave_path()
+        record = {
+            "original_path": str(doc.path.resolve()) if doc.path else None,
+            "name": doc.name,
+            "pid": os.getpid(),
+            "saved_at": time.time(),
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_project(doc.project, path)
+            atomic_write_text(_sidecar(path), json.dumps(record, indent=2))
+        except (OSError, ProjectError) as e:
+            self.show_status(f"Autosave failed: {e}")
+            return None
+        if self._autosave_path is not None and self._autosave_path != path:
+            _remove_autosave(self._autosave_path)
+        self._autosave_path = path
+        return path
+
+    def _discard_autosave(self) -> None:
+        if self._autosave_path is not None:
+            _remove_autosave(self._autosave_path)
+            self._autosave_path = None
+
+    def find_autosaves(self) -> list[dict[str, Any]]:
+        """Autosaves left by earlier sessions, newest first."""
+        folder = autosave_dir()
+        if not folder.is_dir():
+            return []
+        entries = []
+        for p in folder.glob(f"*{SUFFIX}"):
+            if p == self._autosave_path:
+                continue
+            try:
+                meta = json.loads(_sidecar(p).read_text(encoding="utf-8"))
+                if not isinstance(meta, dict):
+                    meta = {}
+            except (OSError, ValueError):
+                meta = {}
+            if _pid_alive(meta.get("pid")):
+                continue  # another running Model Workbench owns it
+            try:
+                mtime = p.stat().st_mtime
+            except OSError:
+                continue
+            original = meta.get("original_path")
+            entries.append(
+                {
+                    "path": p,
+                    "original_path": original if isinstance(original, str) else None,
+                    "name": str(meta.get("name") or p.stem),
+                    "saved_at": mtime,
+                }
+            )
+        entries.sort(key=lambda e: e["saved_at"], reverse=True)
+        return entries
+
+    def offer_recovery(self) -> bool:
+        """Offer to recover the newest autosave left by a crash; True if one was opened."""
+        entries = self.find_autosaves()
+        if not entries:
+            return False
+        entry = entries[0]
+        choice = self._ask_recover(entry)
+        if choice == "discard":
+            _remove_autosave(entry["path"])
+            return False
+        if choice != "recover" or not self._maybe_save():
+            return False
+        try:
+            project = load_project(entry["path"])
+        except ProjectError as e:
+            self.show_error("Cannot recover the project", str(e))
+            return False
+        document = Document(project, entry["original_path"])
+        self.set_document(document)
+        document.mark_modified()
+        # Keep the recovered copy until the next autosave replaces it or a save removes it.
+        self._autosave_path = entry["path"]
+        self.autosave_now()
+        self.show_page("model")
+        self._fit_soon()
+        self.show_status(f"Recovered “{entry['name']}” — save it to keep the changes")
+        return True
+
+    # --- window state ------------------------------------------------------------------
+
+    def _restore_window_state(self) -> bool:
+        """Restore geometry and panels from the settings; True if the panels were restored."""
+        geometry = _unb64(self.settings.get("window_geometry"))
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = _unb64(self.settings.get("builder_state"))
+        return state is not None and self.builder.restoreState(state)
+
+    def save_window_state(self) -> None:
+        """Remember the window geometry and the panel layout in the settings."""
+        self.settings.data["window_geometry"] = _b64(self.saveGeometry())
+        self.settings.data["builder_state"] = _b64(self.builder.saveState())
+        self.settings.save()
+
+    # --- drops -------------------------------------------------------------------------
+
+    @staticmethod
+    def _local_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[str]:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return []
+        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if self._local_paths(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
+        if self._local_paths(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = self._local_paths(event)
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        # Opening may ask questions: do it after the drop has finished.
+        QTimer.singleShot(0, lambda: self.handle_dropped_paths(paths))
+
+    def handle_dropped_paths(self, paths: list[str]) -> None:
+        """Open a dropped project; report other files and folders via ``paths_dropped``."""
+        projects = [p for p in paths if p.lower().endswith(SUFFIX) and Path(p).is_file()]
+        others = [p for p in paths if p not in projects]
+        if projects:
+            self.open_project(projects[0])
+        if others:
+            self.last_dropped_paths = others
+            self.paths_dropped.emit(others)
+            names = ", ".join(Path(p).name or p for p in others[:3]) + (
+                " …" if len(others) > 3 else ""
+            )
+            self.show_status(f"Dropped {names}: dataset import comes in a later version", 10000)
+
+    # --- events ------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._restored_docks:
+            self._restored_docks = True
+            # Dock sizes only stick once the window has its real size.
+            QTimer.singleShot(0, self._default_dock_sizes)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self.first_painted.emit)
+
+    def event(self, event: QEvent) -> bool:
+        # Some platforms paint only the children; count the first update as painted too.
+        if not self._painted and event.type() == QEvent.Type.UpdateRequest:
+            self._painted = True
+            QTimer.singleShot(0, self.first_painted.emit)
+        return super().event(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._maybe_save():
+            event.ignore()
+            return
+        self.save_window_state()
+        self.autosave_timer.stop()
+        self._discard_autosave()
+        self.document.unsubscribe(self._on_document_changed)
+        event.accept()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _remove_autosave(path: Path) -> None:
+    for p in (path, _sidecar(path)):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:40] or "project"
