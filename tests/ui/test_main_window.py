@@ -132,8 +132,8 @@ def test_selection_flows_to_inspector_and_summary(window):
 
 def test_palette_activation_adds_the_layer_at_the_view_centre(window):
     before = len(window.document.graph)
-    window.palette.layer_activated.emit("Dropout")
-    window.palette.layer_activated.emit("Dropout")
+    window.layer_palette.layer_activated.emit("Dropout")
+    window.layer_palette.layer_activated.emit("Dropout")
     assert len(window.document.graph) == before + 2
     a, b = (n.pos for n in window.document.graph.of_type("Dropout"))
     assert a != b  # the second steps aside

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workbench.core.graph import Graph
 
-ROW_HEIGHT = 90.0
+ROW_HEIGHT = 80.0
 COLUMN_WIDTH = 230.0
 
 

@@ -6,7 +6,7 @@ Conventions
   (numbered left to right) and its single output port at the bottom centre.
 * ``Node.pos`` is the scene position of the **centre** of the node box. The box is
   ``NODE_WIDTH`` x ``NODE_HEIGHT`` (180 x 56) and is drawn around that centre, which fits
-  :func:`workbench.core.layout.auto_layout` (rows 90 px, columns 230 px apart). A layer
+  :func:`workbench.core.layout.auto_layout` (rows 80 px, columns 230 px apart). A layer
   dropped from the palette is centred on the drop point.
 * Every change goes through ``Document.edit`` (so it is undoable); the canvas redraws
   from the document when the document notifies it, updating items in place.
@@ -579,7 +579,7 @@ class GraphCanvas(QGraphicsView):
         self.refresh()
         self._paste_count = 0
         if self.isVisible() and self.viewport().width() > 10:
-            self._initial_view()
+            self.initial_view()
         else:
             self._fit_pending = True
 
@@ -915,7 +915,7 @@ class GraphCanvas(QGraphicsView):
             self.scale(MIN_ZOOM, MIN_ZOOM)
         self.centerOn(rect.center())
 
-    def _initial_view(self) -> None:
+    def initial_view(self) -> None:
         """Fit a newly shown model, but keep text readable: a tall model is shown from
         its top at READABLE_ZOOM instead of being shrunk to fit."""
         self.fit_to_view()
@@ -932,7 +932,7 @@ class GraphCanvas(QGraphicsView):
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         if self._fit_pending and self.viewport().width() > 10:
-            self._initial_view()
+            self.initial_view()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()

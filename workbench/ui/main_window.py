@@ -162,22 +162,25 @@ class MainWindow(QMainWindow):
         self.builder.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.canvas = GraphCanvas()
         self.builder.setCentralWidget(self.canvas)
-        self.palette = LayerPalette()
+        self.layer_palette = LayerPalette()
         self.inspector = Inspector()
         self.summary = SummaryPanel()
         self.palette_dock = self._dock(
-            "Layers", "paletteDock", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea
+            "Layers", "paletteDock", self.layer_palette, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.inspector_dock = self._dock(
             "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        # Inspector above summary on the right leaves the canvas the full height,
+        # which tall models (one row per layer) need to stay readable.
         self.summary_dock = self._dock(
-            "Summary", "summaryDock", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea
+            "Summary", "summaryDock", self.summary, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        self.builder.splitDockWidget(self.inspector_dock, self.summary_dock, Qt.Orientation.Vertical)
 
         self.canvas.selection_changed.connect(self._on_selection_changed)
         self.canvas.status_message.connect(self.show_status)
-        self.palette.layer_activated.connect(self.add_layer_at_center)
+        self.layer_palette.layer_activated.connect(self.add_layer_at_center)
         self.summary.node_clicked.connect(self._on_summary_clicked)
 
         self.add_page("start", "Start", self.start_page)
@@ -197,9 +200,11 @@ class MainWindow(QMainWindow):
 
     def _default_dock_sizes(self) -> None:
         self.builder.resizeDocks(
-            [self.palette_dock, self.inspector_dock], [230, 330], Qt.Orientation.Horizontal
+            [self.palette_dock, self.inspector_dock], [220, 390], Qt.Orientation.Horizontal
         )
-        self.builder.resizeDocks([self.summary_dock], [180], Qt.Orientation.Vertical)
+        self.builder.resizeDocks(
+            [self.inspector_dock, self.summary_dock], [380, 320], Qt.Orientation.Vertical
+        )
 
     def add_page(self, key: str, title: str, widget: QWidget) -> int:
         """Add a top-level page (tab) called ``title``; ``show_page(key)`` shows it."""
@@ -420,7 +425,7 @@ class MainWindow(QMainWindow):
     def _fit_if_pending(self) -> None:
         if self._fit_pending and self.canvas.isVisible():
             self._fit_pending = False
-            self.canvas.fit_to_view()
+            self.canvas.initial_view()
 
     def _fit_soon(self) -> None:
         self._fit_pending = True
@@ -460,19 +465,20 @@ class MainWindow(QMainWindow):
         self.show_page("model")
         self.palette_dock.show()
         self.palette_dock.raise_()
-        self.palette.search.setFocus()
-        self.palette.search.selectAll()
+        self.layer_palette.search.setFocus()
+        self.layer_palette.search.selectAll()
 
     def reset_layout(self) -> None:
         """Put the builder's panels back where they start."""
         for dock, area in (
             (self.palette_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
             (self.inspector_dock, Qt.DockWidgetArea.RightDockWidgetArea),
-            (self.summary_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
+            (self.summary_dock, Qt.DockWidgetArea.RightDockWidgetArea),
         ):
             dock.setFloating(False)
             self.builder.addDockWidget(area, dock)
             dock.show()
+        self.builder.splitDockWidget(self.inspector_dock, self.summary_dock, Qt.Orientation.Vertical)
         self._default_dock_sizes()
 
     # --- files -------------------------------------------------------------------------

@@ -48,12 +48,10 @@ class SummaryPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # Columns fit their contents so the panel works at the narrow width of a side dock.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
-        header.setMinimumSectionSize(60)
-        for col, width in enumerate((160, 150, 160, 110, 120)):
-            self.table.setColumnWidth(col, width)
+        header.setMinimumSectionSize(40)
         self.table.cellClicked.connect(self._on_cell_clicked)
 
         #: The totals as shown, by key: params, flops, activations, weights, errors.
