@@ -127,7 +127,7 @@ def run_gui(
             window.autosave_timer.stop()
             app.quit()
             return
-        window.canvas.fit_to_view()
+        window.canvas.initial_view()
         warmup.append(start_torch_warmup())
         if open_error is not None:
             window.show_error("Cannot open the project", open_error)
