@@ -245,6 +245,20 @@ class Source(ABC):
         info = self.info()
         return make_split(self.labels, info.task, settings.val_ratio, settings.test_ratio, settings.seed, self.given_split)
 
+    def input_spec(self, settings: DataSettings) -> tuple[tuple[int, ...], Literal["float32", "int64"]]:
+        """Per-sample shape and dtype a model sees with ``settings`` (cheap: no decoding).
+
+        Subclasses whose shape depends on settings beyond these rules override it.
+        """
+        info = self.info()
+        shape = tuple(info.sample_shape)
+        if info.kind == "images":
+            channels = 1 if settings.color == "grayscale" else 3
+            shape = (channels, *settings.image_size)
+        elif settings.seq_len is not None and info.details.get("sequence"):
+            shape = (settings.seq_len, *shape[1:])
+        return shape, info.dtype
+
     @abstractmethod
     def preview(self, limit: int = 64) -> dict[str, Any]:
         """A small, cheap look at the data for the UI.
