@@ -155,6 +155,67 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_data(path: str, target: str | None) -> Any:
+    from workbench.data import DataError, open_dataset
+
+    try:
+        return open_dataset(path, target)
+    except DataError as e:
+        raise CliError(str(e)) from None
+
+
+def cmd_data_inspect(args: argparse.Namespace) -> int:
+    info = _open_data(args.path, args.target).info()
+    if args.json:
+        print(json.dumps(info.to_json(), indent=2, default=str))
+        return 0
+    what = f"{info.num_classes} classes" if info.classes is not None else f"regression, {info.num_targets} target(s)"
+    print(f"{info.path}: {info.kind}, {info.num_samples:,} samples, {what}; "
+          f"each sample {format_sample(info.sample_shape)} {info.dtype}")
+    if info.classes is not None:
+        width = max((len(c) for c in info.class_counts), default=0)
+        for name, count in info.class_counts.items():
+            print(f"  {name.ljust(width)}  {count:>8,}")
+    if info.splits_given:
+        print("splits: given by the folder layout (train/val/test)")
+    for p in info.problems:
+        print(f"{p.severity}: {p.item}: {p.reason}")
+    if not info.problems:
+        print("no problems found")
+    return 0
+
+
+def format_sample(shape: Sequence[int]) -> str:
+    """A per-sample shape as ``(N, 3, 32, 32)``."""
+    from workbench.core.catalog import format_shape
+
+    return format_shape(shape)
+
+
+def cmd_data_attach(args: argparse.Namespace) -> int:
+    from workbench.core.graph import GraphError
+    from workbench.core.project import ProjectError, save_project
+    from workbench.data import DataError
+    from workbench.data.link import default_settings, fit_model_to_data, store_settings
+
+    project = _load(args.project)
+    source = _open_data(args.path, args.target)
+    try:
+        settings = default_settings(source, args.target)
+        notes = fit_model_to_data(project.graph, source, settings)
+    except (DataError, GraphError) as e:
+        raise CliError(str(e)) from None
+    store_settings(project, settings, args.project)
+    try:
+        save_project(project, args.project)
+    except ProjectError as e:
+        raise CliError(str(e)) from None
+    for note in notes:
+        print(note)
+    print(f"{args.project}: now uses {args.path}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from workbench import bench
 
@@ -195,6 +256,19 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("project", metavar="PROJECT")
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(func=cmd_info)
+
+    d = sub.add_parser("data", help="inspect datasets and attach them to projects")
+    dsub = d.add_subparsers(dest="data_command", parser_class=_Parser, required=True)
+    di = dsub.add_parser("inspect", help="scan a dataset and list its classes and problems")
+    di.add_argument("path", metavar="PATH", help="a folder of images, or a .csv, .tsv, .parquet, .npz or .npy file")
+    di.add_argument("--target", metavar="COLUMN", help="the target column of a table")
+    di.add_argument("--json", action="store_true", help="machine-readable output")
+    di.set_defaults(func=cmd_data_inspect)
+    da = dsub.add_parser("attach", help="use a dataset in a project and fit the model's Input and Output to it")
+    da.add_argument("project", metavar="PROJECT")
+    da.add_argument("path", metavar="PATH")
+    da.add_argument("--target", metavar="COLUMN", help="the target column of a table")
+    da.set_defaults(func=cmd_data_attach)
 
     b = sub.add_parser("bench", help="benchmark the builder (shape inference, start-up)")
     b.add_argument("--nodes", type=int, default=300, help="graph size for shape inference (default 300)")

@@ -56,3 +56,16 @@ def fit_model_to_data(graph: Graph, source: Source, settings: DataSettings) -> l
         num_targets=info.num_targets,
         vocab_size=int(vocab) if vocab else None,
     )
+
+
+def default_settings(source: Source, target: str | None = None) -> DataSettings:
+    """Settings a newly imported dataset starts with: its own image size and colour mode."""
+    info = source.info()
+    settings = DataSettings(path=str(Path(source.path).resolve()), target=target)
+    if info.kind == "images":
+        suggested = info.details.get("suggested_size")
+        if suggested:
+            settings.image_size = (int(suggested[0]), int(suggested[1]))
+        if info.sample_shape and info.sample_shape[0] == 1:
+            settings.color = "grayscale"
+    return settings
