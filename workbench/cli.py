@@ -216,14 +216,52 @@ def cmd_data_attach(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from workbench.engine.config import TrainError
+    from workbench.engine.runs import train_project
+
+    try:
+        result = train_project(
+            args.project,
+            data=args.data,
+            target=args.target,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            optimizer=args.optimizer,
+            device=args.device,
+            seed=args.seed,
+            metrics_path=args.metrics,
+            resume=args.resume,
+            progress=True,
+        )
+    except TrainError as e:
+        raise CliError(str(e)) from None
+    for note in result.notes:
+        print(note)
+    shown = [k for k in (result.final or {}) if k.startswith("val_")]
+    final = ", ".join(f"{k} {result.final[k]:.4g}" for k in shown if isinstance(result.final[k], int | float))
+    print(f"run {result.run_id}: {result.status} after {result.epochs_done} epoch(s)" + (f"; {final}" if final else ""))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from workbench import bench
 
-    results = bench.run_builder_benchmarks(nodes=args.nodes)
-    if args.json:
-        print(json.dumps(results, indent=2))
+    if args.builder:
+        results = bench.run_builder_benchmarks(nodes=args.nodes)
+        text = bench.format_builder_results(results)
+    elif args.images:
+        from workbench.data import bench_images
+
+        results = bench_images.run(count=args.count, log=None if args.json else lambda line: print(line, file=sys.stderr))
+        text = bench_images.format_report(results)
     else:
-        print(bench.format_builder_results(results))
+        from workbench.engine.bench_train import format_train_results, run_train_benchmark
+
+        results = run_train_benchmark(rounds=args.rounds, progress=None if args.json else lambda line: print(line, file=sys.stderr))
+        text = format_train_results(results)
+    print(json.dumps(results, indent=2) if args.json else text)
     return 0
 
 
@@ -270,8 +308,27 @@ def build_parser() -> argparse.ArgumentParser:
     da.add_argument("--target", metavar="COLUMN", help="the target column of a table")
     da.set_defaults(func=cmd_data_attach)
 
-    b = sub.add_parser("bench", help="benchmark the builder (shape inference, start-up)")
-    b.add_argument("--nodes", type=int, default=300, help="graph size for shape inference (default 300)")
+    tr = sub.add_parser("train", help="train a project's model on its dataset")
+    tr.add_argument("project", metavar="PROJECT")
+    tr.add_argument("--data", metavar="PATH", help="use this dataset (stored in the project)")
+    tr.add_argument("--target", metavar="COLUMN", help="the target column of a table")
+    tr.add_argument("--epochs", type=int, metavar="N")
+    tr.add_argument("--batch-size", type=int, metavar="N")
+    tr.add_argument("--lr", type=float, metavar="X", help="learning rate")
+    tr.add_argument("--optimizer", metavar="NAME", help="sgd, adam, adamw, rmsprop or adagrad")
+    tr.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default: the project's)")
+    tr.add_argument("--seed", type=int, metavar="N")
+    tr.add_argument("--metrics", metavar="FILE.jsonl", help="also write one JSON line per epoch here")
+    tr.add_argument("--resume", action="store_true", help="continue the project's last unfinished run")
+    tr.set_defaults(func=cmd_train)
+
+    b = sub.add_parser("bench", help="benchmarks: training speed (default), builder, image streaming")
+    mode = b.add_mutually_exclusive_group()
+    mode.add_argument("--builder", action="store_true", help="shape inference on a large graph and launch to first paint")
+    mode.add_argument("--images", action="store_true", help="index and stream a generated folder of small PNGs")
+    b.add_argument("--nodes", type=int, default=300, help="--builder: graph size (default 300)")
+    b.add_argument("--count", type=int, default=100_000, help="--images: number of images (default 100000)")
+    b.add_argument("--rounds", type=int, default=3, help="training: interleaved rounds (default 3)")
     b.add_argument("--json", action="store_true", help="machine-readable output")
     b.set_defaults(func=cmd_bench)
     return p
