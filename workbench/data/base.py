@@ -33,6 +33,10 @@ Cancelled = Callable[[], bool]
 class DataError(ValueError):
     """A dataset that cannot be used; the one-line message names the file and the problem."""
 
+    def __init__(self, message: str) -> None:
+        # File contents (column names, cells) can carry line breaks; the message stays one line.
+        super().__init__(" ".join(str(message).split()))
+
 
 class DataCancelled(Exception):
     """The scan or preparation was cancelled by the caller."""

@@ -1,0 +1,491 @@
+"""Runs recorded beside the project, and :func:`train_project`: everything ``workbench train`` does.
+
+A project ``net.wbproj`` keeps its runs in ``net.runs/<run-id>/``::
+
+    config.json        the training configuration, graph, data settings, seed, device…
+    metrics.jsonl      one line per epoch: epoch, train_loss, val_loss, val_<metric>…, lr,
+                       epoch_seconds, samples_per_s
+    status.json        running / finished / stopped / failed, with a message
+    checkpoints/       last.pt (after every epoch) and best.pt (the best epoch)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.core.project import atomic_write_text
+from workbench.engine.config import TrainError
+
+if TYPE_CHECKING:
+    from workbench.core.project import Project
+    from workbench.data.base import DataSettings, Source
+    from workbench.engine.trainer import Callback
+
+RUNS_SUFFIX = ".runs"
+UNFINISHED = ("running", "stopped", "failed")
+
+
+def clean_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A copy with NaN and infinities as None, so the JSON stays standard."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+
+
+class RunDir:
+    """The folder of one run and its files."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    @property
+    def id(self) -> str:
+        """The run id (the folder's name)."""
+        return self.path.name
+
+    @property
+    def config_path(self) -> Path:
+        """config.json."""
+        return self.path / "config.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        """metrics.jsonl."""
+        return self.path / "metrics.jsonl"
+
+    @property
+    def status_path(self) -> Path:
+        """status.json."""
+        return self.path / "status.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        """The checkpoints folder."""
+        return self.path / "checkpoints"
+
+    @property
+    def last(self) -> Path:
+        """The checkpoint written after every epoch."""
+        return self.checkpoints / "last.pt"
+
+    @property
+    def best(self) -> Path:
+        """The checkpoint of the best epoch so far."""
+        return self.checkpoints / "best.pt"
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        """Write config.json atomically."""
+        _write(self.config_path, json.dumps(config, indent=2, default=str) + "\n")
+
+    def read_config(self) -> dict[str, Any]:
+        """config.json, or {} if it is missing or unreadable."""
+        return _read_json(self.config_path)
+
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        """Add an epoch's line to metrics.jsonl."""
+        with open(self.metrics_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(clean_json(row)) + "\n")
+
+    def write_metrics(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Replace metrics.jsonl with ``rows`` (a resumed run drops lines after its checkpoint)."""
+        _write(self.metrics_path, "".join(json.dumps(clean_json(r)) + "\n" for r in rows))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """The rows of metrics.jsonl (a torn last line is skipped)."""
+        rows = []
+        try:
+            text = self.metrics_path.read_text(encoding="utf-8")
+        except OSError:
+            return []
+        for line in text.splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return rows
+
+    def write_status(self, status: str, message: str = "", **extra: Any) -> None:
+        """Write status.json atomically."""
+        doc = {"status": status, "message": message, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
+        if "pid" not in extra:
+            doc["pid"] = os.getpid()
+        _write(self.status_path, json.dumps(clean_json(doc), indent=2) + "\n")
+
+    def read_status(self) -> dict[str, Any]:
+        """status.json, or {} if it is missing or unreadable."""
+        return _read_json(self.status_path)
+
+
+def _write(path: Path, text: str, attempts: int = 10) -> None:
+    """Write a run file atomically, waiting out a reader that holds it open (Windows).
+
+    Raises:
+        TrainError: the file cannot be written.
+    """
+    for attempt in range(attempts):
+        try:
+            atomic_write_text(path, text)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise TrainError(f"{path}: cannot be written (it is locked by another program)") from None
+            time.sleep(0.05 * (attempt + 1))
+        except OSError as e:
+            raise TrainError(f"{path}: cannot be written ({e.strerror or e})") from None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def runs_root(project_path: str | os.PathLike[str]) -> Path:
+    """The folder holding a project's runs: ``net.wbproj`` -> ``net.runs``."""
+    p = Path(project_path)
+    return p.with_name(p.stem + RUNS_SUFFIX)
+
+
+def new_run(project_path: str | os.PathLike[str]) -> RunDir:
+    """Create a fresh run folder named after the time (``20250131-142501``)."""
+    root = runs_root(project_path)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        name = stamp if k == 1 else f"{stamp}-{k:03d}"
+        try:
+            (root / name).mkdir()
+        except FileExistsError:
+            continue
+        run = RunDir(root / name)
+        run.checkpoints.mkdir()
+        return run
+    raise TrainError(f"{root}: cannot create a run folder")  # pragma: no cover
+
+
+def list_runs(project_path: str | os.PathLike[str]) -> list[RunDir]:
+    """The project's runs, oldest first."""
+    root = runs_root(project_path)
+    if not root.is_dir():
+        return []
+    return [RunDir(p) for p in sorted(root.iterdir()) if p.is_dir() and ((p / "config.json").exists() or (p / "status.json").exists())]
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid() or sys.platform == "win32":
+        return False  # on Windows os.kill(pid, 0) would not just probe
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def find_unfinished_run(project_path: str | os.PathLike[str]) -> RunDir | None:
+    """The newest run that did not finish (stopped, failed or killed) and has a checkpoint to resume from.
+
+    Raises:
+        TrainError: that run is still being trained by another process.
+    """
+    for run in reversed(list_runs(project_path)):
+        status = run.read_status()
+        if status.get("status") == "finished" or not run.last.exists():
+            continue
+        if status.get("status") == "running" and _alive(status.get("pid")):
+            raise TrainError(f"run {run.id} is still training in process {status['pid']}; stop it first")
+        return run
+    return None
+
+
+# --- train_project --------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """What ``workbench train`` reports."""
+
+    run_id: str
+    run_dir: Path
+    status: str  # finished or stopped (failures raise TrainError)
+    message: str
+    epochs_done: int
+    history: list[dict[str, Any]]
+    monitor: str
+    best_epoch: int | None
+    best_value: float | None
+    final: dict[str, Any]
+    resumed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def train_project(
+    project_path: str | os.PathLike[str],
+    *,
+    data: str | os.PathLike[str] | None = None,
+    target: str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    optimizer: str | None = None,
+    device: str | None = None,
+    seed: int | None = None,
+    metrics_path: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+) -> RunResult:
+    """Train a project's model on its dataset and record the run; what ``workbench train`` does.
+
+    Args:
+        project_path: The ``.wbproj`` file.
+        data: Use this dataset instead of the project's; it is stored in the project and
+            the model's Input and Output are fitted to it.
+        target: The target column of a table.
+        epochs: Overrides the project's training settings (with ``resume``: the new
+            total, so a run can be continued for more epochs).
+        batch_size: Overrides the project's training settings.
+        lr: Overrides the project's training settings.
+        optimizer: Overrides the project's training settings.
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; None keeps the project's.
+        seed: Overrides the project's seed.
+        metrics_path: Also write the metrics JSONL here.
+        resume: Continue the project's last unfinished run from its last checkpoint.
+        callbacks: Extra callbacks (after the built-in ones).
+        progress: Draw a progress bar on stderr.
+
+    Returns:
+        The run's outcome (finished, or stopped by Ctrl-C handling in a callback).
+
+    Raises:
+        TrainError: one line for the user: a bad project or dataset, a bad setting, a model
+            that does not fit the data, a NaN loss… The run is recorded as failed.
+        KeyboardInterrupt: after recording the run as stopped.
+    """
+    from workbench.core.project import ProjectError, load_project
+    from workbench.engine.trainer import MetricsLogger, ProgressBar
+
+    path = Path(project_path)
+    try:
+        project = load_project(path)
+    except ProjectError as e:
+        raise TrainError(str(e)) from None
+    cbs: list[Callback] = []
+    if progress:
+        cbs.append(ProgressBar())
+    if metrics_path is not None:
+        cbs.append(MetricsLogger(metrics_path))
+    cbs.extend(callbacks)
+    if resume:
+        changed = [name for name, v in (("data", data), ("target", target), ("batch size", batch_size), ("learning rate", lr),
+                                        ("optimizer", optimizer), ("seed", seed)) if v is not None]
+        if changed:
+            raise TrainError(f"a resumed run keeps its settings: {changed[0]} cannot be changed (only epochs and device)")
+        return _resume(path, project, epochs, device, cbs)
+    return _train_new(path, project, data, target, cbs, dict(epochs=epochs, batch_size=batch_size, lr=lr,
+                                                             optimizer=optimizer, device=device, seed=seed))
+
+
+def run_info(project_path: str | os.PathLike[str] | None, graph: Any, settings: DataSettings | None) -> dict[str, Any]:
+    """What a run's config.json needs so that ``workbench train --resume`` can rebuild it.
+
+    Set it as ``trainer.run_info`` before ``fit()`` (the GUI does the same as the CLI):
+    the graph the model was compiled from and the dataset settings with an absolute path.
+    """
+    data = settings.to_dict() if settings is not None else None
+    if data is not None:
+        data["path"] = str(Path(data["path"]).resolve())
+    return {
+        "project": str(Path(project_path).resolve()) if project_path is not None else None,
+        "graph": graph.to_dict(),
+        "data": data,
+    }
+
+
+def _resolve_data(project: Project, path: Path, data: str | os.PathLike[str] | None, target: str | None) -> tuple[DataSettings, Source, list[str], bool]:
+    """The dataset settings and source; a new dataset or target is stored in the project."""
+    from workbench.core.graph import GraphError
+    from workbench.data import DataError, open_dataset
+    from workbench.data.link import (
+        default_settings,
+        fit_model_to_data,
+        settings_from_project,
+        store_settings,
+    )
+
+    try:
+        current = settings_from_project(project, path)
+        if data is not None:
+            source = open_dataset(data, target)
+            if current is not None and Path(current.path).resolve() == Path(data).resolve():
+                settings = current
+                if target is not None:
+                    settings.target = target
+            else:
+                settings = default_settings(source, target)
+        else:
+            if current is None:
+                raise TrainError(f"{path.name} has no dataset: pass --data PATH, or attach one with 'workbench data attach {path.name} PATH'")
+            settings = current
+            if target is not None:
+                settings.target = target
+            source = open_dataset(settings.path, settings.target)
+        notes: list[str] = []
+        changed = data is not None or target is not None
+        if changed:
+            notes = fit_model_to_data(project.graph, source, settings)
+            store_settings(project, settings, path)
+        return settings, source, notes, changed
+    except DataError as e:
+        raise TrainError(str(e)) from None
+    except GraphError as e:
+        raise TrainError(f"the model cannot be fitted to the data: {e}") from None
+
+
+def _prepare(source: Source, settings: DataSettings) -> Any:
+    from workbench.data import DataError
+
+    try:
+        return source.prepare(settings)
+    except DataError as e:
+        raise TrainError(str(e)) from None
+    except (OSError, ValueError) as e:
+        raise TrainError(f"{settings.path}: the data cannot be prepared ({e})") from None
+
+
+def _compile(graph: Any) -> Any:
+    from workbench.engine.compiler import CompileError, compile_graph
+
+    try:
+        return compile_graph(graph)
+    except CompileError as e:
+        raise TrainError(str(e)) from None
+
+
+def _train_new(path: Path, project: Project, data: Any, target: str | None, cbs: list[Callback], overrides: dict[str, Any]) -> RunResult:
+    from workbench.engine.config import TrainConfig
+    from workbench.engine.devices import DeviceError, resolve_device
+    from workbench.engine.trainer import Trainer, seed_everything
+
+    settings, source, notes, changed = _resolve_data(project, path, data, target)
+    config = TrainConfig.from_dict(project.training, **overrides)
+    prepared = _prepare(source, settings)
+    trainer_seed = config.seed
+    if trainer_seed is None:
+        import random
+
+        trainer_seed = config.seed = random.SystemRandom().randrange(2**31)
+    try:
+        resolve_device(config.device)  # before a run folder is made for nothing
+    except DeviceError as e:
+        raise TrainError(str(e)) from None
+    seed_everything(trainer_seed)  # the model's initial weights
+    model = _compile(project.graph)
+    if changed:
+        _save(project, path)
+    run = new_run(path)
+    trainer = Trainer(model, prepared, config, cbs, run.path)
+    trainer.run_info = run_info(path, project.graph, settings)
+    _record(path, run, {"status": "running", "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "training": config.to_dict()})
+    return _fit(path, run, trainer, notes + list(prepared.notes), resumed=False)
+
+
+def _resume(path: Path, project: Project, epochs: int | None, device: str | None, cbs: list[Callback]) -> RunResult:
+    from workbench.core.graph import Graph, GraphError
+    from workbench.data import DataError, DataSettings, open_dataset
+    from workbench.engine.trainer import Trainer
+
+    run = find_unfinished_run(path)
+    if run is None:
+        raise TrainError(f"{path.name} has no unfinished run to resume (runs are kept in {runs_root(path).name}/)")
+    info = run.read_config()
+    try:
+        graph = Graph.from_dict(info["graph"])
+        settings = DataSettings.from_dict(info["data"])
+    except (KeyError, TypeError, GraphError, DataError) as e:
+        raise TrainError(f"run {run.id} cannot be resumed: its config.json is incomplete ({e})") from None
+    try:
+        source = open_dataset(settings.path, settings.target)
+    except DataError as e:
+        raise TrainError(str(e)) from None
+    prepared = _prepare(source, settings)
+    model = _compile(graph)
+    trainer = Trainer.from_checkpoint(model, prepared, run.last, cbs, run.path, epochs=epochs, device=device)
+    _record(path, run, {"status": "running", "resumed": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    return _fit(path, run, trainer, list(prepared.notes), resumed=True)
+
+
+def _fit(path: Path, run: RunDir, trainer: Any, notes: list[str], resumed: bool) -> RunResult:
+    try:
+        result = trainer.fit()
+    except TrainError as e:
+        _record(path, run, {"status": "failed", "message": str(e), "epochs": trainer.epoch, "ended": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        raise
+    except KeyboardInterrupt:
+        _record(path, run, {"status": "stopped", "message": "interrupted", "epochs": trainer.epoch, "ended": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        raise
+    _record(path, run, {
+        "status": result.status,
+        "message": result.message,
+        "epochs": result.epochs_done,
+        "monitor": result.monitor,
+        "best_epoch": result.best_epoch,
+        "best_value": result.best_value,
+        "final": clean_json(result.final),
+        "ended": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    })
+    return RunResult(
+        run_id=run.id,
+        run_dir=run.path,
+        status=result.status,
+        message=result.message,
+        epochs_done=result.epochs_done,
+        history=result.history,
+        monitor=result.monitor,
+        best_epoch=result.best_epoch,
+        best_value=result.best_value,
+        final=result.final,
+        resumed=resumed,
+        notes=notes + list(trainer.notes),
+    )
+
+
+def _save(project: Project, path: Path) -> None:
+    from workbench.core.project import ProjectError, save_project
+
+    try:
+        save_project(project, path)
+    except ProjectError as e:
+        raise TrainError(str(e)) from None
+
+
+def _record(path: Path, run: RunDir, fields: dict[str, Any]) -> None:
+    """Add or update the run's entry in the project's runs list (re-reading the file first)."""
+    from workbench.core.project import ProjectError, load_project
+
+    try:
+        project = load_project(path)
+    except ProjectError as e:
+        raise TrainError(str(e)) from None
+    try:
+        rel = os.path.relpath(run.path, path.resolve().parent)
+    except ValueError:  # another drive on Windows
+        rel = str(run.path)
+    for entry in project.runs:
+        if entry.get("id") == run.id:
+            entry.update(fields)
+            break
+    else:
+        project.runs.append({"id": run.id, "path": Path(rel).as_posix(), **fields})
+    _save(project, path)

@@ -1,0 +1,1065 @@
+"""The training loop: pure Python + torch, reporting through callbacks whose hooks do nothing by default.
+
+A :class:`Trainer` trains a compiled model on :class:`~workbench.data.prepared.Prepared`
+data. Stop and pause are flags that anyone (a GUI thread, a callback, Ctrl-C handling)
+may set; the loop checks them at batch boundaries. Nothing in the loop waits for the
+device per batch: losses stay tensors until the end of the epoch (callbacks that want
+numbers may sync themselves), metrics accumulate on the device, and the data is batched
+by index from tensors already on the device.
+
+With a ``run_dir`` the trainer records the run (config.json, metrics.jsonl,
+status.json, checkpoints/last.pt and best.pt); a run resumed from ``last.pt`` ends with
+exactly the weights an uninterrupted run would have (CPU, same seed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.data.prepared import Prepared, SplitData, TensorData
+from workbench.engine.checkpoint import (
+    FORMAT,
+    copy_atomic,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from workbench.engine.config import TrainConfig, TrainError
+from workbench.engine.devices import DeviceError, default_cpu_threads, resolve_device
+from workbench.engine.metrics import MetricAccumulator
+from workbench.engine.optim import LRSchedule, l1_penalty, make_loss, make_optimizer, resolve_loss
+from workbench.engine.runs import RunDir, clean_json
+
+#: Batches between checks for a non-finite loss (each check reads one flag from the device).
+FINITE_CHECK_EVERY = 25
+
+
+# --- callbacks -------------------------------------------------------------------------
+
+
+class Callback:
+    """Base class for training callbacks; every hook does nothing unless overridden.
+
+    Hooks run on the training thread. ``on_batch_end`` runs once per batch, so keep it
+    cheap: its ``loss`` is a tensor on the device, and reading it (``.item()``) waits
+    for the device.
+    """
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """Called once before the first epoch (after a resumed run's state is restored)."""
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        """Called before epoch ``epoch`` (1-based) trains."""
+
+    def on_batch_end(self, trainer: Trainer, batch: int, loss: torch.Tensor) -> None:
+        """Called after each optimizer step with the batch index (0-based) and the detached batch loss."""
+
+    def on_validation_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        """Called after validation with the ``val_*`` metrics (not called without validation data)."""
+
+    def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Called after each epoch with its row of the metrics log (after its checkpoints are written)."""
+
+    def on_checkpoint(self, trainer: Trainer, path: Path, kind: str) -> None:
+        """Called after a checkpoint was written; ``kind`` is ``best`` or ``last``."""
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """Called once when a run ends normally, early or by request (``trainer.status`` says which)."""
+
+    def on_exception(self, trainer: Trainer, error: BaseException) -> None:
+        """Called when the run fails or is interrupted; ``trainer.message`` holds the user message."""
+
+
+class MetricsLogger(Callback):
+    """Writes the metrics log as JSON lines, one per epoch, to a file (e.g. ``--metrics``).
+
+    The file is rewritten at the start of a run, with the history of a resumed run first.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """Start the file (with the history of a resumed run)."""
+        try:
+            with open(self.path, "w", encoding="utf-8") as f:
+                for row in trainer.history:
+                    f.write(json.dumps(clean_json(row)) + "\n")
+        except OSError as e:
+            raise TrainError(f"{self.path}: cannot write the metrics file ({e.strerror or e})") from None
+
+    def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Append the epoch's line."""
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(clean_json(metrics)) + "\n")
+
+
+class ProgressBar(Callback):
+    """A plain-text progress bar: redrawn with ``\\r`` on a terminal, a line per epoch otherwise.
+
+    It never reads a loss during an epoch (no device sync); the epoch's line shows the
+    metrics once they are known.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, width: int = 24, interval: float = 0.1) -> None:
+        self.stream = stream
+        self.width = width
+        self.interval = interval
+        self._last = 0.0
+        self._start = 0.0
+        self._tty = False
+
+    @property
+    def _out(self) -> IO[str]:
+        return self.stream if self.stream is not None else sys.stderr
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """Note whether the output is a terminal."""
+        isatty = getattr(self._out, "isatty", None)
+        self._tty = bool(isatty and isatty())
+        start = f", continuing after epoch {trainer.epoch}" if trainer.epoch else ""
+        print(f"training on {trainer.device} for {trainer.config.epochs} epochs{start}: "
+              f"{trainer.num_train:,} training samples, {trainer.batches_per_epoch} batches per epoch", file=self._out)
+        for note in trainer.notes:
+            print(f"note: {note}", file=self._out)
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        """Remember when the epoch started."""
+        self._start = self._last = time.perf_counter()
+
+    def on_batch_end(self, trainer: Trainer, batch: int, loss: torch.Tensor) -> None:
+        """Redraw the bar at most every ``interval`` seconds (terminal only)."""
+        if not self._tty:
+            return
+        now = time.perf_counter()
+        total = trainer.batches_per_epoch
+        if now - self._last < self.interval and batch + 1 < total:
+            return
+        self._last = now
+        done = batch + 1
+        filled = int(self.width * done / max(1, total))
+        elapsed = now - self._start
+        rate = done * trainer.config.batch_size / elapsed if elapsed > 0 else 0.0
+        eta = elapsed / done * (total - done)
+        line = (f"\repoch {trainer.current_epoch}/{trainer.config.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
+                f"{done}/{total}  {rate:,.0f} samples/s  ETA {_clock(eta)}")
+        self._out.write(line)
+        self._out.flush()
+
+    def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Print the epoch's summary line."""
+        parts = [f"epoch {metrics['epoch']}/{trainer.config.epochs}"]
+        for key, value in metrics.items():
+            if key in ("epoch", "epoch_seconds", "samples_per_s") or value is None:
+                continue
+            parts.append(f"{key} {value:.4g}")
+        parts.append(f"{metrics['epoch_seconds']:.1f}s ({metrics['samples_per_s']:,.0f} samples/s)")
+        prefix = "\r\x1b[2K" if self._tty else ""
+        self._out.write(prefix + "  ".join(parts) + "\n")
+        self._out.flush()
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """Print how the run ended."""
+        print(trainer.message, file=self._out)
+
+    def on_exception(self, trainer: Trainer, error: BaseException) -> None:
+        """End the current line so the error starts on a fresh one."""
+        if self._tty:
+            self._out.write("\n")
+            self._out.flush()
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+# --- results and helpers -----------------------------------------------------------------
+
+
+@dataclass
+class FitResult:
+    """How a run ended."""
+
+    status: str  # finished, stopped (by request); failures raise TrainError
+    message: str
+    epochs_done: int
+    history: list[dict[str, Any]]
+    monitor: str
+    best_epoch: int | None = None
+    best_value: float | None = None
+    stopped_early: bool = False
+    run_dir: Path | None = None
+    final: dict[str, Any] = field(default_factory=dict)  # the last epoch's row
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (CPU and every GPU); call before building the model."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class _NonFinite(Exception):
+    def __init__(self, epoch: int, batch: int, value: float, what: str = "loss") -> None:
+        super().__init__(f"{what} {value} at epoch {epoch}, batch {batch}")
+        self.epoch, self.batch, self.value, self.what = epoch, batch, value, what
+
+
+class _FiniteWatch:
+    """Checks recent batch losses for NaN/inf every few batches without stalling a GPU.
+
+    On the CPU the check is immediate. On CUDA the flag is copied to pinned host memory
+    without blocking and read at the next check, when the copy has long finished.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.cuda = device.type == "cuda"
+        self.pending: tuple[torch.Tensor, Any] | None = None
+
+    def reset(self) -> None:
+        self.pending = None
+
+    def check(self, window: list[torch.Tensor]) -> bool:
+        """True when a non-finite loss was seen (in this window on CPU, an earlier one on CUDA)."""
+        bad = ~torch.isfinite(torch.stack(window)).all()
+        if not self.cuda:
+            return bool(bad)
+        found = False
+        if self.pending is not None:
+            host, event = self.pending
+            event.synchronize()
+            found = bool(host)
+        host = torch.empty((), dtype=torch.bool, pin_memory=True)
+        host.copy_(bad, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record(torch.cuda.current_stream(self.device))
+        self.pending = (host, event)
+        return found
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+_SHAPE_HINTS = (
+    "shape", "size mismatch", "must match the size", "Expected input batch_size", "expected input",
+    "mat1 and mat2", "channels", "dimension", "out of bounds", "Target", "expected scalar type",
+)
+
+
+# --- the trainer ---------------------------------------------------------------------------
+
+
+class Trainer:
+    """Trains ``model`` on ``prepared`` data as ``config`` says, reporting to ``callbacks``.
+
+    Args:
+        model: The model (for example from :func:`~workbench.engine.compiler.compile_graph`).
+            Seed with :func:`seed_everything` before building it for a reproducible init.
+        prepared: The dataset; its ``train`` split trains and its ``val`` split validates.
+        config: Hyperparameters; the defaults when None.
+        callbacks: Receive the hooks of :class:`Callback`, in this order.
+        run_dir: Record the run here (config.json, metrics.jsonl, status.json and
+            checkpoints/); None keeps everything in memory.
+
+    The run starts with :meth:`fit`. Other threads may call :meth:`request_stop`,
+    :meth:`request_pause` and :meth:`resume` while it runs.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        prepared: Prepared,
+        config: TrainConfig | None = None,
+        callbacks: Sequence[Callback] = (),
+        run_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.model = model
+        self.prepared = prepared
+        self.config = config if config is not None else TrainConfig()
+        self.config.validate()
+        self.callbacks: list[Callback] = list(callbacks)
+        self.run = RunDir(run_dir) if run_dir is not None else None
+        #: Extra information for the run's config.json (graph, data settings…).
+        self.run_info: dict[str, Any] = {}
+        try:
+            self.device = resolve_device(self.config.device)
+        except DeviceError as e:
+            raise TrainError(str(e)) from None
+        if self.config.seed is None:
+            self.config.seed = random.SystemRandom().randrange(2**31)
+        self.seed: int = self.config.seed
+        # progress, readable from any thread
+        self.status = "ready"  # running, finished, stopped, failed
+        self.message = ""
+        self.epoch = 0  # completed epochs
+        self.current_epoch = 0  # the epoch in progress (1-based)
+        self.batch = 0  # batches done in the current epoch
+        self.phase = "setup"  # setup, train, validate, done
+        self.global_step = 0
+        self.history: list[dict[str, Any]] = []
+        self.best_value: float | None = None
+        self.best_epoch: int | None = None
+        self.stopped_early = False
+        self.notes: list[str] = []
+        # built in _setup
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.schedule: LRSchedule | None = None
+        self.scaler: Any = None
+        self.generator = torch.Generator()
+        self._pending_state: dict[str, Any] | None = None
+        self._extend_to: int | None = None
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self._last_state: dict[str, Any] | None = None
+        # control flags
+        self._stop = False
+        self._pause = False
+        self._resume_event = threading.Event()
+        self._resume_event.set()
+        self._paused_event = threading.Event()
+
+    # --- control (thread-safe) ------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the run to end at the next batch boundary (it also ends a pause)."""
+        self._stop = True
+        self._resume_event.set()
+
+    def request_pause(self) -> None:
+        """Ask the run to wait at the next batch boundary until :meth:`resume`."""
+        self._resume_event.clear()
+        self._pause = True
+
+    def resume(self) -> None:
+        """Continue a paused run."""
+        self._pause = False
+        self._resume_event.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once :meth:`request_stop` was called."""
+        return self._stop
+
+    @property
+    def is_paused(self) -> bool:
+        """True while the loop is waiting in a pause."""
+        return self._paused_event.is_set()
+
+    def wait_paused(self, timeout: float | None = None) -> bool:
+        """Block until the loop is actually paused; False on timeout."""
+        return self._paused_event.wait(timeout)
+
+    # --- information -----------------------------------------------------------------------
+
+    @property
+    def num_train(self) -> int:
+        """Training samples."""
+        return len(self.prepared.train)
+
+    @property
+    def drop_last(self) -> bool:
+        """Drop a final batch of one sample when the model has batch norm (it cannot train on one)."""
+        if self._has_batch_norm is None:
+            self._has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
+        bs = self.config.batch_size
+        return self._has_batch_norm and self.num_train > bs and self.num_train % bs == 1
+
+    _has_batch_norm: bool | None = None
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Optimizer steps per epoch."""
+        n, bs = self.num_train, self.config.batch_size
+        return n // bs if self.drop_last else -(-n // bs)
+
+    @property
+    def lr(self) -> float:
+        """The learning rate in use (of the first parameter group)."""
+        if self.optimizer is None:
+            return self.config.lr
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    @property
+    def monitor(self) -> str:
+        """The metric that picks the best epoch (``val_loss`` unless configured)."""
+        m = self.config.monitor
+        if m.startswith("val_") and len(self.prepared.val) == 0:
+            return "train_loss"
+        return m
+
+    def metric_keys(self) -> list[str]:
+        """The keys of a metrics-log row, in order."""
+        names = self.config.metric_names(self.prepared.task)
+        keys = ["epoch", "train_loss", "val_loss"]
+        keys += [f"val_top{self.config.top_k}_accuracy" if n == "top_k_accuracy" else f"val_{n}" for n in names]
+        return [*keys, "lr", "epoch_seconds", "samples_per_s"]
+
+    # --- checkpoints -----------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run exactly (safe for ``weights_only`` loading)."""
+        if self.optimizer is None or self.schedule is None:
+            raise TrainError("the trainer has not started; there is no state to save")
+        return {
+            "format": FORMAT,
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": rng_state(self.generator),
+            "history": [dict(row) for row in self.history],
+            "best": {"monitor": self.monitor, "value": self.best_value, "epoch": self.best_epoch},
+            "stopped_early": self.stopped_early,
+            "config": self.config.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict` output when :meth:`fit` starts."""
+        self._pending_state = state
+
+    def save_checkpoint(self, path: str | os.PathLike[str], kind: str = "last") -> Path:
+        """Write the full state to ``path`` atomically and tell the callbacks."""
+        p = Path(path)
+        save_checkpoint(self.state_dict(), p)
+        self._call("on_checkpoint", p, kind)
+        return p
+
+    def extend(self, more_epochs: int) -> None:
+        """Make the next :meth:`fit` train ``more_epochs`` more epochs ("train N more").
+
+        It continues from the end of the last finished epoch (``last.pt`` when the run
+        is recorded), not from the best weights the model may hold after the run.
+        """
+        if not _is_whole(more_epochs) or more_epochs < 1:
+            raise TrainError(f"train at least one more epoch (got {more_epochs!r})")
+        if self.status == "running":
+            raise TrainError("the run is still training")
+        if self.optimizer is None:
+            raise TrainError("the trainer has not trained yet: call fit() first")
+        if self.run is not None and self.run.last.exists():
+            state = load_checkpoint(self.run.last)
+        elif self._last_state is not None:
+            state = self._last_state
+        else:
+            state = self.state_dict()
+        self.config.epochs = int(state["epoch"]) + more_epochs
+        self._pending_state, self._extend_to = state, self.config.epochs
+        self._stop = self._pause = False
+        self._resume_event.set()
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        model: nn.Module,
+        prepared: Prepared,
+        path: str | os.PathLike[str],
+        callbacks: Sequence[Callback] = (),
+        run_dir: str | os.PathLike[str] | None = None,
+        epochs: int | None = None,
+        device: str | None = None,
+    ) -> Trainer:
+        """A trainer that continues the run saved at ``path``.
+
+        Args:
+            model: A freshly built model of the same architecture.
+            prepared: The same data (same split and preprocessing).
+            path: A ``last.pt`` checkpoint.
+            callbacks: As for the constructor.
+            run_dir: Where the run is recorded (usually ``path``'s run folder).
+            epochs: A new total number of epochs: more than the checkpoint's continues a
+                finished run ("train N more epochs").
+            device: Train on another device than the checkpoint's configuration says.
+        """
+        state = load_checkpoint(path)
+        config = TrainConfig.from_dict(state["config"], device=device)
+        done = int(state["epoch"])
+        if epochs is not None:
+            if epochs < done:
+                raise TrainError(f"the run already trained {done} epochs; ask for more than that")
+            config.epochs = epochs
+        trainer = cls(model, prepared, config, callbacks, run_dir)
+        trainer.load_state_dict(state)
+        if epochs is not None:
+            trainer._extend_to = epochs
+        return trainer
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    def fit(self) -> FitResult:
+        """Train until the configured epochs are done, early stopping triggers or a stop is requested.
+
+        Returns:
+            How the run ended (finished or stopped).
+
+        Raises:
+            TrainError: the run failed (NaN loss, out of memory, a shape error at run
+                time, unreadable data…); the model holds the last good checkpoint's
+                weights where there is one, and ``last.pt`` is left as it was.
+            KeyboardInterrupt: passed on after the run was recorded as stopped.
+        """
+        self.status, self.message, self.phase = "running", "", "setup"
+        with self._global_settings():
+            try:
+                self._setup()
+                self._write_run_start()
+                self._call("on_fit_start")
+                while self.epoch < self.config.epochs and not self._stop and not self.stopped_early:
+                    self._run_epoch()
+                return self._finish()
+            except KeyboardInterrupt as e:
+                self._fail(e, "interrupted", status="stopped", convert=False)
+                raise
+            except _NonFinite as e:
+                hint = (f"lower the learning rate (now {self.lr:g}), normalise the inputs, "
+                        "or turn on gradient clipping")
+                what = "NaN" if math.isnan(e.value) else "infinite"
+                where = f"at epoch {e.epoch}, batch {e.batch}" if e.what == "loss" else f"at epoch {e.epoch}"
+                msg = f"{e.what} became {what} {where}: {hint}"
+                raise self._fail(e, msg) from e
+            except torch.OutOfMemoryError as e:
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                msg = (f"out of memory on {self.device} {self._where()}: "
+                       f"lower the batch size (now {self.config.batch_size}) or make the model smaller")
+                raise self._fail(e, msg) from e
+            except TrainError as e:
+                error = self._fail(e, str(e))
+                if error is e:
+                    raise
+                raise error from e
+            except (FileNotFoundError, PermissionError) as e:
+                raise self._fail(e, f"a data file could not be read {self._where()}: {_first_line(e)}") from e
+            except (RuntimeError, ValueError, IndexError, OSError) as e:
+                text = _first_line(e)
+                if any(h.lower() in text.lower() for h in _SHAPE_HINTS):
+                    msg = f"the model does not fit the data ({self._where()}): {text}"
+                else:
+                    msg = f"training failed {self._where()}: {text}"
+                raise self._fail(e, msg) from e
+            except BaseException as e:  # a programming error: record it, then let it show
+                self._fail(e, f"training failed: {type(e).__name__}: {_first_line(e)}", convert=False)
+                raise
+
+    def _where(self) -> str:
+        """Where the run is, for messages: ``at epoch 3, batch 17``."""
+        if self.phase == "validate":
+            return f"while validating epoch {self.current_epoch}"
+        if self.phase == "train":
+            return f"at epoch {self.current_epoch}, batch {self.batch + 1}"
+        return "before training started" if self.phase == "setup" else f"after epoch {self.epoch}"
+
+    @contextlib.contextmanager
+    def _global_settings(self) -> Iterator[None]:
+        """Threads and determinism for the run, put back as they were afterwards."""
+        threads = torch.get_num_threads()
+        det = torch.are_deterministic_algorithms_enabled()
+        det_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+        cudnn = torch.backends.cudnn
+        cudnn_state = (cudnn.deterministic, cudnn.benchmark)
+        with contextlib.ExitStack() as stack:
+            if self.device.type == "cuda":
+                # Implicit allocations, events and streams then belong to the training GPU.
+                stack.enter_context(torch.cuda.device(self.device))
+            stack.callback(self._put_back, threads, det, det_warn, cudnn_state)
+            if self.device.type == "cpu":
+                torch.set_num_threads(self.config.cpu_threads or default_cpu_threads())
+            if self.config.deterministic:
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+                torch.use_deterministic_algorithms(True, warn_only=True)
+                cudnn.deterministic, cudnn.benchmark = True, False
+            elif self.device.type == "cuda":
+                cudnn.benchmark = True  # fixed batch shapes: let cuDNN pick the fastest kernels
+            yield
+
+    @staticmethod
+    def _put_back(threads: int, det: bool, det_warn: bool, cudnn_state: tuple[bool, bool]) -> None:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(det, warn_only=det_warn)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn_state
+
+    def _setup(self) -> None:
+        cfg, prep, dev = self.config, self.prepared, self.device
+        if len(prep.train) == 0:
+            raise TrainError("the training split is empty: lower the validation and test ratios or add data")
+        resuming = self._pending_state is not None
+        if not resuming:
+            seed_everything(self.seed)
+            self.generator.manual_seed(self.seed)
+        self.model.to(dev)
+        self.train_data, self._transfer_train = self._place(prep.train)
+        self.val_data, self._transfer_val = self._place(prep.val)
+        self.multi_label = prep.task == "classification" and _target_rank(prep.train) == 2
+        loss_name = resolve_loss(prep.task, cfg, self.multi_label)
+        self.loss_name = loss_name
+        self.loss_fn = make_loss(loss_name, cfg, prep.num_classes)
+        self._check_model_fits()
+        if self.monitor not in self.metric_keys():
+            raise TrainError(f"cannot monitor '{cfg.monitor}': this run reports {', '.join(k for k in self.metric_keys() if 'loss' in k or k.startswith('val_'))}")
+        self.optimizer = make_optimizer(self.model.parameters(), cfg)
+        self.schedule = LRSchedule(self.optimizer, cfg, self.batches_per_epoch)
+        self._autocast: torch.dtype | None = None
+        self.scaler = None
+        if cfg.amp != "off":
+            if dev.type != "cuda":
+                self.notes.append(f"mixed precision ({cfg.amp}) needs a CUDA GPU; training on {dev} in float32")
+            elif cfg.amp == "bf16":
+                if not torch.cuda.is_bf16_supported():
+                    raise TrainError(f"{torch.cuda.get_device_name(dev)} does not support bf16: use fp16 or off")
+                self._autocast = torch.bfloat16
+            else:
+                self._autocast = torch.float16
+                self.scaler = torch.amp.GradScaler("cuda")
+        self._l1_params = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2] if cfg.l1 > 0 else []
+        self._clip_params = [p for p in self.model.parameters() if p.requires_grad] if cfg.grad_clip > 0 else []
+        self._batch_hooks = [cb.on_batch_end for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        self._metrics = MetricAccumulator(prep.task, cfg.metric_names(prep.task), prep.num_classes, cfg.top_k, dev, self.multi_label)
+        self._watch = _FiniteWatch(dev)
+        if resuming:
+            assert self._pending_state is not None
+            self._restore(self._pending_state)
+            self._pending_state = None
+        if self._extend_to is not None:
+            self.schedule.extend(self._extend_to, self.global_step)
+            self._extend_to = None
+            self.stopped_early = False
+
+    def _place(self, data: SplitData) -> tuple[SplitData, bool]:
+        """Put in-memory data on the training device when it fits; else batches are copied per step.
+
+        Returns the data and whether its batches need copying to the device.
+        """
+        if isinstance(data, TensorData):
+            if data.x.device == self.device or (self.device.type == "cpu" and data.x.device.type == "cpu"):
+                return data, False
+            if self.device.type == "cuda" and data.x.device.type == "cpu":
+                size = data.x.element_size() * data.x.numel() + data.y.element_size() * data.y.numel()
+                free, _total = torch.cuda.mem_get_info(self.device)
+                if size > free // 2:
+                    self.notes.append(f"the data ({size / 1e9:.1f} GB) does not fit on {self.device}; batches are copied per step")
+                    return data, True
+            return data.to(self.device), False
+        return data, self.device.type != "cpu"
+
+    def _to_device(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if x.device == self.device:
+            return x, y
+        if self.device.type == "cuda" and x.device.type == "cpu":
+            # Pinned host memory lets the copy overlap with the previous step's work.
+            if not x.is_pinned():
+                x, y = x.pin_memory(), y.pin_memory()
+            return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        return x.to(self.device), y.to(self.device)
+
+    def _check_model_fits(self) -> None:
+        """One forward pass on two samples, so a model that does not fit the data fails with a clear message."""
+        prep = self.prepared
+        data = self.train_data
+        if isinstance(data, TensorData):
+            x = data.x[:2]  # not through iter_batches: augmentation would draw random numbers
+        else:
+            x, _y = next(iter(data.iter_batches(2)))
+        if x.device != self.device:
+            x = x.to(self.device)
+        was_training = self.model.training
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        try:
+            with torch.random.fork_rng(devices=devices), torch.no_grad():  # leaves the random states alone
+                self.model.eval()
+                out = self.model(x)
+        except (RuntimeError, ValueError, IndexError) as e:
+            raise TrainError(f"the model does not fit the data: {_first_line(e)}") from None
+        finally:
+            self.model.train(was_training)
+        if prep.task == "classification":
+            c = prep.num_classes
+            if out.dim() != 2 or (c is not None and out.shape[1] != c):
+                got = "x".join(str(s) for s in out.shape[1:])
+                raise TrainError(
+                    f"the model's Output gives {got} values per sample but the data has {c} classes: "
+                    f"set the Output to {c} classes (or attach the dataset again so the model is fitted to it)"
+                )
+        else:
+            per_sample = out[0].numel()
+            if per_sample != prep.num_targets:
+                raise TrainError(
+                    f"the model's Output gives {per_sample} values per sample but the data has {prep.num_targets} target(s): "
+                    f"set the Output to regression with {prep.num_targets} target(s)"
+                )
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        assert self.optimizer is not None and self.schedule is not None
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as e:
+            raise TrainError(f"the checkpoint does not match the model (was the model edited?): {_first_line(e)}") from None
+        # The implementation flags (fused, foreach) suit this device, not the checkpoint's.
+        flags: list[dict[str, Any]] = [{k: g[k] for k in ("fused", "foreach") if k in g} for g in self.optimizer.param_groups]
+        self.optimizer.load_state_dict(state["optimizer"])
+        for group, kept in zip(self.optimizer.param_groups, flags, strict=True):
+            group.update(kept)
+        self.schedule.load_state_dict(state["schedule"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch = int(state["epoch"])
+        self.global_step = int(state["global_step"])
+        self.history = [dict(row) for row in state["history"]]
+        best = state.get("best") or {}
+        self.best_value = best.get("value")
+        self.best_epoch = best.get("epoch")
+        self.stopped_early = bool(state.get("stopped_early", False))
+        set_rng_state(state["rng"], self.generator)
+
+    # --- one epoch -------------------------------------------------------------------------
+
+    def _run_epoch(self) -> None:
+        assert self.optimizer is not None and self.schedule is not None
+        epoch = self.epoch + 1
+        self.current_epoch, self.batch, self.phase = epoch, 0, "train"
+        self._call("on_epoch_start", epoch)
+        t0 = time.perf_counter()
+        paused = 0.0
+        model, opt, sched, loss_fn = self.model, self.optimizer, self.schedule, self.loss_fn
+        hooks, per_batch = self._batch_hooks, sched.per_batch
+        autocast, scaler, transfer = self._autocast, self.scaler, self._transfer_train
+        l1, l1_params = self.config.l1, self._l1_params
+        clip, clip_params = self.config.grad_clip, self._clip_params
+        step = self.global_step
+        losses: list[torch.Tensor] = []
+        sizes: list[int] = []
+        self._watch.reset()
+        model.train()
+        sched.apply(step)
+        batches = self.train_data.iter_batches(self.config.batch_size, shuffle=True, generator=self.generator, drop_last=self.drop_last)
+        for i, (x, y) in enumerate(batches):
+            if self._stop or self._pause:
+                paused += self._wait_if_paused()
+                if self._stop:
+                    return
+            if transfer:
+                x, y = self._to_device(x, y)
+            if per_batch:
+                sched.apply(step)
+            opt.zero_grad(set_to_none=True)
+            if autocast is not None:
+                with torch.autocast(self.device.type, dtype=autocast):
+                    out = model(x)
+                    loss = loss_fn(out, y)
+            else:
+                out = model(x)
+                loss = loss_fn(out, y)
+            total = loss + l1 * l1_penalty(l1_params) if l1 else loss
+            if scaler is not None:
+                scaler.scale(total).backward()
+                if clip:
+                    scaler.unscale_(opt)
+                    nn.utils.clip_grad_norm_(clip_params, clip)
+                scaler.step(opt)
+                scaler.update()
+            else:
+                total.backward()
+                if clip:
+                    nn.utils.clip_grad_norm_(clip_params, clip)
+                opt.step()
+            loss = loss.detach()
+            losses.append(loss)
+            sizes.append(x.shape[0])
+            step += 1
+            self.global_step, self.batch = step, i + 1
+            for hook in hooks:
+                hook(self, i, loss)
+            if (i + 1) % FINITE_CHECK_EVERY == 0 and self._watch.check(losses[-FINITE_CHECK_EVERY:]):
+                self._raise_non_finite(losses, epoch)
+        train_seconds = time.perf_counter() - t0 - paused
+        lr = self.lr
+        # The epoch's one read of the training losses (also catches a NaN in the last few batches).
+        host = torch.stack(losses).float().cpu().numpy().astype(np.float64)
+        if not np.isfinite(host).all():
+            self._raise_non_finite(losses, epoch)
+        n = int(sum(sizes))
+        train_loss = float(np.dot(host, np.asarray(sizes, dtype=np.float64)) / n)
+        row: dict[str, Any] = {k: None for k in self.metric_keys()}
+        row.update(epoch=epoch, train_loss=train_loss)
+        if len(self.val_data) > 0:
+            self.phase = "validate"
+            val = self._validate()
+            if val is None:  # stopped during validation
+                return
+            vloss = val.get("val_loss", math.nan)
+            if not math.isfinite(vloss):
+                raise _NonFinite(epoch, self.batch, vloss, what="validation loss")
+            self._call("on_validation_end", val)
+            row.update(val)
+        seconds = time.perf_counter() - t0 - paused
+        row.update(lr=lr, epoch_seconds=seconds, samples_per_s=n / train_seconds if train_seconds > 0 else 0.0)
+        self.phase = "epoch_end"
+        self._end_epoch(row)
+
+    def _raise_non_finite(self, losses: list[torch.Tensor], epoch: int) -> None:
+        host = torch.stack(losses).float().cpu().numpy()
+        bad = np.flatnonzero(~np.isfinite(host))
+        index = int(bad[0]) if bad.size else len(losses) - 1
+        raise _NonFinite(epoch, index + 1, float(host[index]))
+
+    def _wait_if_paused(self) -> float:
+        if not self._pause or self._stop:
+            return 0.0
+        start = time.perf_counter()
+        self._paused_event.set()
+        try:
+            while self._pause and not self._stop:
+                self._resume_event.wait(0.05)  # a timeout keeps Ctrl-C working
+        finally:
+            self._paused_event.clear()
+        return time.perf_counter() - start
+
+    def _validate(self) -> dict[str, float] | None:
+        model, acc, loss_fn, autocast = self.model, self._metrics, self.loss_fn, self._autocast
+        acc.reset()
+        model.eval()
+        transfer = self._transfer_val
+        try:
+            with torch.inference_mode():
+                for x, y in self.val_data.iter_batches(self.config.batch_size * 2):
+                    if self._stop:
+                        return None
+                    if transfer:
+                        x, y = self._to_device(x, y)
+                    if autocast is not None:
+                        with torch.autocast(self.device.type, dtype=autocast):
+                            out = model(x)
+                            loss = loss_fn(out, y)
+                        out = out.float()
+                    else:
+                        out = model(x)
+                        loss = loss_fn(out, y)
+                    acc.update(out, y, loss)
+        finally:
+            model.train()
+        return acc.compute("val_")
+
+    def _end_epoch(self, row: dict[str, Any]) -> None:
+        assert self.schedule is not None
+        epoch = int(row["epoch"])
+        value = row.get(self.monitor)
+        improved = False
+        if value is not None and math.isfinite(value):
+            maximize = self.config.monitor_is_max()
+            delta = self.config.min_delta
+            best = self.best_value
+            improved = best is None or (value > best + delta if maximize else value < best - delta)
+            if improved:
+                self.best_value, self.best_epoch = float(value), epoch
+        self.schedule.epoch_end(value)
+        self.history.append(row)
+        self.epoch = epoch
+        if self.config.early_stop and self.best_epoch is not None and epoch - self.best_epoch >= self.config.patience:
+            self.stopped_early = True
+        if improved and self.run is None and self.config.restore_best:
+            self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        if self.run is not None:
+            self.run.append_metrics(row)
+            # best before last: a crash in between leaves last.pt one epoch behind, never ahead of best.pt
+            if improved:
+                self.save_checkpoint(self.run.best, "best")
+                copy_atomic(self.run.best, self.run.last)
+                self._call("on_checkpoint", self.run.last, "last")
+            else:
+                self.save_checkpoint(self.run.last, "last")
+            self.run.write_status("running", f"epoch {epoch} of {self.config.epochs}", epoch=epoch, epochs=self.config.epochs)
+        self._call("on_epoch_end", row)
+
+    # --- the end -----------------------------------------------------------------------------
+
+    def _finish(self) -> FitResult:
+        cfg = self.config
+        self.phase = "done"
+        best = ""
+        if self.best_epoch is not None and self.best_value is not None:
+            best = f"; best {self.monitor} {self.best_value:.4g} at epoch {self.best_epoch}"
+        if self._stop:
+            self.status = "stopped"
+            where = f"epoch {self.current_epoch}, batch {self.batch}" if self.current_epoch else "the start"
+            self.message = f"stopped at {where}{best}"
+        elif self.stopped_early:
+            self.status = "finished"
+            self.message = (f"stopped early after epoch {self.epoch}: {self.monitor} has not improved "
+                            f"for {cfg.patience} epoch(s){best}")
+        else:
+            self.status = "finished"
+            self.message = f"finished {self.epoch} epoch(s){best}"
+        if self.run is None and self.config.restore_best and self.best_epoch not in (None, self.epoch):
+            # kept for extend(): the run continues from its last epoch, not from the best one
+            self._last_state = copy.deepcopy(self.state_dict())
+        restored = self._restore_best()
+        if restored:
+            self.message += " (the model holds the best epoch's weights)"
+        if self.run is not None:
+            self.run.write_status(self.status, self.message, epoch=self.epoch, epochs=cfg.epochs,
+                                  best_epoch=self.best_epoch, best_value=self.best_value, monitor=self.monitor)
+        self._call("on_fit_end")
+        return FitResult(
+            status=self.status,
+            message=self.message,
+            epochs_done=self.epoch,
+            history=list(self.history),
+            monitor=self.monitor,
+            best_epoch=self.best_epoch,
+            best_value=self.best_value,
+            stopped_early=self.stopped_early,
+            run_dir=self.run.path if self.run is not None else None,
+            final=dict(self.history[-1]) if self.history else {},
+        )
+
+    def _restore_best(self) -> bool:
+        """Load the best epoch's weights into the model when configured; True if it changed anything."""
+        if not self.config.restore_best or self.best_epoch is None:
+            return False
+        if self.best_epoch == self.epoch and not (self._stop and self.batch):
+            return False  # the model already holds them
+        if self.run is not None and self.run.best.exists():
+            state = load_checkpoint(self.run.best, self.device)
+            if state.get("epoch") != self.best_epoch:
+                return False
+            self.model.load_state_dict(state["model"])
+            return True
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+            return True
+        return False
+
+    def _fail(self, error: BaseException, message: str, status: str = "failed", convert: bool = True) -> TrainError:
+        """Record a failed (or interrupted) run and tell the callbacks; returns the TrainError to raise.
+
+        ``on_exception`` receives that TrainError (its ``__cause__`` is the original error),
+        or the original error itself when ``convert`` is False (Ctrl-C, programming errors).
+        """
+        self.status, self.message = status, message
+        if status == "failed" and self.run is not None and self.run.last.exists():
+            with contextlib.suppress(Exception):  # keep the model usable: the last good weights
+                state = load_checkpoint(self.run.last, self.device)
+                self.model.load_state_dict(state["model"])
+                self.message = message = f"{message} (the last good checkpoint, epoch {state['epoch']}, is kept)"
+        if self.run is not None:
+            with contextlib.suppress(Exception):
+                self.run.write_status(status, message, epoch=self.epoch, epochs=self.config.epochs)
+        reported: BaseException = error
+        result = error if isinstance(error, TrainError) and str(error) == message else TrainError(message)
+        if result is not error:
+            result.__cause__ = error
+        if convert:
+            reported = result
+        for cb in self.callbacks:
+            try:
+                cb.on_exception(self, reported)
+            except Exception:  # noqa: S112 - a broken callback must not hide the real error
+                continue
+        return result
+
+    def _write_run_start(self) -> None:
+        if self.run is None:
+            return
+        self.run.path.mkdir(parents=True, exist_ok=True)
+        self.run.checkpoints.mkdir(exist_ok=True)
+        info = {
+            "training": self.config.to_dict(),
+            "seed": self.seed,
+            "device": str(self.device),
+            "task": self.prepared.task,
+            "classes": self.prepared.classes,
+            "input_shape": list(self.prepared.input_shape),
+            "input_dtype": self.prepared.input_dtype,
+            "num_targets": self.prepared.num_targets,
+            "loss": self.loss_name,
+            "monitor": self.monitor,
+            "split_sizes": {"train": len(self.prepared.train), "val": len(self.prepared.val), "test": len(self.prepared.test)},
+            "preprocessing": self.prepared.preprocessing,
+            "notes": list(self.prepared.notes) + self.notes,
+        }
+        previous = self.run.read_config() if self.run.config_path.exists() else {}
+        info = {**previous, **self.run_info, **info}
+        info.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
+        self.run.write_config(info)
+        self.run.write_metrics(self.history)  # a resumed run drops rows after its checkpoint
+        self.run.write_status("running", f"epoch {self.epoch} of {self.config.epochs}", epoch=self.epoch, epochs=self.config.epochs, pid=os.getpid())
+
+
+def _is_whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _target_rank(data: SplitData) -> int:
+    y = getattr(data, "y", None)
+    if isinstance(y, torch.Tensor):
+        return y.dim()
+    return 1
+
+
+def evaluate(
+    model: nn.Module,
+    data: SplitData,
+    task: str,
+    metrics: Sequence[str],
+    num_classes: int | None = None,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    batch_size: int = 256,
+    top_k: int = 5,
+    device: torch.device | str = "cpu",
+    prefix: str = "",
+) -> dict[str, float]:
+    """Loss and metrics of ``model`` on one split (for example the test split), in eval mode."""
+    dev = torch.device(device)
+    multi_label = task == "classification" and _target_rank(data) == 2
+    if loss is None:
+        loss = make_loss(resolve_loss(task, TrainConfig(), multi_label), TrainConfig(), num_classes)
+    acc = MetricAccumulator(task, metrics, num_classes, top_k, dev, multi_label)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for x, y in data.iter_batches(batch_size):
+                x, y = x.to(dev), y.to(dev)
+                out = model(x)
+                acc.update(out, y, loss(out, y))
+    finally:
+        model.train(was_training)
+    return acc.compute(prefix)
+
+
+__all__ = [
+    "Callback",
+    "FitResult",
+    "MetricsLogger",
+    "ProgressBar",
+    "TrainConfig",
+    "TrainError",
+    "Trainer",
+    "evaluate",
+    "seed_everything",
+]
