@@ -680,17 +680,17 @@ class Trainer:
     def _check_model_fits(self) -> None:
         """One forward pass on two samples, so a model that does not fit the data fails with a clear message."""
         prep = self.prepared
-        data = self.train_data
-        if isinstance(data, TensorData):
-            x = data.x[:2]  # not through iter_batches: augmentation would draw random numbers
-        else:
-            x, _y = next(iter(data.iter_batches(2)))
-        if x.device != self.device:
-            x = x.to(self.device)
+        # A split without augmentation where there is one: augmentation may draw from a
+        # split's own generator, which fork_rng would not protect. Batches, not ``.x``:
+        # a split may store raw pixels that only iter_batches turns into model input.
+        data = next((d for d in (prep.val, prep.test) if len(d)), self.train_data)
         was_training = self.model.training
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         try:
             with torch.random.fork_rng(devices=devices), torch.no_grad():  # leaves the random states alone
+                x, _y = next(iter(data.iter_batches(2)))
+                if x.device != self.device:
+                    x = x.to(self.device)
                 self.model.eval()
                 out = self.model(x)
         except (RuntimeError, ValueError, IndexError) as e:
