@@ -94,7 +94,7 @@ def test_status_bar_counts_layers_params_and_errors(window):
 
 
 def test_window_has_the_pages_panels_and_menus(window):
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Start", "Model"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Start", "Model", "Data", "Train"]
     assert window.current_page() == "model"
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&View"]
@@ -106,6 +106,8 @@ def test_window_has_the_pages_panels_and_menus(window):
         "Open &Recent",
         "&Save",
         "Save &As…",
+        "&Import Dataset…",
+        "Import Image &Folder…",
         "&Quit",
     ]
     assert window.redo_action.shortcuts()[1].toString() == "Ctrl+Y"
@@ -378,14 +380,18 @@ def test_a_project_dropped_on_the_canvas_reaches_the_window(window, tmp_path, qt
     qtbot.waitUntil(lambda: window.document.path == path)
 
 
-def test_dropping_other_paths_is_reported(window, tmp_path, qtbot):
+def test_dropping_other_paths_opens_the_import_dialog(window, tmp_path, qtbot):
     folder = tmp_path / "images"
     folder.mkdir()
     with qtbot.waitSignal(window.paths_dropped) as blocker:
         _drop(window, [folder])
     assert blocker.args == [[str(folder)]]
     assert window.last_dropped_paths == [str(folder)]
-    assert "later version" in window.statusBar().currentMessage()
+    dialog = window.data_controller.dialog
+    assert dialog is not None  # the import itself is tested in test_data_ui.py
+    qtbot.waitUntil(lambda: not dialog.is_scanning())
+    assert "empty" in dialog.error_message()
+    dialog.reject()
 
 
 # --- start-up --------------------------------------------------------------------------

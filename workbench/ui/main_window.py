@@ -57,11 +57,13 @@ from workbench.core.settings import Settings, autosave_dir
 from workbench.core.templates import TEMPLATES, make_project
 from workbench.ui import theme
 from workbench.ui.canvas import GraphCanvas
+from workbench.ui.data_tab import DataController
 from workbench.ui.inspector import Inspector
 from workbench.ui.palette import LayerPalette
 from workbench.ui.start_page import StartPage
 from workbench.ui.summary import SummaryPanel
 from workbench.ui.theme import human_count
+from workbench.ui.training import TrainingController
 
 APP_TITLE = "Model Workbench"
 AUTOSAVE_INTERVAL_MS = 60_000
@@ -186,6 +188,17 @@ class MainWindow(QMainWindow):
         self.add_page("start", "Start", self.start_page)
         self.add_page("model", "Model", self.builder)
 
+        # --- datasets (issue 3): the Data tab and its controller ---
+        self.data_controller = DataController(self)
+        self.data_tab = self.data_controller.tab
+        self.start_page.sample_chosen.connect(self.data_controller.open_sample)
+        self.add_page("data", "Data", self.data_tab)
+
+        # --- training (issue 4): the Train tab and its controller ---
+        self.train_controller = TrainingController(self)
+        self.train_tab = self.train_controller.tab
+        self.add_page("train", "Train", self.train_tab)
+
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self.builder)
         dock.setObjectName(name)
@@ -250,6 +263,18 @@ class MainWindow(QMainWindow):
         self.save_as_action = self._action(
             "Save &As…", self.save_project_as, "Ctrl+Shift+S", "Save the project under a new name"
         )
+        self.import_action = self._action(
+            "&Import Dataset…",
+            lambda: self.import_dataset_dialog(folder=False),
+            "Ctrl+I",
+            "Import a CSV, TSV, Parquet, NPZ or NPY dataset",
+        )
+        self.import_folder_action = self._action(
+            "Import Image &Folder…",
+            lambda: self.import_dataset_dialog(folder=True),
+            "Ctrl+Shift+I",
+            "Import a folder of images with one subfolder per class",
+        )
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Quit Model Workbench")
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
@@ -310,6 +335,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.import_action)
+        file_menu.addAction(self.import_folder_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         self.file_menu = file_menu
 
@@ -365,6 +393,8 @@ class MainWindow(QMainWindow):
         self.summary.set_document(document)
         self._on_selection_changed(self.canvas.selected_node_ids())
         self._on_document_changed(document)
+        self.data_controller.set_document(document)
+        self.train_controller.set_document(document)
 
     def _on_document_changed(self, document: Document) -> None:
         self._update_title()
@@ -535,6 +565,8 @@ class MainWindow(QMainWindow):
             path = Path(path)
             if not path.suffix:
                 path = path.with_suffix(SUFFIX)
+        # A dataset path is stored relative to the project file: follow a new location.
+        self.data_controller.rebase_dataset_path(path or self.document.path)
         try:
             self.document.save(path)
         except ProjectError as e:
@@ -649,6 +681,30 @@ class MainWindow(QMainWindow):
         if not path:
             return None
         return path if Path(path).suffix else path + SUFFIX
+
+    def _ask_stop_training(self) -> bool:
+        """Ask whether to stop the training run so the window can close."""
+        answer = QMessageBox.question(
+            self,
+            APP_TITLE,
+            "A model is training. Stop the run and close?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _ask_dataset_path(self, folder: bool) -> str | None:
+        """Ask for a dataset: an image folder (``folder``) or a table/array file."""
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, "Import image folder", self._start_dir())
+        else:
+            path, _ = QFileDialog.getOpenFileName(
+                self,
+                "Import dataset",
+                self._start_dir(),
+                "Datasets (*.csv *.tsv *.txt *.parquet *.npz *.npy);;All files (*)",
+            )
+        return path or None
 
     def _start_dir(self) -> str:
         last = self.settings.get("last_dir")
@@ -817,7 +873,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, lambda: self.handle_dropped_paths(paths))
 
     def handle_dropped_paths(self, paths: list[str]) -> None:
-        """Open a dropped project; report other files and folders via ``paths_dropped``."""
+        """Open a dropped project; import another dropped file or folder as a dataset."""
         projects = [p for p in paths if p.lower().endswith(SUFFIX) and Path(p).is_file()]
         others = [p for p in paths if p not in projects]
         if projects:
@@ -825,10 +881,21 @@ class MainWindow(QMainWindow):
         if others:
             self.last_dropped_paths = others
             self.paths_dropped.emit(others)
-            names = ", ".join(Path(p).name or p for p in others[:3]) + (
-                " …" if len(others) > 3 else ""
-            )
-            self.show_status(f"Dropped {names}: dataset import comes in a later version", 10000)
+            if not projects:
+                self.import_dataset(others[0])
+                if len(others) > 1:
+                    self.show_status(f"Importing {Path(others[0]).name}: one dataset at a time", 10000)
+
+    # --- datasets ----------------------------------------------------------------------
+
+    def import_dataset(self, path: str | os.PathLike[str]) -> Any:
+        """Open the import dialog on ``path`` (without blocking); return the dialog."""
+        return self.data_controller.import_path(path)
+
+    def import_dataset_dialog(self, folder: bool = False) -> Any:
+        """Ask for a dataset file (or image ``folder``) and open the import dialog on it."""
+        path = self._ask_dataset_path(folder)
+        return self.import_dataset(path) if path else None
 
     # --- events ------------------------------------------------------------------------
 
@@ -853,10 +920,19 @@ class MainWindow(QMainWindow):
         return super().event(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.train_controller.is_running():
+            # Never wait for the worker here: stop it, and close again once its thread ended.
+            event.ignore()
+            if self.train_controller.is_stopping() or self._ask_stop_training():
+                self.show_status("Stopping the training run before closing…", 0)
+                self.train_controller.stop(then=self.close)
+            return
         if not self._maybe_save():
             event.ignore()
             return
         self.save_window_state()
+        self.data_controller.shutdown()
+        self.train_controller.shutdown()
         self.autosave_timer.stop()
         self._discard_autosave()
         self.document.unsubscribe(self._on_document_changed)

@@ -1,8 +1,9 @@
-"""The start page: pick a template, reopen a recent project, or open one from disk."""
+"""The start page: pick a template or a sample dataset, reopen a recent project, or open one."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,6 +22,15 @@ from workbench.core.templates import TEMPLATES
 from workbench.ui.theme import label
 
 CARD_COLUMNS = 3
+
+
+def _sample_specs() -> dict[str, Any]:
+    """The sample datasets (``workbench.data.samples.SAMPLES``), or none if unavailable."""
+    try:
+        from workbench.data.samples import SAMPLES
+    except ImportError:
+        return {}
+    return dict(SAMPLES)
 
 
 class TemplateCard(QPushButton):
@@ -58,6 +68,8 @@ class StartPage(QWidget):
     template_chosen = Signal(str)
     open_requested = Signal()
     recent_chosen = Signal(str)
+    #: A sample dataset was chosen (by name): a ready-to-train project is made from it.
+    sample_chosen = Signal(str)
 
     def __init__(self, recent: list[str] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +125,33 @@ class StartPage(QWidget):
         for c in range(CARD_COLUMNS):
             grid.setColumnStretch(c, 1)
         col.addLayout(grid)
+
+        # --- sample datasets (issue 3) ---
+        self.sample_cards: dict[str, TemplateCard] = {}
+        samples = _sample_specs()
+        if samples:
+            col.addSpacing(18)
+            col.addWidget(label("TRY A SAMPLE DATASET", "section"))
+            col.addWidget(
+                label(
+                    "A new project with a model and a small generated dataset, ready to train.",
+                    "muted",
+                    wrap=True,
+                )
+            )
+            sgrid = QGridLayout()
+            sgrid.setHorizontalSpacing(12)
+            sgrid.setVerticalSpacing(12)
+            for i, spec in enumerate(samples.values()):
+                size = getattr(spec, "size", "")
+                card = TemplateCard(spec.name, spec.title, f"{spec.description} {size}".strip())
+                card.setToolTip(f"New project with the sample dataset “{spec.title}”")
+                card.clicked.connect(lambda _=False, n=spec.name: self.sample_chosen.emit(n))
+                self.sample_cards[spec.name] = card
+                sgrid.addWidget(card, i // CARD_COLUMNS, i % CARD_COLUMNS)
+            for c in range(CARD_COLUMNS):
+                sgrid.setColumnStretch(c, 1)
+            col.addLayout(sgrid)
 
         col.addSpacing(18)
         col.addWidget(label("RECENT PROJECTS", "section"))
