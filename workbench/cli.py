@@ -251,6 +251,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.builder:
         results = bench.run_builder_benchmarks(nodes=args.nodes)
         text = bench.format_builder_results(results)
+    elif args.ui:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from workbench.ui.bench_ui import format_ui_benchmark, run_ui_benchmark
+
+        results = run_ui_benchmark()
+        text = format_ui_benchmark(results)
     elif args.parity:
         from workbench.engine.bench_parity import format_parity, run_parity
 
@@ -332,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = b.add_mutually_exclusive_group()
     mode.add_argument("--builder", action="store_true", help="shape inference on a large graph and launch to first paint")
     mode.add_argument("--images", action="store_true", help="index and stream a generated folder of small PNGs")
+    mode.add_argument("--ui", action="store_true", help="event-loop gaps of the window while it trains (p50, p99, max)")
     mode.add_argument("--parity", action="store_true", help="templates against hand-written PyTorch on the sample datasets")
     b.add_argument("--nodes", type=int, default=300, help="--builder: graph size (default 300)")
     b.add_argument("--count", type=int, default=100_000, help="--images: number of images (default 100000)")

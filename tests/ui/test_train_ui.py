@@ -52,7 +52,9 @@ def window(qtbot):
     return w
 
 
-def write_table(path: Path, rows: int = 120, regression: bool = False, scale: float = 1.0, seed: int = 0) -> Path:
+def write_table(
+    path: Path, rows: int = 120, regression: bool = False, scale: float = 1.0, seed: int = 0
+) -> Path:
     """A small table: 4 numeric features and a 3-class label (or a numeric target)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, 4))
@@ -246,7 +248,9 @@ def test_a_loss_that_becomes_nan_is_reported_and_the_app_stays_usable(window, qt
     assert "became NaN" in outcome.message or "became infinite" in outcome.message
     assert "lower the learning rate" in outcome.message
     banner = tab.banner_message()
-    assert banner.startswith("Training failed: loss became") or banner.startswith("Training failed: validation loss became")
+    assert banner.startswith("Training failed: loss became") or banner.startswith(
+        "Training failed: validation loss became"
+    )
     assert "Failed" in tab.log.toPlainText()
     assert window.document.project.runs[-1]["status"] == "failed"
     assert tab.start_button.isEnabled() and not tab.more_button.isEnabled()
@@ -290,7 +294,9 @@ def test_train_more_continues_a_finished_run(window, qtbot, tmp_path):
     assert tab.plots.point_counts()["batch_loss"] == batches * 5 // 2
     runs = window.document.project.runs
     assert len(runs) == 1 and runs[0]["epochs"] == 5
-    rows = [json.loads(line) for line in (Path(more.run_dir) / "metrics.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (Path(more.run_dir) / "metrics.jsonl").read_text().splitlines()
+    ]
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5]
 
 
@@ -301,7 +307,9 @@ def test_closing_during_training_asks_and_stops_cleanly(window, qtbot, tmp_path,
     wait_training(window, qtbot)
     answers = [False, True]
     asked = []
-    monkeypatch.setattr(MainWindow, "_ask_stop_training", lambda self: asked.append(1) or answers.pop(0))
+    monkeypatch.setattr(
+        MainWindow, "_ask_stop_training", lambda self: asked.append(1) or answers.pop(0)
+    )
     window.close()  # "no": the run goes on and the window stays
     assert asked == [1] and window.isVisible() and window.train_controller.state == "running"
     window.close()  # "yes": the run stops; the window closes once the thread has ended
@@ -328,7 +336,9 @@ def test_the_feed_callback_reports_a_run_in_order(tmp_path):
     prepared = source.prepare(settings)
     feed = EventFeed()
     cb = FeedCallback(feed, interval=0.0)
-    trainer = Trainer(compile_graph(project.graph), prepared, TrainConfig(epochs=2, batch_size=16), [cb])
+    trainer = Trainer(
+        compile_graph(project.graph), prepared, TrainConfig(epochs=2, batch_size=16), [cb]
+    )
     trainer.fit()
     events = feed.take()
     kinds = [e[0] for e in events]
@@ -388,4 +398,6 @@ def test_a_new_project_stops_the_run_of_the_old_one(window, qtbot, tmp_path):
     assert window.document.project.runs == []
     assert not window.train_tab.start_button.isEnabled()  # the new project has no dataset
     assert window.train_tab.empty.isVisibleTo(window.train_tab)
-    assert window.train_tab.plots is None or window.train_tab.plots.point_counts()["batch_loss"] == 0
+    assert (
+        window.train_tab.plots is None or window.train_tab.plots.point_counts()["batch_loss"] == 0
+    )

@@ -210,7 +210,8 @@ def format_ui_benchmark(result: dict[str, Any]) -> str:
         f"(first 3 s after Start: max {result['start_max_ms']:.1f} ms)",
         f"  gaps over 20 ms: {result['gaps_over_20ms']} · over 100 ms: {result['gaps_over_100ms']}",
         f"  run: {result['status']} after {result['epochs']} epoch(s), {result['batches']:,} batches, "
-        f"{result['samples_per_s']:,.0f} samples/s" + (f", stopped in {stop:.2f} s" if stop is not None else ""),
+        f"{result['samples_per_s']:,.0f} samples/s"
+        + (f", stopped in {stop:.2f} s" if stop is not None else ""),
         f"  goal (p99 < {P99_GOAL_MS:.0f} ms, max ≤ {MAX_GOAL_MS:.0f} ms): {verdict}",
     ]
     return "\n".join(lines)
@@ -220,6 +221,8 @@ if __name__ == "__main__":  # pragma: no cover - python -m workbench.ui.bench_ui
     import json
     import sys
 
-    res = run_ui_benchmark(float(sys.argv[1]) if len(sys.argv) > 1 else 20.0, *(sys.argv[2:3] or []))
+    res = run_ui_benchmark(
+        float(sys.argv[1]) if len(sys.argv) > 1 else 20.0, *(sys.argv[2:3] or [])
+    )
     print(format_ui_benchmark(res))
     print(json.dumps(res))

@@ -64,6 +64,7 @@ from workbench.ui.start_page import StartPage
 from workbench.ui.summary import SummaryPanel
 from workbench.ui.theme import human_count
 from workbench.ui.training import TrainingController
+from workbench.ui.workers import install_gui_garbage_collector
 
 APP_TITLE = "Model Workbench"
 AUTOSAVE_INTERVAL_MS = 60_000
@@ -113,6 +114,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: Settings | None = None, *, restore_state: bool = True) -> None:
         super().__init__()
+        # Worker threads must never run the cyclic GC over Qt objects (see workers.py).
+        install_gui_garbage_collector()
         self.settings = settings or Settings()
         self.document = Document()
         self.last_dropped_paths: list[str] = []

@@ -77,7 +77,9 @@ RELEVANT: dict[str, Callable[[TrainConfig, str], bool]] = {
     "label_smoothing": lambda c, t: t == "classification" and c.loss in ("auto", "cross_entropy"),
     "huber_delta": lambda c, t: c.loss == "huber",
     "patience": lambda c, t: c.early_stop,
-    "top_k": lambda c, t: t == "classification" and (c.metrics is None or "top_k_accuracy" in c.metrics),
+    "top_k": lambda c, t: (
+        t == "classification" and (c.metrics is None or "top_k_accuracy" in c.metrics)
+    ),
 }
 AUTO_DEVICE = "auto (a GPU if any)"
 #: The validation, metrics and learning-rate plots are redrawn at most this often.
@@ -85,8 +87,14 @@ OTHER_PLOT_INTERVAL_S = 0.3
 #: Float settings that need more decimals than their default suggests (learning rates).
 FINE_FLOATS = ("lr", "min_lr", "weight_decay", "l1", "min_delta")
 METRIC_LABELS = {
-    "accuracy": "Accuracy", "top_k_accuracy": "Top-k accuracy", "precision": "Precision (macro)",
-    "recall": "Recall (macro)", "f1": "F1 (macro)", "mae": "MAE", "rmse": "RMSE", "r2": "R²",
+    "accuracy": "Accuracy",
+    "top_k_accuracy": "Top-k accuracy",
+    "precision": "Precision (macro)",
+    "recall": "Recall (macro)",
+    "f1": "F1 (macro)",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "r2": "R²",
 }
 
 
@@ -136,11 +144,15 @@ class TrainForm(QWidget):
 
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("deviceCombo")
-        self.device_combo.setToolTip("The device to train on; auto picks the first GPU, else the CPU.")
+        self.device_combo.setToolTip(
+            "The device to train on; auto picks the first GPU, else the CPU."
+        )
         self.device_combo.addItem(AUTO_DEVICE, "auto")
         self.device_combo.addItem("cpu", "cpu")
         self.device_combo.activated.connect(self._on_device_activated)
-        self.device_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.device_combo.setMinimumContentsLength(8)
         ParamField._no_wheel(self.device_combo)
 
@@ -302,7 +314,9 @@ class TrainForm(QWidget):
         doc = self.document
         if doc is None:
             return
-        if self.values().get(name) == value and (name in doc.project.training or value == getattr(TrainConfig(), name)):
+        if self.values().get(name) == value and (
+            name in doc.project.training or value == getattr(TrainConfig(), name)
+        ):
             return
         doc.project.training[name] = value
         doc.mark_modified()  # training settings are not in the undo history
@@ -472,17 +486,27 @@ class LivePlots(QWidget):
             item.getViewBox().sigRangeChangedManually.connect(lambda *_a, i=i: self._manual.add(i))
 
         # Faint, but opaque: a translucent pen costs blending on every repaint.
-        self.raw_curve = self.loss_plot.plot(pen=pg.mkPen(TRAIN_FAINT_COLOR, width=1), name="batch loss")
+        self.raw_curve = self.loss_plot.plot(
+            pen=pg.mkPen(TRAIN_FAINT_COLOR, width=1), name="batch loss"
+        )
         self.ema_curve = self.loss_plot.plot(pen=pg.mkPen(TRAIN_COLOR, width=1), name="smoothed")
         self.mean_curve = self.loss_plot.plot(
-            pen=None, symbol="o", symbolSize=7, symbolBrush=pg.mkBrush(TRAIN_MEAN_COLOR),
-            symbolPen=pg.mkPen("w", width=1), name="epoch mean",
+            pen=None,
+            symbol="o",
+            symbolSize=7,
+            symbolBrush=pg.mkBrush(TRAIN_MEAN_COLOR),
+            symbolPen=pg.mkPen("w", width=1),
+            name="epoch mean",
         )
         dashed = pg.mkPen(TRAIN_COLOR, width=1, style=Qt.PenStyle.DashLine)
         self.train_epoch_curve = self.val_plot.plot(pen=dashed, name="training")
         self.val_curve = self.val_plot.plot(
-            pen=pg.mkPen(VAL_COLOR, width=1), symbol="o", symbolSize=6, symbolBrush=pg.mkBrush(VAL_COLOR),
-            symbolPen=None, name="validation",
+            pen=pg.mkPen(VAL_COLOR, width=1),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=pg.mkBrush(VAL_COLOR),
+            symbolPen=None,
+            name="validation",
         )
         self.lr_curve = self.lr_plot.plot(pen=pg.mkPen(LR_COLOR, width=1), name="learning rate")
         self.metric_curves: dict[str, Any] = {}
@@ -501,8 +525,12 @@ class LivePlots(QWidget):
         self._lr_drawn_to = 0.0
         self.lr_plot.getPlotItem().enableAutoRange(y=False)
         self._curves: list[tuple[Series, Any]] = [
-            (self.raw, self.raw_curve), (self.ema, self.ema_curve), (self.means, self.mean_curve),
-            (self.train_epoch, self.train_epoch_curve), (self.val, self.val_curve), (self.lr, self.lr_curve),
+            (self.raw, self.raw_curve),
+            (self.ema, self.ema_curve),
+            (self.means, self.mean_curve),
+            (self.train_epoch, self.train_epoch_curve),
+            (self.val, self.val_curve),
+            (self.lr, self.lr_curve),
         ]
 
     def _plot(self, title: str, y_label: str, legend: bool = True) -> Any:
@@ -576,7 +604,9 @@ class LivePlots(QWidget):
                 continue
             color = METRIC_COLORS[i % len(METRIC_COLORS)]
             # Lines without markers: four marker sets make this the costliest plot to repaint.
-            self.metric_curves[key] = self.metric_plot.plot(pen=pg.mkPen(color, width=1), name=_metric_title(key))
+            self.metric_curves[key] = self.metric_plot.plot(
+                pen=pg.mkPen(color, width=1), name=_metric_title(key)
+            )
             self.metrics[key] = Series(64)
 
     def truncate(self, epoch: int, step_x: float) -> None:
@@ -627,11 +657,17 @@ class LivePlots(QWidget):
 
     def _x_target(self) -> float:
         """The x range's end: it grows in steps (x1.5, up to the run's last epoch) as the data reaches it."""
-        last = max((float(s.x[s.n - 1]) for s in (self.raw, self.means, self.val) if s.n), default=0.0)
+        last = max(
+            (float(s.x[s.n - 1]) for s in (self.raw, self.means, self.val) if s.n), default=0.0
+        )
         if last > self._x_max or self._x_max <= 0:
             top = max(1.0, math.ceil(last * 1.5))
             if self.total_epochs:
-                top = min(top, float(self.total_epochs)) if last <= self.total_epochs else math.ceil(last)
+                top = (
+                    min(top, float(self.total_epochs))
+                    if last <= self.total_epochs
+                    else math.ceil(last)
+                )
             self._x_max = max(top, last)
         return self._x_max
 
@@ -696,7 +732,11 @@ class LivePlots(QWidget):
         x_max = self._x_target()
         self._apply_x(0, x_max)
         changed = False
-        for series, curve in ((self.raw, self.raw_curve), (self.ema, self.ema_curve), (self.means, self.mean_curve)):
+        for series, curve in (
+            (self.raw, self.raw_curve),
+            (self.ema, self.ema_curve),
+            (self.means, self.mean_curve),
+        ):
             if series.dirty:
                 self._set(series, curve)
                 changed = True
@@ -721,7 +761,15 @@ class LivePlots(QWidget):
 
     def pending(self) -> bool:
         """True while some curve has points that :meth:`redraw` has not drawn yet."""
-        series = [self.raw, self.ema, self.means, self.train_epoch, self.val, self.lr, *self.metrics.values()]
+        series = [
+            self.raw,
+            self.ema,
+            self.means,
+            self.train_epoch,
+            self.val,
+            self.lr,
+            *self.metrics.values(),
+        ]
         x_max = self._x_target()
         stale_x = any(self._x_applied[i] != x_max for i in range(4) if i not in self._manual)
         return stale_x or any(s.dirty for s in series) or self._lr_lags(x_max)
@@ -766,8 +814,13 @@ class LivePlots(QWidget):
 
     def point_counts(self) -> dict[str, int]:
         """How many points each curve holds (for tests and the benchmark)."""
-        counts = {"batch_loss": len(self.raw), "smoothed": len(self.ema), "epoch_mean": len(self.means),
-                  "val_loss": len(self.val), "lr": len(self.lr)}
+        counts = {
+            "batch_loss": len(self.raw),
+            "smoothed": len(self.ema),
+            "epoch_mean": len(self.means),
+            "val_loss": len(self.val),
+            "lr": len(self.lr),
+        }
         counts.update({k: len(s) for k, s in self.metrics.items()})
         return counts
 
@@ -829,7 +882,9 @@ class TrainTab(QWidget):
         # buttons
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("primary")
-        self.start_button.setStyleSheet("QPushButton#primary:disabled { background: #a7bdf0; color: #eef2fb; }")
+        self.start_button.setStyleSheet(
+            "QPushButton#primary:disabled { background: #a7bdf0; color: #eef2fb; }"
+        )
         self.start_button.setToolTip("Train a new run with these settings")
         self.pause_button = QPushButton("Pause")
         self.pause_button.setToolTip("Pause after the current batch")
@@ -841,7 +896,13 @@ class TrainTab(QWidget):
         self.more_button.setToolTip("Continue the last run from its last checkpoint")
         for b in (self.pause_button, self.resume_button, self.stop_button, self.more_button):
             b.setObjectName("secondary")
-        for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button, self.more_button):
+        for b in (
+            self.start_button,
+            self.pause_button,
+            self.resume_button,
+            self.stop_button,
+            self.more_button,
+        ):
             b.setCursor(Qt.CursorShape.PointingHandCursor)
         self.more_spin = QSpinBox()
         self.more_spin.setObjectName("moreEpochs")
@@ -926,7 +987,9 @@ class TrainTab(QWidget):
         self.log.setObjectName("trainLog")
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
-        self.log.setPlaceholderText("The run's log: data preparation, each epoch's results, checkpoints and errors.")
+        self.log.setPlaceholderText(
+            "The run's log: data preparation, each epoch's results, checkpoints and errors."
+        )
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         mono.setPointSizeF(max(8.0, self.font().pointSizeF() - 1))
         self.log.setFont(mono)
@@ -1059,7 +1122,10 @@ class TrainTab(QWidget):
             self.empty.show()
             if self.plots is not None:
                 self.plots.reset()
+                self._settle_plots()
+            self.rows = []
             self.log.clear()
+            self.status_label.setStyleSheet("")
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.progress.setFormat("Not started")
@@ -1078,7 +1144,10 @@ class TrainTab(QWidget):
             return
         config = self.form.config() or TrainConfig()
         task = _task_of(self.document)
-        keys = [f"val_top{config.top_k}_accuracy" if n == "top_k_accuracy" else f"val_{n}" for n in config.metric_names(task)]
+        keys = [
+            f"val_top{config.top_k}_accuracy" if n == "top_k_accuracy" else f"val_{n}"
+            for n in config.metric_names(task)
+        ]
         self.plots.set_metrics(keys, task)
 
     def document_changed(self) -> None:
@@ -1142,7 +1211,9 @@ class TrainTab(QWidget):
         self.more_spin.setEnabled(can_more)
         self.form.setEnabled(not running)
         self.form_note.setText(
-            "The run in progress keeps the settings it started with." if running else "Changes apply to the next run."
+            "The run in progress keeps the settings it started with."
+            if running
+            else "Changes apply to the next run."
         )
         if running:
             self.hint.setText("")
@@ -1152,7 +1223,12 @@ class TrainTab(QWidget):
             self.hint.setText("The last run failed; Start begins a new one.")
         else:
             self.hint.setText("")
-        state_text = {"starting": "Starting…", "running": "Training", "paused": "Paused", "stopping": "Stopping…"}
+        state_text = {
+            "starting": "Starting…",
+            "running": "Training",
+            "paused": "Paused",
+            "stopping": "Stopping…",
+        }
         if running:
             self.status_label.setText(state_text.get(state, ""))
 
@@ -1171,7 +1247,11 @@ class TrainTab(QWidget):
         return self.banner_text.text() if self.banner.isVisibleTo(self) else ""
 
     def _style_banner(self, kind: str) -> None:
-        bg, border, fg = (theme.ERROR_TINT, theme.ERROR, theme.ERROR) if kind == "error" else ("#eaf1ff", theme.ACCENT, theme.TEXT)
+        bg, border, fg = (
+            (theme.ERROR_TINT, theme.ERROR, theme.ERROR)
+            if kind == "error"
+            else ("#eaf1ff", theme.ACCENT, theme.TEXT)
+        )
         self.banner.setStyleSheet(
             f"QFrame#trainBanner {{ background: {bg}; border: 1px solid {border}; border-radius: 6px; }}"
             f"QLabel#bannerText {{ color: {fg}; }}"
@@ -1196,10 +1276,14 @@ class TrainTab(QWidget):
         self._memory = None
         self._prepare = None
         self._best_epoch = None
+        self.status_label.setStyleSheet("")
         self.progress.setRange(0, 0)  # busy until the trainer reports its size
         self.progress.setFormat("Preparing…")
         self.stats_label.setText("")
-        self.log_line(("Starting a new run" if new else "Continuing the last run") + (f" on {dataset}" if dataset else ""))
+        self.log_line(
+            ("Starting a new run" if new else "Continuing the last run")
+            + (f" on {dataset}" if dataset else "")
+        )
 
     def apply_events(self, events: list[tuple[Any, ...]]) -> None:
         """Take the worker's events since the last tick; redraw the curves once."""
@@ -1311,7 +1395,9 @@ class TrainTab(QWidget):
         bpe = max(1, int(info["batches_per_epoch"]))
         self.progress.setValue(min(self.progress.maximum(), self.global_step))
         shown_epoch = max(1, min(self.epoch, self.epochs_total))
-        self.progress.setFormat(f"Epoch {shown_epoch}/{self.epochs_total} · batch {self.batch:,}/{bpe:,}")
+        self.progress.setFormat(
+            f"Epoch {shown_epoch}/{self.epochs_total} · batch {self.batch:,}/{bpe:,}"
+        )
         now = time.perf_counter()
         pts = self._rate_points
         while len(pts) > 2 and now - pts[0][0] > 3.0:
@@ -1327,7 +1413,9 @@ class TrainTab(QWidget):
             parts.append("paused")
         elif rate > 0:
             remaining = max(0, self.epochs_total * bpe - self.global_step)
-            eta = remaining / rate + self._validation_seconds() * max(0, self.epochs_total - len(self.rows))
+            eta = remaining / rate + self._validation_seconds() * max(
+                0, self.epochs_total - len(self.rows)
+            )
             parts.append(f"ETA {_clock(eta)}")
             parts.append(f"{rate * int(info['batch_size']):,.0f} samples/s")
         self.stats_label.setText(" · ".join(parts))
@@ -1351,9 +1439,17 @@ class TrainTab(QWidget):
     def end_run(self, outcome: RunOutcome) -> None:
         """The run is over: show how it ended."""
         self.progress.setRange(0, max(1, self.progress.maximum()))
-        text = {"finished": "Finished", "stopped": "Stopped", "failed": "Failed"}.get(outcome.status, outcome.status)
+        text = {"finished": "Finished", "stopped": "Stopped", "failed": "Failed"}.get(
+            outcome.status, outcome.status
+        )
         self.status_label.setText(text)
-        color = theme.ERROR if outcome.status == "failed" else theme.OK if outcome.status == "finished" else theme.TEXT
+        color = (
+            theme.ERROR
+            if outcome.status == "failed"
+            else theme.OK
+            if outcome.status == "finished"
+            else theme.TEXT
+        )
         self.status_label.setStyleSheet(f"color: {color};")
         self.stats_label.setText("")
         if outcome.status == "failed":

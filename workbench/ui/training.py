@@ -102,7 +102,12 @@ class FeedCallback:
     ``("checkpoint", kind, epoch)``, ``("end", status, message)``, ``("error", message)``.
     """
 
-    def __init__(self, feed: EventFeed, interval: float = 1.0 / DRAIN_HZ, cancelled: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        feed: EventFeed,
+        interval: float = 1.0 / DRAIN_HZ,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
         self.feed = feed
         self.interval = interval
         self.cancelled = cancelled
@@ -121,27 +126,30 @@ class FeedCallback:
             with contextlib.suppress(Exception):
                 torch.cuda.reset_peak_memory_stats(trainer.device)
         run = trainer.run
-        self.feed.put("start", {
-            "run_id": run.id if run is not None else None,
-            "run_dir": str(run.path) if run is not None else None,
-            "device": str(trainer.device),
-            "epochs": int(trainer.config.epochs),
-            "epoch": int(trainer.epoch),
-            "global_step": int(trainer.global_step),
-            "batches_per_epoch": int(trainer.batches_per_epoch),
-            "batch_size": int(trainer.config.batch_size),
-            "num_train": int(trainer.num_train),
-            "num_val": len(trainer.prepared.val),
-            "task": trainer.prepared.task,
-            "metric_keys": list(trainer.metric_keys()),
-            "monitor": trainer.monitor,
-            "loss": getattr(trainer, "loss_name", ""),
-            "history": [dict(row) for row in trainer.history],
-            "notes": list(trainer.prepared.notes) + list(trainer.notes),
-            "best_epoch": trainer.best_epoch,
-            "total_memory": total_memory,
-            "time": time.perf_counter(),
-        })
+        self.feed.put(
+            "start",
+            {
+                "run_id": run.id if run is not None else None,
+                "run_dir": str(run.path) if run is not None else None,
+                "device": str(trainer.device),
+                "epochs": int(trainer.config.epochs),
+                "epoch": int(trainer.epoch),
+                "global_step": int(trainer.global_step),
+                "batches_per_epoch": int(trainer.batches_per_epoch),
+                "batch_size": int(trainer.config.batch_size),
+                "num_train": int(trainer.num_train),
+                "num_val": len(trainer.prepared.val),
+                "task": trainer.prepared.task,
+                "metric_keys": list(trainer.metric_keys()),
+                "monitor": trainer.monitor,
+                "loss": getattr(trainer, "loss_name", ""),
+                "history": [dict(row) for row in trainer.history],
+                "notes": list(trainer.prepared.notes) + list(trainer.notes),
+                "best_epoch": trainer.best_epoch,
+                "total_memory": total_memory,
+                "time": time.perf_counter(),
+            },
+        )
         self._last = time.perf_counter()
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
@@ -239,7 +247,9 @@ class RunOutcome:
         if self.training:
             fields["training"] = dict(self.training)
         if self.monitor is not None:
-            fields.update(monitor=self.monitor, best_epoch=self.best_epoch, best_value=self.best_value)
+            fields.update(
+                monitor=self.monitor, best_epoch=self.best_epoch, best_value=self.best_value
+            )
         if self.final:
             fields["final"] = clean_json(self.final)
         return fields
@@ -329,7 +339,9 @@ class TrainJob:
 
     # --- the work (the worker thread) ---------------------------------------------------------
 
-    def run(self, progress: Callable[[int, int], None], cancelled: Callable[[], bool]) -> RunOutcome:
+    def run(
+        self, progress: Callable[[int, int], None], cancelled: Callable[[], bool]
+    ) -> RunOutcome:
         """Prepare and train; never raises: every failure becomes a ``failed`` outcome."""
         self._task_cancelled = cancelled
         started = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -342,7 +354,12 @@ class TrainJob:
         except Exception as e:  # noqa: BLE001 - the window stays up and says what happened
             traceback.print_exception(type(e), e, e.__traceback__)
             first = (str(e).strip().splitlines() or [""])[0]
-            outcome = RunOutcome("failed", f"training failed: {type(e).__name__}: {first}" if first else f"training failed: {type(e).__name__}")
+            outcome = RunOutcome(
+                "failed",
+                f"training failed: {type(e).__name__}: {first}"
+                if first
+                else f"training failed: {type(e).__name__}",
+            )
         if outcome.status == "failed" and not self.feed.error_reported:
             self.feed.error_reported = True
             self.feed.put("error", outcome.message)
@@ -392,7 +409,9 @@ class TrainJob:
                 graph = Graph.from_dict(info["graph"])
                 settings = DataSettings.from_dict(info["data"])
             except (KeyError, TypeError, GraphError, DataError) as e:
-                raise TrainError(f"run {run.id} cannot be continued: its config.json is incomplete ({e})") from None
+                raise TrainError(
+                    f"run {run.id} cannot be continued: its config.json is incomplete ({e})"
+                ) from None
         else:
             assert self.graph is not None and self.settings is not None
             graph, settings = self.graph, self.settings
@@ -436,7 +455,13 @@ class TrainJob:
 
             done = int(load_checkpoint(run.last)["epoch"])
             trainer = Trainer.from_checkpoint(
-                model, prepared, run.last, callbacks, run.path, epochs=done + self.more_epochs, device=config.device
+                model,
+                prepared,
+                run.last,
+                callbacks,
+                run.path,
+                epochs=done + self.more_epochs,
+                device=config.device,
             )
             feed.log(f"Continuing run {run.id} for {self.more_epochs} more epoch(s)")
         else:
@@ -558,7 +583,10 @@ class TrainingController(QObject):
         run = self.last_run
         if run is None or self.is_running() or self.document is None:
             return False
-        return run.get("status") in ("finished", "stopped") and (Path(run["dir"]) / "checkpoints" / "last.pt").is_file()
+        return (
+            run.get("status") in ("finished", "stopped")
+            and (Path(run["dir"]) / "checkpoints" / "last.pt").is_file()
+        )
 
     # --- control -----------------------------------------------------------------------------------
 
@@ -599,8 +627,14 @@ class TrainingController(QObject):
         if config is None:
             return False
         more = int(epochs if epochs is not None else self.tab.more_epochs())
-        assert self.last_run is not None and self.document is not None and self.document.path is not None
-        job = TrainJob(self.document.path, config, continue_run=Path(self.last_run["dir"]), more_epochs=more)
+        assert (
+            self.last_run is not None
+            and self.document is not None
+            and self.document.path is not None
+        )
+        job = TrainJob(
+            self.document.path, config, continue_run=Path(self.last_run["dir"]), more_epochs=more
+        )
         self.tab.begin_run(new=False, dataset=self.dataset_name() or "")
         return self._launch(job)
 
@@ -615,8 +649,14 @@ class TrainingController(QObject):
         return config
 
     def _save_first(self) -> bool:
-        self.window.show_status("Save the project first: its runs are kept in a folder beside it", 10000)
-        return bool(self.window.save_project()) and self.document is not None and self.document.path is not None
+        self.window.show_status(
+            "Save the project first: its runs are kept in a folder beside it", 10000
+        )
+        return (
+            bool(self.window.save_project())
+            and self.document is not None
+            and self.document.path is not None
+        )
 
     def _launch(self, job: TrainJob) -> bool:
         self.job = job
@@ -711,7 +751,12 @@ class TrainingController(QObject):
         if outcome.run_id is not None and outcome.run_dir is not None and document is not None:
             self._record(document, outcome)
             if document is self.document:
-                self.last_run = {"id": outcome.run_id, "dir": outcome.run_dir, "status": outcome.status, "epochs": outcome.epochs_done}
+                self.last_run = {
+                    "id": outcome.run_id,
+                    "dir": outcome.run_dir,
+                    "status": outcome.status,
+                    "epochs": outcome.epochs_done,
+                }
         self._set_state("idle")
         self.tab.end_run(outcome)
         if document is not self.document and self.document is not None:
@@ -740,7 +785,9 @@ class TrainingController(QObject):
                 entry.update(fields)
                 break
         else:
-            document.project.runs.append({"id": outcome.run_id, "path": Path(rel).as_posix(), **fields})
+            document.project.runs.append(
+                {"id": outcome.run_id, "path": Path(rel).as_posix(), **fields}
+            )
         document.mark_modified()
 
 
@@ -817,10 +864,17 @@ def warm_up_training() -> list[tuple[str, str]]:
 
     devices = [(d.id, d.label()) for d in list_devices()]
     for name in (
-        "workbench.engine.trainer", "workbench.engine.compiler", "workbench.engine.runs",
-        "workbench.engine.checkpoint", "workbench.engine.metrics", "workbench.engine.optim",
-        "workbench.data.prepared", "workbench.data.tables", "workbench.data.arrays",
-        "workbench.data.images", "workbench.data.image_pipeline",
+        "workbench.engine.trainer",
+        "workbench.engine.compiler",
+        "workbench.engine.runs",
+        "workbench.engine.checkpoint",
+        "workbench.engine.metrics",
+        "workbench.engine.optim",
+        "workbench.data.prepared",
+        "workbench.data.tables",
+        "workbench.data.arrays",
+        "workbench.data.images",
+        "workbench.data.image_pipeline",
     ):
         try:
             importlib.import_module(name)
@@ -831,7 +885,9 @@ def warm_up_training() -> list[tuple[str, str]]:
     import torch
 
     with contextlib.suppress(Exception):
-        model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.LazyLinear(2))
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.LazyLinear(2)
+        )
         model(torch.zeros(2, 1, 6, 6))
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         model(torch.zeros(2, 1, 6, 6)).sum().backward()
@@ -851,5 +907,10 @@ def _last_run_of(document: Document) -> dict[str, Any] | None:
         path = Path(str(entry.get("path") or ""))
         run_dir = path if path.is_absolute() else base / path
         if run_dir.is_dir():
-            return {"id": entry["id"], "dir": str(run_dir), "status": entry.get("status"), "epochs": entry.get("epochs")}
+            return {
+                "id": entry["id"],
+                "dir": str(run_dir),
+                "status": entry.get("status"),
+                "epochs": entry.get("epochs"),
+            }
     return None
