@@ -1,0 +1,56 @@
+"""`workbench train`: metrics JSONL keys, the run recorded, resume, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+from workbench.data.samples import sample_path
+
+
+def test_train_writes_metrics_and_records_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "m.wbproj"
+    assert main(["new", "--template", "mlp", str(project)]) == 0
+    metrics = tmp_path / "m.jsonl"
+    code = main(["train", str(project), "--data", str(sample_path("tabular")), "--epochs", "2",
+                 "--batch-size", "64", "--lr", "0.01", "--optimizer", "adamw", "--seed", "3",
+                 "--metrics", str(metrics), "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert {"train_loss", "val_loss", "val_accuracy", "lr", "epoch_seconds", "samples_per_s"} <= set(rows[0])
+    saved = json.loads(project.read_text())
+    assert saved["runs"] and saved["dataset"]["path"]
+    assert (tmp_path / "m.runs").is_dir()
+    assert "finished after 2 epoch(s)" in out
+
+
+def test_resume_without_an_unfinished_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "m.wbproj"
+    main(["new", "--template", "mlp", str(project)])
+    code = main(["train", str(project), "--resume"])
+    _, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("extra", [["--optimizer", "bogus"], ["--epochs", "0"], ["--lr", "-1"]])
+def test_bad_settings_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]) -> None:
+    project = tmp_path / "m.wbproj"
+    main(["new", "--template", "mlp", str(project)])
+    before = project.read_bytes()
+    code = main(["train", str(project), "--data", str(sample_path("tabular")), *extra])
+    _, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert project.read_bytes() == before
+
+
+def test_a_project_without_data_says_how_to_add_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "m.wbproj"
+    main(["new", "--template", "mlp", str(project)])
+    code = main(["train", str(project)])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.startswith("workbench: ")
