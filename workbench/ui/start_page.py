@@ -44,8 +44,11 @@ class TemplateCard(QPushButton):
         self.setToolTip(f"Start a new model from “{title}”")
         self.setAccessibleName(title)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setMinimumHeight(92)
+        # Room for a wrapped title and three lines of summary: a QPushButton's size hint
+        # ignores the height its wrapped labels need.
+        self.setMinimumHeight(116)
         t = QLabel(title)
+        t.setWordWrap(True)
         f = t.font()
         f.setBold(True)
         f.setPointSizeF(f.pointSizeF() + 1)
