@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.data.samples import SAMPLES
 from workbench.ui import theme
 from workbench.ui.theme import label
 from workbench.ui.workers import Task, run_task
@@ -70,14 +71,6 @@ def warm_up_pyqtgraph() -> None:
     _pyqtgraph_warmup = threading.Thread(target=work, name="pyqtgraph-warmup", daemon=True)
     _pyqtgraph_warmup.start()
 
-
-def _sample_specs() -> dict[str, Any]:
-    """The sample datasets, or none while the module is not available."""
-    try:
-        from workbench.data.samples import SAMPLES
-    except ImportError:
-        return {}
-    return dict(SAMPLES)
 
 
 class DataTab(QWidget):
@@ -174,7 +167,7 @@ class DataTab(QWidget):
         inner.addLayout(buttons)
 
         self.sample_buttons: dict[str, QPushButton] = {}
-        samples = _sample_specs()
+        samples = dict(SAMPLES)
         if samples:
             inner.addSpacing(10)
             sec = label("OR TRY A SAMPLE DATASET", "section")
@@ -828,7 +821,7 @@ class DataController(QObject):
 
         Returns False when the user kept the current project or the sample is unknown.
         """
-        specs = _sample_specs()
+        specs = dict(SAMPLES)
         spec = specs.get(name)
         if spec is None:
             self.window.show_error("Unknown sample dataset", f"There is no sample dataset called '{name}'.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -19,18 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.templates import TEMPLATES
+from workbench.data.samples import SAMPLES
 from workbench.ui.theme import label
 
 CARD_COLUMNS = 3
 
-
-def _sample_specs() -> dict[str, Any]:
-    """The sample datasets (``workbench.data.samples.SAMPLES``), or none if unavailable."""
-    try:
-        from workbench.data.samples import SAMPLES
-    except ImportError:
-        return {}
-    return dict(SAMPLES)
 
 
 class TemplateCard(QPushButton):
@@ -131,7 +123,7 @@ class StartPage(QWidget):
 
         # --- sample datasets (issue 3) ---
         self.sample_cards: dict[str, TemplateCard] = {}
-        samples = _sample_specs()
+        samples = dict(SAMPLES)
         if samples:
             col.addSpacing(18)
             col.addWidget(label("TRY A SAMPLE DATASET", "section"))
