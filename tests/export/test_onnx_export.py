@@ -1,0 +1,141 @@
+"""ONNX export: every template exports and verifies; a failed check leaves no file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from torch import nn
+
+from workbench.core.templates import TEMPLATES, make_project
+from workbench.engine.compiler import compile_graph
+from workbench.export import onnx_export
+from workbench.export.onnx_export import ExportError, ExportReport, export_onnx
+
+SEQUENCE_TEMPLATES = {"rnn", "gru", "transformer"}
+# the GRU keeps a symbolic sequence axis; the RNN is unrolled over its 50 steps by the
+# exporter and the Transformer's positional table fixes T, so both are reported static
+SYMBOLIC_SEQUENCE = {"gru"}
+
+
+def _template(name: str) -> tuple[nn.Module, list[int], str]:
+    graph = make_project(name).graph
+    inp = graph.of_type("Input")[0]
+    torch.manual_seed(0)
+    return compile_graph(graph), list(inp.params["shape"]), str(inp.params["dtype"])
+
+
+def test_sequence_templates_exist() -> None:
+    assert SEQUENCE_TEMPLATES <= set(TEMPLATES)
+
+
+@pytest.mark.parametrize("name", list(TEMPLATES))
+def test_every_template_exports_and_verifies(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model, shape, dtype = _template(name)
+    out = tmp_path / f"{name}.onnx"
+    report = export_onnx(model, shape, dtype, out, sequence_axis=name in SEQUENCE_TEMPLATES)
+
+    assert isinstance(report, ExportReport)
+    assert report.path == out and out.is_file()
+    assert report.opset == 18
+    assert report.batch_sizes_checked == (1, 7)
+    assert 0.0 <= report.max_abs_diff <= 1e-4
+    assert report.dynamic_axes[0] == "batch"
+    assert report.seconds > 0
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left behind
+    # the exporter's console noise is kept out of the user's way
+    captured = capsys.readouterr()
+    assert "[torch.onnx]" not in captured.out + captured.err
+
+    proto = onnx.load(str(out))
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch"
+    assert len(dims) == 1 + len(shape)
+    assert any(o.domain in ("", "ai.onnx") and o.version == 18 for o in proto.opset_import)
+    assert model.training  # the caller's model is not switched to eval mode
+
+    if name in SEQUENCE_TEMPLATES:
+        t = shape[0]
+        if name in SYMBOLIC_SEQUENCE:
+            assert report.dynamic_axes == {0: "batch", 1: "sequence"}
+            assert report.sequence_lengths_checked == (t, t + 3)
+            assert dims[1].dim_param == "sequence"
+            # a length neither traced nor checked during the export
+            x = torch.randint(0, 1000, (3, 11)) if dtype == "int64" else torch.randn(3, 11, *shape[1:])
+            session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+            got = session.run(None, {report.input_name: x.numpy()})[0]
+            with torch.no_grad():
+                want = model.eval()(x).numpy()
+            np.testing.assert_allclose(got, want, atol=1e-4)
+        else:
+            assert report.dynamic_axes == {0: "batch"}
+            assert report.sequence_lengths_checked == (t,)
+            assert any(f"sequence length stays {t}" in n for n in report.notes), report.notes
+    else:
+        assert report.notes == []
+
+
+def test_metadata_is_written(tmp_path: Path) -> None:
+    model, shape, dtype = _template("mlp")
+    out = tmp_path / "mlp.onnx"
+    meta = {"task": "classification", "class_names": json.dumps(["a", "b", "c"])}
+    export_onnx(model, shape, dtype, out, metadata=meta, opset=17)
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert props["task"] == "classification"
+    assert json.loads(props["class_names"]) == ["a", "b", "c"]
+    assert props["input_name"] == "x"
+    assert json.loads(props["input_shape"]) == ["batch", 20]
+    assert props["input_dtype"] == "float32"
+    assert props["opset"] == "17"
+
+
+def test_difference_above_tolerance_leaves_no_file(tmp_path: Path) -> None:
+    model, shape, dtype = _template("mlp")
+    out = tmp_path / "mlp.onnx"
+    out.write_bytes(b"an older export")  # must not survive looking like this one
+    with pytest.raises(ExportError, match=r"differs from torch by up to") as info:
+        export_onnx(model, shape, dtype, out, tolerance=-1.0)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checker_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def reject(*_args: object, **_kwargs: object) -> None:
+        raise onnx.checker.ValidationError("broken on purpose")
+
+    monkeypatch.setattr(onnx.checker, "check_model", reject)
+    model, shape, dtype = _template("mlp")
+    out = tmp_path / "mlp.onnx"
+    with pytest.raises(ExportError, match="checker rejects the file: ValidationError: broken on purpose"):
+        export_onnx(model, shape, dtype, out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_exporter_error_is_short(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*_args: object, **_kwargs: object) -> None:
+        print("lots of exporter noise")
+        raise RuntimeError("unsupported operator foo\nlong traceback text")
+
+    monkeypatch.setattr(torch.onnx, "export", fail)
+    model, shape, dtype = _template("mlp")
+    with pytest.raises(ExportError, match=r"^the ONNX exporter failed: RuntimeError: unsupported operator foo$"):
+        export_onnx(model, shape, dtype, tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_dtype_is_refused(tmp_path: Path) -> None:
+    model, shape, _ = _template("mlp")
+    with pytest.raises(ExportError, match="unsupported input dtype"):
+        export_onnx(model, shape, "complex64", tmp_path / "m.onnx")
+
+
+def test_integer_inputs_stay_below_the_vocabulary() -> None:
+    model, _, _ = _template("gru")
+    assert onnx_export._vocab(model) == 1000
+    assert onnx_export._vocab(nn.Linear(2, 2)) == 2
