@@ -245,6 +245,65 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from workbench import __version__
+    from workbench.core.shapes import analyze
+    from workbench.engine.compiler import CompileError, compile_graph
+    from workbench.engine.config import TrainError
+    from workbench.engine.runs import list_runs
+    from workbench.export.onnx_export import ExportError, export_onnx
+    from workbench.export.weights import export_weights
+
+    project = _load(args.project)
+    runs = [r for r in list_runs(args.project) if (r.checkpoints / "best.pt").is_file() or r.last.is_file()]
+    if args.run:
+        runs = [r for r in runs if r.id == args.run]
+        if not runs:
+            raise CliError(f"{args.project}: no run '{args.run}' with a checkpoint")
+    if not runs:
+        raise CliError(f"{args.project}: no trained run to export: train it first ('workbench train {args.project}')")
+    run = sorted(runs, key=lambda r: r.id)[-1]
+    checkpoint = run.checkpoints / "best.pt" if (run.checkpoints / "best.pt").is_file() else run.last
+    try:
+        from workbench.engine.checkpoint import model_state
+
+        model = compile_graph(project.graph)
+        model.load_state_dict(model_state(checkpoint))
+    except (CompileError, TrainError) as e:
+        raise CliError(str(e)) from None
+    except RuntimeError as e:  # the graph changed since that run was trained
+        raise CliError(f"{checkpoint}: does not match the project's model (was it edited after training?): {str(e).splitlines()[0]}") from None
+    inp = project.graph.of_type("Input")[0]
+    out = project.graph.of_type("Output")[0]
+    out_path = Path(args.output)
+    if not out_path.parent.is_dir():
+        raise CliError(f"{out_path.parent}: no such folder")
+    try:
+        if args.format == "weights":
+            arch = export_weights(model, project.graph.to_dict(), out_path)
+            print(f"wrote {out_path} and {arch} (run {run.id})")
+            return 0
+        metadata = {
+            "workbench_version": __version__,
+            "project": project.name,
+            "run": run.id,
+            "task": out.params["task"],
+            "num_outputs": str(analyze(project.graph).nodes[out.id].output.shape[0]),  # type: ignore[union-attr]
+            "dataset": json.dumps(project.dataset or {}),
+        }
+        report = export_onnx(model, tuple(inp.params["shape"]), inp.params["dtype"], out_path,
+                             opset=args.opset, metadata=metadata,
+                             # token ids (T,) or float sequences (T, F) have a time axis; a table row (F,) has not
+                             sequence_axis=inp.params["dtype"] == "int64" or len(inp.params["shape"]) == 2)
+    except ExportError as e:
+        raise CliError(str(e)) from None
+    print(f"wrote {report.path} (run {run.id}, opset {report.opset}); verified with onnxruntime at batch sizes "
+          f"{', '.join(map(str, report.batch_sizes_checked))}: max abs difference {report.max_abs_diff:.2e}")
+    for note in report.notes:
+        print(f"note: {note}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from workbench import bench
 
@@ -333,6 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--metrics", metavar="FILE.jsonl", help="also write one JSON line per epoch here")
     tr.add_argument("--resume", action="store_true", help="continue the project's last unfinished run")
     tr.set_defaults(func=cmd_train)
+
+    ex = sub.add_parser("export", help="export a trained model (ONNX verified against PyTorch, or weights)")
+    ex.add_argument("project", metavar="PROJECT")
+    ex.add_argument("--format", choices=("onnx", "weights"), default="onnx")
+    ex.add_argument("-o", "--output", required=True, metavar="OUT")
+    ex.add_argument("--opset", type=int, default=18, metavar="N", help="ONNX opset (default 18)")
+    ex.add_argument("--run", metavar="ID", help="the run to export (default: the latest)")
+    ex.set_defaults(func=cmd_export)
 
     b = sub.add_parser("bench", help="benchmarks: training speed (default), builder, image streaming")
     mode = b.add_mutually_exclusive_group()
