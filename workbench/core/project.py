@@ -9,12 +9,12 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.fileio import atomic_write_text
 from workbench.core.graph import Graph, GraphError
 
 SCHEMA_VERSION = 1
@@ -192,27 +192,6 @@ def load_project(path: str | os.PathLike[str]) -> Project:
 def dumps_project(project: Project) -> str:
     """The file contents for ``project``."""
     return json.dumps(project.to_dict(), indent=2, ensure_ascii=False) + "\n"
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename.
-
-    Either the old file or the complete new one is on disk, never a half-written one.
-    """
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def save_project(project: Project, path: str | os.PathLike[str]) -> None:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from workbench.core.fileio import atomic_write
 from workbench.engine.config import TrainError
 
 FORMAT = 1
@@ -32,49 +30,9 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> None
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(state, f)
-                f.flush()
-                os.fsync(f.fileno())
-            replace_retrying(tmp, p)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(p, lambda f: torch.save(state, f))
     except OSError as e:
         raise TrainError(f"{p}: the checkpoint cannot be saved ({e.strerror or e})") from None
-
-
-def replace_retrying(src: str | os.PathLike[str], dst: str | os.PathLike[str], attempts: int = 10) -> None:
-    """``os.replace`` that waits out a reader holding ``dst`` open (a sharing violation on Windows)."""
-    for attempt in range(attempts):
-        try:
-            os.replace(src, dst)
-            return
-        except PermissionError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-
-
-def copy_atomic(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-    """Copy a file through a temporary file and a rename."""
-    d = Path(dst)
-    fd, tmp = tempfile.mkstemp(prefix=f".{d.name}.", suffix=".tmp", dir=d.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        replace_retrying(tmp, d)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -32,10 +32,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core.fileio import copy_atomic
 from workbench.data.prepared import Prepared, SplitData, TensorData
 from workbench.engine.checkpoint import (
     FORMAT,
-    copy_atomic,
     load_checkpoint,
     rng_state,
     save_checkpoint,

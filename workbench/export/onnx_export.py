@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from workbench.engine.checkpoint import replace_retrying
+from workbench.core.fileio import replace_retrying
 
 TRACE_BATCH = 2
 CHECK_BATCHES: tuple[int, ...] = (1, 7)

@@ -8,10 +8,8 @@ temporary file and a rename.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from workbench.engine.checkpoint import replace_retrying
+from workbench.core.fileio import atomic_write
 from workbench.export.onnx_export import ExportError
 
 FORMAT = "model-workbench-weights"
@@ -32,18 +30,8 @@ def architecture_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _write_atomic(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 is not what an exported file should have
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        replace_retrying(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # mkstemp's 0600 is not what an exported file should have
+    atomic_write(path, write, mode=0o644)
 
 
 def export_weights(model: nn.Module, graph_dict: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:

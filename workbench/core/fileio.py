@@ -1,0 +1,63 @@
+"""Atomic file writes: a temporary file beside the target, fsync, then a rename.
+
+Either the old file or the complete new one is on disk, never a half-written one. Every
+save in the workbench (projects, settings, checkpoints, runs, exports) goes through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+def replace_retrying(src: str | os.PathLike[str], dst: str | os.PathLike[str], attempts: int = 10) -> None:
+    """``os.replace`` that waits out a reader holding ``dst`` open (a sharing violation on Windows)."""
+    for attempt in range(attempts):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object], *, mode: int | None = None) -> None:
+    """Create or replace ``path`` with what ``write(binary_file)`` writes, atomically.
+
+    Args:
+        path: The target file; its folder must exist.
+        write: Writes the contents to the open binary file it is given.
+        mode: File permissions to set (mkstemp creates files readable by the owner only).
+    """
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        replace_retrying(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically."""
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def copy_atomic(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Copy a file through a temporary file and a rename."""
+    with open(src, "rb") as source:
+        atomic_write(dst, lambda f: shutil.copyfileobj(source, f))
