@@ -165,13 +165,15 @@ def _open_data(path: str, target: str | None) -> Any:
 
 
 def cmd_data_inspect(args: argparse.Namespace) -> int:
+    from workbench.core.catalog import format_shape
+
     info = _open_data(args.path, args.target).info()
     if args.json:
         print(json.dumps(info.to_json(), indent=2, default=str))
         return 0
     what = f"{info.num_classes} classes" if info.classes is not None else f"regression, {info.num_targets} target(s)"
     print(f"{info.path}: {info.kind}, {info.num_samples:,} samples, {what}; "
-          f"each sample {format_sample(info.sample_shape)} {info.dtype}")
+          f"each sample {format_shape(info.sample_shape)} {info.dtype}")
     if info.classes is not None:
         width = max((len(c) for c in info.class_counts), default=0)
         for name, count in info.class_counts.items():
@@ -183,13 +185,6 @@ def cmd_data_inspect(args: argparse.Namespace) -> int:
     if not info.problems:
         print("no problems found")
     return 0
-
-
-def format_sample(shape: Sequence[int]) -> str:
-    """A per-sample shape as ``(N, 3, 32, 32)``."""
-    from workbench.core.catalog import format_shape
-
-    return format_shape(shape)
 
 
 def cmd_data_attach(args: argparse.Namespace) -> int:

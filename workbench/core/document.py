@@ -112,13 +112,6 @@ class Document:
             self._changed()
         return result
 
-    def set_graph(self, graph: Graph, label: str = "Replace model") -> None:
-        """Replace the whole graph as one undoable step."""
-        def replace(g: Graph) -> None:
-            g.nodes = graph.copy().nodes
-            g.edges = list(graph.edges)
-        self.edit(label, replace)
-
     def can_undo(self) -> bool:
         """Whether there is an edit to undo."""
         return bool(self._undo)

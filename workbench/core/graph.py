@@ -159,10 +159,6 @@ class Graph:
                 ports[e.port] = e
         return ports
 
-    def successors(self, node_id: str) -> list[str]:
-        """Ids of nodes fed by ``node_id`` (may repeat)."""
-        return [e.dst for e in self.edges if e.src == node_id]
-
     def ancestors(self, node_id: str) -> set[str]:
         """Every node from which ``node_id`` can be reached."""
         preds: dict[str, list[str]] = {}

@@ -69,11 +69,6 @@ def open_dataset(
     )
 
 
-def inspect_dataset(path: str | os.PathLike[str], target: str | None = None) -> DatasetInfo:
-    """Scan and check a dataset; the result of ``workbench data inspect``."""
-    return open_dataset(path, target).info()
-
-
 __all__ = [
     "DataCancelled",
     "DataError",
@@ -82,7 +77,6 @@ __all__ = [
     "Problem",
     "Source",
     "Split",
-    "inspect_dataset",
     "make_split",
     "open_dataset",
 ]
