@@ -44,6 +44,8 @@ def test_connect_refuses_cycles_and_missing_ports() -> None:
         g.connect("lin", "inp")
     with pytest.raises(GraphError, match="no input port 1"):
         g.connect("inp", "lin", 1)
+    with pytest.raises(GraphError, match="Output is where the model ends"):
+        g.connect("out", "l2")
 
 
 def test_connecting_an_occupied_port_replaces_the_edge() -> None:

@@ -125,7 +125,8 @@ class Graph:
         Raises:
             GraphError: unknown nodes, a port that does not exist, or a cycle.
         """
-        self._node(src)
+        if self._node(src).type == "Output":
+            raise GraphError("the Output is where the model ends: connect layers into it, not out of it")
         d = self._node(dst)
         if not 0 <= port < d.num_inputs:
             if d.num_inputs == 0:

@@ -329,6 +329,7 @@ class NodeItem(QGraphicsItem):
                 tip += f"\n{n_params:,} params"
         self.setToolTip(tip)
         self.out_port.setToolTip(f"output {shape_text}\nDrag to an input to connect")
+        self.out_port.setVisible(type_name != "Output")  # the model ends there
         for port in self.in_ports:
             name = f"input {port.index + 1}" if num_inputs > 1 else "input"
             port.setToolTip(f"{name}\nDrag to an output to connect")
