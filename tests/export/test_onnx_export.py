@@ -18,9 +18,10 @@ from workbench.export import onnx_export
 from workbench.export.onnx_export import ExportError, ExportReport, export_onnx
 
 SEQUENCE_TEMPLATES = {"rnn", "gru", "transformer"}
-# the GRU keeps a symbolic sequence axis; the RNN is unrolled over its 50 steps by the
-# exporter and the Transformer's positional table fixes T, so both are reported static
-SYMBOLIC_SEQUENCE = {"gru"}
+# every sequence template keeps a symbolic sequence axis: the GRU natively, the RNN through
+# the workbench::rnn op (onnx_ops), the Transformer because its sinusoidal positions are
+# computed for the input's length
+SYMBOLIC_SEQUENCE = {"rnn", "gru", "transformer"}
 
 
 def _template(name: str) -> tuple[nn.Module, list[int], str]:
@@ -139,3 +140,54 @@ def test_integer_inputs_stay_below_the_vocabulary() -> None:
     model, _, _ = _template("gru")
     assert onnx_export._vocab(model) == 1000
     assert onnx_export._vocab(nn.Linear(2, 2)) == 2
+
+
+def _recurrent_graph(kind: str, **params: object) -> tuple[torch.nn.Module, list[int]]:
+    from workbench.core.graph import Graph
+    from workbench.engine.compiler import compile_graph
+
+    g = Graph()
+    a = g.add_node("Input", {"shape": [12, 3], "dtype": "float32"}).id
+    b = g.add_node(kind, {"hidden_size": 5, **params}).id
+    c = g.add_node("Output", {"task": "regression", "num_targets": 2}).id
+    g.connect(a, b)
+    g.connect(b, c)
+    return compile_graph(g), [12, 3]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"num_layers": 1, "bidirectional": False, "nonlinearity": "tanh"},
+        {"num_layers": 2, "bidirectional": True, "nonlinearity": "relu"},
+        {"num_layers": 3, "bidirectional": True, "nonlinearity": "tanh", "dropout": 0.2},
+    ],
+)
+def test_rnn_variants_keep_a_symbolic_sequence_axis(params: dict[str, object], tmp_path: Path) -> None:
+    model, shape = _recurrent_graph("RNN", **params)
+    out = tmp_path / "rnn.onnx"
+    report = export_onnx(model, shape, "float32", out, sequence_axis=True)
+    assert report.dynamic_axes == {0: "batch", 1: "sequence"}, report.notes
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    for n, t in ((1, 2), (5, 31)):
+        x = torch.randn(n, t, 3)
+        with torch.no_grad():
+            want = model.eval()(x).numpy()
+        np.testing.assert_allclose(session.run(None, {report.input_name: x.numpy()})[0], want, atol=1e-5)
+
+
+def test_learned_positions_fix_the_sequence_length(tmp_path: Path) -> None:
+    from workbench.core.graph import Graph
+    from workbench.engine.compiler import compile_graph
+
+    g = Graph()
+    a = g.add_node("Input", {"shape": [10], "dtype": "int64"}).id
+    e = g.add_node("Embedding", {"num_embeddings": 20, "embedding_dim": 8}).id
+    pe = g.add_node("PositionalEncoding", {"kind": "learned"}).id
+    pool = g.add_node("GlobalAvgPool", {"over": "time"}).id
+    c = g.add_node("Output", {"task": "classification", "num_classes": 2}).id
+    for src, dst in ((a, e), (e, pe), (pe, pool), (pool, c)):
+        g.connect(src, dst)
+    report = export_onnx(compile_graph(g), [10], "int64", tmp_path / "pe.onnx", sequence_axis=True)
+    assert report.dynamic_axes == {0: "batch"}
+    assert any("sequence length stays 10" in n and "learned" in n for n in report.notes), report.notes

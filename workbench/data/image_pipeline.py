@@ -30,7 +30,6 @@ skipped, never a crash.
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import queue
@@ -39,7 +38,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -55,13 +54,13 @@ from workbench.data.base import (
     Progress,
     Split,
 )
-from workbench.data.images import IO_THREADS, MAX_PIXELS, ReadStallMeter
+from workbench.data.decode import Color, decode_image, load_image
+from workbench.data.images import IO_THREADS, ReadStallMeter
 from workbench.data.prepared import Batch, Prepared, TensorData
 
 if TYPE_CHECKING:
     from workbench.data.images import ImageSource
 
-Color = Literal["grayscale", "rgb"]
 
 #: The in-memory path is used up to this many decoded bytes at most.
 MAX_MEMORY_BUDGET = 2 * 1024**3
@@ -130,89 +129,6 @@ def default_workers(image_pixels: int | None = None) -> int:
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
     return max(2, min(8, cpus))
-
-
-# --------------------------------------------------------------------------- decoding
-
-
-def _flatten(im: Image.Image) -> Image.Image:
-    """An "L" or "RGB" image: alpha composited on white, palettes expanded, 16 bits to 8."""
-    mode = im.mode
-    if mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif mode == "PA":
-        im = im.convert("RGBA")
-    elif mode == "1":
-        im = im.convert("L")
-    elif mode.startswith("I") or mode == "F":
-        a = np.asarray(im, dtype=np.float64)
-        if mode.startswith("I;16") or (mode == "I" and a.size and a.max() > 255):
-            a = a / 257.0
-        elif mode == "F" and a.size and a.max() <= 1.0:
-            a = a * 255.0
-        im = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
-    elif mode == "L" and "transparency" in im.info:
-        im = im.convert("LA")
-    elif mode == "RGB" and "transparency" in im.info:
-        im = im.convert("RGBA")
-    elif mode not in ("L", "RGB", "LA", "La", "RGBA", "RGBa"):
-        im = im.convert("RGB")  # CMYK, YCbCr, LAB, HSV, ...
-    if im.mode in ("LA", "La", "RGBA", "RGBa"):
-        if im.mode in ("La", "RGBa"):
-            im = im.convert(im.mode[:-1] + "A")
-        base_mode = "L" if im.mode == "LA" else "RGB"
-        background = Image.new(base_mode, im.size, (255,) * len(base_mode))
-        background.paste(im.convert(base_mode), mask=im.getchannel("A"))
-        im = background
-    return im
-
-
-def load_image(source: str | os.PathLike[str] | bytes | Image.Image, size: tuple[int, int], color: Color) -> Image.Image:
-    """Open (first frame), flatten, convert and resize one image.
-
-    Args:
-        source: A path, the file's bytes, or an already opened Pillow image.
-        size: ``(height, width)`` of the result.
-        color: ``"grayscale"`` or ``"rgb"``.
-
-    Returns:
-        An "L" or "RGB" Pillow image of the requested size.
-
-    Raises:
-        Exception: whatever Pillow raises for a file it cannot decode.
-    """
-    h, w = size
-    target = "L" if color == "grayscale" else "RGB"
-    if isinstance(source, Image.Image):
-        im = source
-    else:
-        if not isinstance(source, bytes):
-            with open(source, "rb") as f:
-                source = f.read()
-        im = Image.open(io.BytesIO(source))
-        if im.width * im.height > MAX_PIXELS:
-            raise ValueError(f"too large: {im.width}x{im.height} pixels (the limit is {MAX_PIXELS:,})")
-        if im.format == "JPEG":
-            im.draft(target, (w, h))  # decode at a reduced scale when the image is much larger
-        im.load()
-    im = _flatten(im)
-    if im.mode != target:
-        im = im.convert(target)
-    if im.size != (w, h):
-        im = im.resize((w, h), Image.Resampling.BILINEAR)
-    return im
-
-
-def decode_image(path: str | os.PathLike[str] | bytes, size: tuple[int, int], color: Color) -> np.ndarray:
-    """Decode one image file into a ``(channels, height, width)`` uint8 array.
-
-    Raises:
-        Exception: whatever Pillow raises for a file it cannot decode.
-    """
-    a = np.asarray(load_image(path, size, color))
-    if a.ndim == 2:
-        return a[None].copy()
-    return np.ascontiguousarray(a.transpose(2, 0, 1))
 
 
 def _read_file(path: str) -> bytes | OSError:

@@ -106,34 +106,41 @@ class SelfAttention(nn.Module):
         return out
 
 
-def sinusoidal_table(length: int, dim: int) -> torch.Tensor:
-    """The fixed (length, dim) sine/cosine position table of "Attention Is All You Need"."""
-    pos = torch.arange(length, dtype=torch.float32).unsqueeze(1)
-    div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    table = torch.zeros(length, dim)
-    table[:, 0::2] = torch.sin(pos * div)
-    table[:, 1::2] = torch.cos(pos * div[: dim // 2])
-    return table
+def sinusoidal_table(length: int, dim: int, device: torch.device | None = None) -> torch.Tensor:
+    """The fixed (length, dim) sine/cosine position table of "Attention Is All You Need".
+
+    Even columns hold ``sin(pos * div)``, odd ones ``cos(pos * div)``. Written with
+    ``stack`` and ``reshape`` (no in-place slice assignment), so a model that computes it
+    from its input's length exports to ONNX with a symbolic sequence axis.
+    """
+    pos = torch.arange(length, dtype=torch.float32, device=device).unsqueeze(1)
+    div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32, device=device) * (-math.log(10000.0) / dim))
+    angles = pos * div
+    return torch.stack((torch.sin(angles), torch.cos(angles)), dim=-1).reshape(length, -1)[:, :dim]
 
 
 class PositionalEncoding(nn.Module):
     """Adds a position signal to a sequence (N, T, E), then applies dropout.
 
-    ``sinusoidal`` adds a fixed table (a buffer, not trained and not saved); ``learned``
-    adds a trainable (T, E) table initialised with small random values.
+    ``sinusoidal`` adds the fixed sine/cosine table, computed for the input's own length
+    (nothing is trained or saved, and any sequence length works); ``learned`` adds a
+    trainable (T, E) table initialised with small random values, which fixes T at most
+    at the table's length.
     """
 
     def __init__(self, length: int, dim: int, kind: str = "sinusoidal", dropout: float = 0.0) -> None:
         super().__init__()
         self.kind = kind
+        self.length = length
+        self.dim = dim
         if kind == "learned":
             self.table = nn.Parameter(torch.randn(length, dim) * 0.02)
-        else:
-            self.register_buffer("table", sinusoidal_table(length, dim), persistent=False)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(x + self.table)
+        if self.kind == "learned":
+            return self.dropout(x + self.table[: x.shape[1]])
+        return self.dropout(x + sinusoidal_table(x.shape[1], self.dim, x.device).to(x.dtype))
 
     def extra_repr(self) -> str:
-        return f"kind={self.kind}, length={self.table.shape[0]}, dim={self.table.shape[1]}"
+        return f"kind={self.kind}, length={self.length}, dim={self.dim}"
