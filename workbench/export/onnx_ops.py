@@ -16,10 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from onnxscript import opset18 as op
+from onnxscript import opset18
 from torch import nn
 
 from workbench.engine.modules import Recurrent
+
+op: Any = opset18  # onnxscript's typed signatures do not fit values traced at export time
 
 
 @torch.library.custom_op("workbench::rnn", mutates_args=())
@@ -27,7 +29,7 @@ def rnn(x: torch.Tensor, params: list[torch.Tensor], hidden: int, num_layers: in
     """A batch-first Elman RNN's outputs (N, T, hidden * directions), from zero state."""
     dirs = 2 if bidirectional else 1
     hx = torch.zeros(num_layers * dirs, x.shape[0], hidden, dtype=x.dtype, device=x.device)
-    kernel = torch._VF.rnn_relu if relu else torch._VF.rnn_tanh  # type: ignore[attr-defined]
+    kernel = torch._VF.rnn_relu if relu else torch._VF.rnn_tanh
     has_biases = len(params) == 4 * num_layers * dirs
     out, _ = kernel(x, hx, params, has_biases, num_layers, 0.0, False, bidirectional, True)
     return out.clone()
