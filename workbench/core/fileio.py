@@ -34,12 +34,19 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
     Args:
         path: The target file; its folder must exist.
         write: Writes the contents to the open binary file it is given.
-        mode: File permissions to set (mkstemp creates files readable by the owner only).
+        mode: File permissions to set. By default a replaced file keeps its permissions
+            and a new one gets ``0o644`` (mkstemp's own ``0o600`` would hide a saved
+            project from the owner's group and from tools running as another user).
     """
     p = Path(path)
+    if mode is None:
+        try:
+            mode = p.stat().st_mode & 0o7777
+        except OSError:
+            mode = 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
-        if mode is not None:
+        if os.name != "nt":
             os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             write(f)

@@ -61,6 +61,22 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)
     sequence_lengths_checked: tuple[int, ...] = ()
     input_name: str = "x"
+    #: Real dataset samples compared (0 when none) and their largest difference; filled in
+    #: by :func:`workbench.export.service.export_trained`, which checks the file as
+    #: ``workbench predict`` uses it.
+    samples_checked: int = 0
+    samples_max_abs_diff: float | None = None
+    tolerance: float = 1e-4
+    size_bytes: int = 0
+
+    def summary(self) -> str:
+        """One line: what was checked and the largest difference."""
+        checks = f"batch sizes {', '.join(map(str, self.batch_sizes_checked))}"
+        if len(self.sequence_lengths_checked) > 1:
+            checks += f", sequence lengths {', '.join(map(str, self.sequence_lengths_checked))}"
+        if self.samples_checked:
+            checks += f" and on {self.samples_checked} dataset samples"
+        return f"verified with onnxruntime against PyTorch at {checks}: max abs difference {self.max_abs_diff:.2e} (tolerance {self.tolerance:g})"
 
 
 def _one_line(e: BaseException) -> str:
@@ -170,7 +186,11 @@ def export_onnx(
     import onnx
     import onnxruntime as ort
 
+    from workbench.core.export_check import MAX_OPSET, MIN_OPSET
+
     start = time.perf_counter()
+    if not MIN_OPSET <= int(opset) <= MAX_OPSET:
+        raise ExportError(f"opset {opset} is not supported: the exporter writes opsets {MIN_OPSET} to {MAX_OPSET}")
     target = Path(path)
     shape = [int(s) for s in input_shape]
     dtype = _torch_dtype(input_dtype)
@@ -241,6 +261,9 @@ def export_onnx(
         raise ExportError("the ONNX exporter returned nothing")
 
     proto = program.model_proto
+    written = [o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")]
+    if written != [opset]:
+        raise ExportError(f"the exporter wrote opset {written[0] if written else '?'} instead of {opset}")
     if not proto.graph.input:
         raise ExportError("the exported graph has no input")
     input_name = proto.graph.input[0].name
@@ -340,4 +363,6 @@ def export_onnx(
         notes=notes,
         sequence_lengths_checked=tuple(lengths) if sequence_axis and shape else (),
         input_name=input_name,
+        tolerance=tolerance,
+        size_bytes=target.stat().st_size,
     )

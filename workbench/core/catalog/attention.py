@@ -164,7 +164,7 @@ POSITIONAL_ENCODING = LayerType(
     infer=_pe_infer,
     build=_pe_build,
     count_params=lambda p, xs, out: out.numel if p["kind"] == "learned" else 0,
-    onnx_note="The sequence length is fixed by the model's Input shape.",
+    onnx_note="sinusoidal: any sequence length works in the exported model; learned: the table fixes the length at the Input's.",
 )
 
 

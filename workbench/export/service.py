@@ -1,0 +1,433 @@
+"""Exporting a project's trained model: what ``workbench export`` and the Export tab both call.
+
+:func:`load_trained` finds the run to export (the latest with a checkpoint unless one is
+named) and rebuilds its model from the best checkpoint; :func:`export_trained` writes
+one of the three formats:
+
+* ``onnx``: one verified ``.onnx`` file whose metadata (:mod:`workbench.deploy.metadata`)
+  holds the task, class names, input, preprocessing and final metrics. The check runs
+  onnxruntime against PyTorch on random inputs at batch sizes 1 and 7 (and a second
+  sequence length) and on real samples of the run's dataset, read from disk and
+  preprocessed the way ``workbench predict`` does it;
+* ``weights``: a ``weights_only``-loadable state dict and the architecture as JSON;
+* ``python``: a folder with ``model.py`` and ``train.py`` (:mod:`workbench.export.python_code`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.core.export_check import DEFAULT_OPSET, FORMATS, export_issues, is_sequence_input
+from workbench.core.project import Project, ProjectError, load_project
+from workbench.export.onnx_export import ExportError, ExportReport
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from workbench.engine.runs import RunDir
+
+#: Real dataset samples compared between onnxruntime and torch during an ONNX export.
+REAL_SAMPLES = 16
+
+
+@dataclass
+class Trained:
+    """A project's model with the weights of one run (or freshly initialised ones)."""
+
+    project: Project
+    project_path: Path | None
+    model: nn.Module
+    run: RunDir | None = None
+    checkpoint: Path | None = None
+    #: The run's config.json: training settings, data settings, preprocessing, classes…
+    config: dict[str, Any] = field(default_factory=dict)
+    #: The metrics row of the exported epoch (``{"epoch": n, "val_loss": …}``).
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str | None:
+        """The run's id, or None for an untrained model."""
+        return self.run.id if self.run is not None else None
+
+    def describe(self) -> str:
+        """A short label: ``run 20250131-142501, epoch 12 (best val_loss)``."""
+        if self.run is None:
+            return "untrained model (freshly initialised weights)"
+        epoch = self.metrics.get("epoch")
+        which = "best" if self.checkpoint is not None and self.checkpoint.name == "best.pt" else "last"
+        return f"run {self.run.id}" + (f", epoch {epoch} ({which} checkpoint)" if epoch else "")
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote."""
+
+    format: str
+    path: Path
+    files: list[Path]
+    lines: list[str]
+    onnx: ExportReport | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def trained_runs(project_path: str | os.PathLike[str]) -> list[RunDir]:
+    """The project's runs that have a checkpoint to export, oldest first."""
+    from workbench.engine.runs import list_runs
+
+    return [r for r in list_runs(project_path) if r.best.is_file() or r.last.is_file()]
+
+
+def _best_row(rows: list[dict[str, Any]], epoch: Any) -> dict[str, Any]:
+    for row in rows:
+        if row.get("epoch") == epoch:
+            return row
+    return rows[-1] if rows else {}
+
+
+def load_trained(
+    project: str | os.PathLike[str] | Project,
+    run_id: str | None = None,
+    *,
+    untrained: bool = False,
+    project_path: str | os.PathLike[str] | None = None,
+) -> Trained:
+    """The project's model with the weights of run ``run_id`` (default: the latest trained run).
+
+    Args:
+        project: a ``.wbproj`` path, or a loaded project (the window's, with edits not
+            saved yet); its runs are then found beside ``project_path``.
+        run_id: the run to export; None for the latest with a checkpoint.
+        untrained: export freshly initialised weights instead (no run needed).
+
+    Raises:
+        ExportError: the project cannot be read, has no trained run, or the checkpoint
+            no longer matches the model (edited after training). One line.
+    """
+    from workbench.engine.compiler import CompileError, compile_graph
+    from workbench.engine.config import TrainError
+
+    path: Path | None
+    if isinstance(project, Project):
+        proj, path = project, Path(project_path) if project_path is not None else None
+    else:
+        path = Path(project)
+        try:
+            proj = load_project(path)
+        except ProjectError as e:
+            raise ExportError(str(e)) from None
+    try:
+        model = compile_graph(proj.graph)
+    except CompileError as e:
+        raise ExportError(str(e)) from None
+    if untrained:
+        return Trained(proj, path, model)
+    if path is None:
+        raise ExportError("the project has not been saved yet, so it has no runs: save and train it first")
+    runs = trained_runs(path)
+    name = path.name
+    if run_id:
+        runs = [r for r in runs if r.id == run_id]
+        if not runs:
+            raise ExportError(f"{name}: no run '{run_id}' with a checkpoint")
+    if not runs:
+        raise ExportError(f"{name}: no trained run to export: train it first")
+    run = runs[-1]
+    checkpoint = run.best if run.best.is_file() else run.last
+    from workbench.engine.checkpoint import model_state
+
+    try:
+        state = model_state(checkpoint)
+    except TrainError as e:
+        raise ExportError(str(e)) from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:  # the graph changed since that run was trained
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ExportError(f"{checkpoint}: does not match the project's model (was it edited after training?): {first}") from None
+    config = run.read_config()
+    status = run.read_status()
+    epoch = status.get("best_epoch") if checkpoint == run.best else status.get("epoch")
+    metrics = _best_row(run.read_metrics(), epoch)
+    return Trained(proj, path, model, run, checkpoint, config, metrics)
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def model_info(trained: Trained) -> Any:
+    """The :class:`~workbench.deploy.metadata.ModelInfo` of an export (input fields filled by the exporter)."""
+    from workbench import __version__
+    from workbench.core.shapes import analyze
+    from workbench.deploy.metadata import ModelInfo
+
+    graph = trained.project.graph
+    inp = graph.of_type("Input")[0]
+    out = graph.of_type("Output")[0]
+    analysis = analyze(graph)
+    out_spec = analysis.nodes[out.id].output
+    size = int(out_spec.shape[0]) if out_spec is not None else 0
+    config = trained.config
+    task = str(config.get("task") or out.params.get("task", "classification"))
+    classes = config.get("classes")
+    if task == "classification" and not classes:
+        classes = [f"class {i}" for i in range(size)]
+    preprocessing = dict(config.get("preprocessing") or {})
+    names = None
+    if task == "regression":
+        target = preprocessing.get("target")
+        names = [str(target)] if isinstance(target, str) and size == 1 else None
+    loss = str(config.get("loss") or "")
+    activation = "none" if task == "regression" else ("sigmoid" if loss == "bce_with_logits" else "softmax")
+    output: dict[str, Any] = {"kind": "logits" if task == "classification" else "values", "activation": activation, "size": size}
+    if names:
+        output["names"] = names
+    metrics = {k: v for k, v in trained.metrics.items() if k == "epoch" or k.startswith(("val_", "train_loss"))}
+    extra = {
+        "workbench_version": __version__,
+        "project": trained.project.name,
+        "run": trained.run_id or "untrained",
+    }
+    return ModelInfo(
+        task=task,
+        input_name="x",
+        input_shape=["batch", *[int(d) for d in inp.params["shape"]]],
+        input_dtype=str(inp.params["dtype"]),
+        preprocessing=preprocessing,
+        classes=list(classes) if classes else None,
+        output=output,
+        metrics=metrics,
+        extra=extra,
+    )
+
+
+# --------------------------------------------------------------------------- real samples
+
+
+def _dataset_path(trained: Trained) -> Path | None:
+    data = trained.config.get("data") or {}
+    raw = data.get("path") if isinstance(data, dict) else None
+    if not raw:
+        return None
+    p = Path(raw)
+    if not p.is_absolute() and trained.project_path is not None:
+        p = trained.project_path.parent / p
+    return p
+
+
+def sample_files(trained: Trained, count: int = REAL_SAMPLES) -> tuple[list[Path], str]:
+    """Files of the run's dataset to check an export on, and a note when there are none.
+
+    Image folders give up to ``count`` images taken in turn from each class folder; a
+    table or array file is given whole (the check uses its first ``count`` samples).
+    """
+    from workbench.data.images import IMAGE_EXTENSIONS
+
+    pre = trained.config.get("preprocessing") or {}
+    path = _dataset_path(trained)
+    if not pre or path is None:
+        return [], "no dataset samples checked: the model has no trained run with a dataset"
+    if not path.exists():
+        return [], f"no dataset samples checked: {path} is gone"
+    if pre.get("kind") != "image":
+        return [path], ""
+    if not path.is_dir():
+        return [], f"no dataset samples checked: {path} is not a folder"
+    per_class: list[list[Path]] = []
+    for folder in sorted(p for p in path.iterdir() if p.is_dir()):
+        files = sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
+        per_class.append(files[:count])
+    picked: list[Path] = []
+    for i in range(count):
+        for files in per_class:
+            if i < len(files) and len(picked) < count:
+                picked.append(files[i])
+    if not picked:
+        return [], f"no dataset samples checked: no images found in the class folders of {path}"
+    return picked, ""
+
+
+def _check_samples(trained: Trained, onnx_path: Path, count: int = REAL_SAMPLES) -> tuple[int, float | None, str]:
+    """Run the exported file as ``workbench predict`` does on real dataset samples, and torch
+    on the same inputs: ``(samples, max abs difference, note)``.
+
+    Raises:
+        ExportError: the file's metadata and preprocessing cannot handle the samples.
+    """
+    import numpy as np
+    import torch
+
+    from workbench.deploy.predict import PredictError, Predictor
+
+    files, note = sample_files(trained, count)
+    if not files:
+        return 0, None, note
+    try:
+        predictor = Predictor(onnx_path, threads=1)
+        x = np.concatenate([part for part, _ in _first_batches(predictor, files, count)])[:count]
+        got = predictor.run(x)
+    except PredictError as e:
+        raise ExportError(f"the exported file cannot predict on the dataset's own samples: {e}") from None
+    model = trained.model
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            want = model(torch.from_numpy(np.ascontiguousarray(x))).float().cpu().numpy().reshape(len(x), -1)
+    finally:
+        model.train(was_training)
+    diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if len(x) else 0.0
+    return len(x), diff if diff == diff else float("inf"), ""
+
+
+def _first_batches(predictor: Any, files: list[Path], count: int) -> Any:
+    """The predictor's encoded batches of ``files``, stopping once ``count`` samples are in."""
+    seen = 0
+    for x, names in predictor.iter_paths(files, batch_size=count):
+        yield x, names
+        seen += len(x)
+        if seen >= count:
+            return
+
+
+# --------------------------------------------------------------------------- export
+
+
+def default_file_name(project: Project, fmt: str) -> str:
+    """``lenet.onnx``, ``lenet.pt`` or ``lenet_pytorch`` (a folder) for project ``lenet``."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in (project.name or "model")).strip("_") or "model"
+    return {"onnx": f"{stem}.onnx", "weights": f"{stem}.pt", "python": f"{stem}_pytorch"}[fmt]
+
+
+def export_trained(
+    trained: Trained,
+    fmt: str,
+    out: str | os.PathLike[str],
+    *,
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = 1e-4,
+    check_samples: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> ExportResult:
+    """Export ``trained`` as ``fmt`` ("onnx", "weights" or "python") to ``out``.
+
+    Raises:
+        ExportError: the builder's checks fail, the export fails or does not verify; no
+            file is left at ``out``. One line.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format '{fmt}' (choose {', '.join(FORMATS)})")
+    errors = [i for i in export_issues(trained.project.graph, fmt, opset) if i.severity == "error"]
+    if errors:
+        raise ExportError(errors[0].message)
+    target = Path(out)
+    if not target.parent.is_dir():
+        raise ExportError(f"{target.parent}: no such folder")
+    say = progress or (lambda _msg: None)
+    source = trained.describe()
+
+    if fmt == "weights":
+        from workbench.export.weights import export_weights
+
+        say("writing the weights")
+        arch = export_weights(trained.model, trained.project.graph.to_dict(), target)
+        return ExportResult(fmt, target, [target, arch], [f"wrote {target} and {arch.name} ({source})"])
+
+    if fmt == "python":
+        from workbench.export.python_code import export_python
+
+        say("writing model.py and train.py")
+        py = export_python(
+            trained.project.graph,
+            trained.model.state_dict(),
+            trained.config or None,
+            target,
+            project_name=trained.project.name or "model",
+        )
+        lines = [
+            f"wrote {py.folder} ({', '.join(p.name for p in py.files)}) from {source}",
+            f"model.py with the exported weights matches the workbench model: max abs difference {py.max_abs_diff:.2e}",
+        ]
+        return ExportResult(fmt, py.folder, list(py.files), lines, notes=list(py.notes))
+
+    from workbench.core.fileio import replace_retrying
+    from workbench.deploy.metadata import metadata_props
+    from workbench.export.onnx_export import export_onnx
+
+    info = model_info(trained)
+    inp = trained.project.graph.of_type("Input")[0]
+    say("exporting to ONNX and verifying with onnxruntime")
+    props = metadata_props(info)
+    for key in ("input_name", "input_shape", "input_dtype"):
+        props.pop(key)  # the exporter writes what the file really has
+    staging = target.with_name(f".{target.name}.{os.getpid()}.staging.onnx")
+    try:
+        report = export_onnx(
+            trained.model,
+            tuple(inp.params["shape"]),
+            inp.params["dtype"],
+            staging,
+            opset=opset,
+            metadata=props,
+            tolerance=tolerance,
+            sequence_axis=is_sequence_input(inp.params["dtype"], inp.params["shape"]),
+        )
+        sample_note = "dataset samples not checked"
+        if check_samples:
+            say("checking the file on the dataset's own samples")
+            n, diff, sample_note = _check_samples(trained, staging)
+            report.samples_checked, report.samples_max_abs_diff = n, diff
+            if diff is not None:
+                if not diff <= tolerance:
+                    raise ExportError(
+                        f"on the dataset's own samples onnxruntime differs from torch by up to {diff:.3g} "
+                        f"(tolerance {tolerance:g}); the file was not kept"
+                    )
+                report.max_abs_diff = max(report.max_abs_diff, diff)
+        try:
+            replace_retrying(staging, target)
+        except OSError as e:
+            raise ExportError(f"{target}: cannot be replaced ({e.strerror or e})") from None
+    except BaseException:
+        for leftover in (staging, target):  # an older file at target would now look like this export
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        raise
+    report.path = target
+    notes = list(report.notes)
+    if not report.samples_checked:
+        notes.append(sample_note)
+    lines = [f"wrote {report.path} ({source}, opset {report.opset}, {report.size_bytes / 1024:.0f} KiB)", report.summary()]
+    if report.samples_checked:
+        lines.append(f"on {report.samples_checked} samples of the dataset, read and preprocessed as 'workbench predict' does: "
+                     f"max abs difference {report.samples_max_abs_diff:.2e}")
+    if info.metrics:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in info.metrics.items() if k.startswith("val_") and isinstance(v, int | float))
+        if shown:
+            lines.append(f"final metrics in the metadata: {shown}")
+    return ExportResult(fmt, report.path, [report.path], lines, onnx=report, notes=notes)
+
+
+def export_project(
+    project_path: str | os.PathLike[str],
+    fmt: str,
+    out: str | os.PathLike[str],
+    *,
+    run_id: str | None = None,
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = 1e-4,
+) -> ExportResult:
+    """:func:`load_trained` then :func:`export_trained` (what ``workbench export`` does)."""
+    return export_trained(load_trained(project_path, run_id), fmt, out, opset=opset, tolerance=tolerance)
+
+
+def metadata_json(path: str | os.PathLike[str]) -> str:
+    """The metadata of an exported file as indented JSON (for display)."""
+    from workbench.deploy.metadata import read_metadata
+
+    return json.dumps(read_metadata(path).to_dict(), indent=2)
