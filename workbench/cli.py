@@ -241,61 +241,72 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from workbench import __version__
-    from workbench.core.shapes import analyze
-    from workbench.engine.compiler import CompileError, compile_graph
-    from workbench.engine.config import TrainError
-    from workbench.engine.runs import list_runs
-    from workbench.export.onnx_export import ExportError, export_onnx
-    from workbench.export.weights import export_weights
+    from workbench.export.onnx_export import ExportError
+    from workbench.export.service import export_trained, load_trained
 
-    project = _load(args.project)
-    runs = [r for r in list_runs(args.project) if (r.checkpoints / "best.pt").is_file() or r.last.is_file()]
-    if args.run:
-        runs = [r for r in runs if r.id == args.run]
-        if not runs:
-            raise CliError(f"{args.project}: no run '{args.run}' with a checkpoint")
-    if not runs:
-        raise CliError(f"{args.project}: no trained run to export: train it first ('workbench train {args.project}')")
-    run = sorted(runs, key=lambda r: r.id)[-1]
-    checkpoint = run.checkpoints / "best.pt" if (run.checkpoints / "best.pt").is_file() else run.last
+    _load(args.project)  # a broken project file gets the loader's message
     try:
-        from workbench.engine.checkpoint import model_state
-
-        model = compile_graph(project.graph)
-        model.load_state_dict(model_state(checkpoint))
-    except (CompileError, TrainError) as e:
-        raise CliError(str(e)) from None
-    except RuntimeError as e:  # the graph changed since that run was trained
-        raise CliError(f"{checkpoint}: does not match the project's model (was it edited after training?): {str(e).splitlines()[0]}") from None
-    inp = project.graph.of_type("Input")[0]
-    out = project.graph.of_type("Output")[0]
-    out_path = Path(args.output)
-    if not out_path.parent.is_dir():
-        raise CliError(f"{out_path.parent}: no such folder")
-    try:
-        if args.format == "weights":
-            arch = export_weights(model, project.graph.to_dict(), out_path)
-            print(f"wrote {out_path} and {arch} (run {run.id})")
-            return 0
-        metadata = {
-            "workbench_version": __version__,
-            "project": project.name,
-            "run": run.id,
-            "task": out.params["task"],
-            "num_outputs": str(analyze(project.graph).nodes[out.id].output.shape[0]),  # type: ignore[union-attr]
-            "dataset": json.dumps(project.dataset or {}),
-        }
-        report = export_onnx(model, tuple(inp.params["shape"]), inp.params["dtype"], out_path,
-                             opset=args.opset, metadata=metadata,
-                             # token ids (T,) or float sequences (T, F) have a time axis; a table row (F,) has not
-                             sequence_axis=inp.params["dtype"] == "int64" or len(inp.params["shape"]) == 2)
+        trained = load_trained(args.project, args.run)
+        result = export_trained(
+            trained, args.format, args.output, opset=args.opset,
+            progress=lambda msg: print(f"{msg}…", file=sys.stderr),
+        )
     except ExportError as e:
         raise CliError(str(e)) from None
-    print(f"wrote {report.path} (run {run.id}, opset {report.opset}); verified with onnxruntime at batch sizes "
-          f"{', '.join(map(str, report.batch_sizes_checked))}: max abs difference {report.max_abs_diff:.2e}")
-    for note in report.notes:
+    for line in result.lines:
+        print(line)
+    for note in result.notes:
         print(f"note: {note}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    # onnxruntime, numpy and Pillow only: this process never imports torch
+    from workbench.deploy.predict import PredictError, Predictor, format_predictions
+
+    if args.top_k < 1:
+        raise CliError(f"--top-k must be at least 1, not {args.top_k}")
+    try:
+        predictor = Predictor(args.model)
+        predictions = predictor.predict_paths(args.inputs, top_k=args.top_k)
+    except PredictError as e:
+        raise CliError(str(e)) from None
+    print(json.dumps(predictions, indent=2) if args.json else format_predictions(predictor, predictions))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from workbench.deploy.predict import PredictError
+    from workbench.deploy.server import ModelServer, ServeError
+
+    if args.max_bytes < 1:
+        raise CliError(f"--max-bytes must be at least 1, not {args.max_bytes}")
+    try:
+        server = ModelServer(args.model, host=args.host, port=args.port, max_bytes=args.max_bytes, quiet=args.quiet)
+        server.start()
+    except (PredictError, ServeError) as e:
+        raise CliError(str(e)) from None
+    log = logging.getLogger("workbench.serve")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        p, url = server.predictor, server.url
+        print(f"Serving {Path(args.model).name}: {p.describe()}")
+        print(f"  POST {url}/predict   {{\"instances\": [{p.example_instance()}]}}")
+        print(f"  GET  {url}/metadata")
+        print(f"  GET  {url}/health")
+        local = args.host in ("127.0.0.1", "localhost", "::1")
+        where = "this machine only" if local else f"{args.host}: other machines that can reach it may use the model"
+        print(f"Listening on {where}. Press Ctrl+C to stop.", flush=True)
+        server.serve_forever()
+    finally:
+        server.stop()
+        log.removeHandler(handler)
+    print("stopped")
     return 0
 
 
@@ -388,13 +399,31 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", action="store_true", help="continue the project's last unfinished run")
     tr.set_defaults(func=cmd_train)
 
-    ex = sub.add_parser("export", help="export a trained model (ONNX verified against PyTorch, or weights)")
+    ex = sub.add_parser("export", help="export a trained model: verified ONNX, PyTorch weights, or PyTorch code")
     ex.add_argument("project", metavar="PROJECT")
-    ex.add_argument("--format", choices=("onnx", "weights"), default="onnx")
-    ex.add_argument("-o", "--output", required=True, metavar="OUT")
+    ex.add_argument("--format", choices=("onnx", "weights", "python"), default="onnx",
+                    help="onnx: one verified .onnx file; weights: a state dict + JSON architecture; "
+                         "python: a folder with model.py and train.py")
+    ex.add_argument("-o", "--output", required=True, metavar="OUT", help="the file (or, for python, the folder) to write")
     ex.add_argument("--opset", type=int, default=18, metavar="N", help="ONNX opset (default 18)")
     ex.add_argument("--run", metavar="ID", help="the run to export (default: the latest)")
     ex.set_defaults(func=cmd_export)
+
+    pr = sub.add_parser("predict", help="predict with an exported .onnx model (onnxruntime only, no PyTorch)")
+    pr.add_argument("model", metavar="MODEL.onnx", help="a model written by 'workbench export'")
+    pr.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help="image files or folders, .csv/.tsv files of rows, or .npy/.npz arrays (as the model was trained on)")
+    pr.add_argument("--top-k", type=int, default=5, metavar="K", help="classes listed per prediction (default 5)")
+    pr.add_argument("--json", action="store_true", help="machine-readable output")
+    pr.set_defaults(func=cmd_predict)
+
+    sv = sub.add_parser("serve", help="serve an exported .onnx model over HTTP (POST /predict)")
+    sv.add_argument("model", metavar="MODEL.onnx", help="a model written by 'workbench export'")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    sv.add_argument("--port", type=int, default=8000, metavar="N", help="port (default 8000; 0 picks a free one)")
+    sv.add_argument("--max-bytes", type=int, default=16 * 2**20, metavar="N", help="largest request body (default 16 MiB)")
+    sv.add_argument("--quiet", action="store_true", help="do not log each request")
+    sv.set_defaults(func=cmd_serve)
 
     b = sub.add_parser("bench", help="benchmarks: training speed (default), builder, image streaming")
     mode = b.add_mutually_exclusive_group()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import onnx
@@ -20,7 +21,8 @@ def test_export_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "verified with onnxruntime" in out and "note:" not in out
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
-    assert meta["task"] == "classification" and meta["num_outputs"] == "3"
+    assert meta["task"] == "classification" and json.loads(meta["classes"]) == ["apple", "banana", "orange"]
+    assert json.loads(meta["preprocessing"])["kind"] == "table" and json.loads(meta["output"])["size"] == 3
     assert main(["export", str(project), "--format", "weights", "-o", str(tmp_path / "m.pt")]) == 0
     assert (tmp_path / "m.json").is_file()
 
