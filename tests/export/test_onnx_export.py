@@ -85,14 +85,14 @@ def test_metadata_is_written(tmp_path: Path) -> None:
     model, shape, dtype = _template("mlp")
     out = tmp_path / "mlp.onnx"
     meta = {"task": "classification", "class_names": json.dumps(["a", "b", "c"])}
-    export_onnx(model, shape, dtype, out, metadata=meta, opset=17)
+    export_onnx(model, shape, dtype, out, metadata=meta, opset=19)
     props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
     assert props["task"] == "classification"
     assert json.loads(props["class_names"]) == ["a", "b", "c"]
     assert props["input_name"] == "x"
     assert json.loads(props["input_shape"]) == ["batch", 20]
     assert props["input_dtype"] == "float32"
-    assert props["opset"] == "17"
+    assert props["opset"] == "19"
 
 
 def test_difference_above_tolerance_leaves_no_file(tmp_path: Path) -> None:
