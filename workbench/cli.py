@@ -241,7 +241,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from workbench.export.onnx_export import ExportError
+    from workbench.export.report import ExportError
     from workbench.export.service import export_trained, load_trained
 
     _load(args.project)  # a broken project file gets the loader's message

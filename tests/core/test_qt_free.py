@@ -45,6 +45,7 @@ def test_core_does_not_import_torch() -> None:
         "import sys\n"
         "import workbench.core.catalog, workbench.core.shapes, workbench.core.project\n"
         "import workbench.core.templates, workbench.core.document, workbench.cli\n"
+        "import workbench.core.export_check, workbench.export.service, workbench.export.report\n"
         "print('torch' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -94,7 +94,7 @@ def test_status_bar_counts_layers_params_and_errors(window):
 
 
 def test_window_has_the_pages_panels_and_menus(window):
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Start", "Model", "Data", "Train"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Start", "Model", "Data", "Train", "Export"]
     assert window.current_page() == "model"
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&View"]

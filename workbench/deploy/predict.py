@@ -286,11 +286,18 @@ class Predictor:
         return f"{what} from {frm}"
 
     def example_instance(self) -> str:
-        """A JSON sketch of one instance for ``POST /predict``, to show users."""
+        """One instance for ``POST /predict``, to show users (runnable JSON for tables and arrays)."""
         if self.kind == "image":
             return '{"b64": "<base64 of an image file>"}'
         if self.kind == "table":
-            return "{" + ", ".join(f'"{c}": …' for c in self.columns) + "}"
+            # a runnable row: each number at its training mean, each category its most frequent
+            row: dict[str, Any] = {}
+            for f in self.info.preprocessing.get("features", []):
+                if f.get("type") == "numeric":
+                    row[f["name"]] = float(f"{float(f.get('mean', 0.0)):.4g}")
+                else:
+                    row[f["name"]] = f.get("fill")
+            return json.dumps(row)
         raw = [s if isinstance(s, int) else 3 for s in self._raw_shape()]
         if math.prod(raw) > 8:
             return f"<{'×'.join(map(str, raw))} nested list of numbers>"

@@ -1,5 +1,8 @@
 """Exporting a project's trained model: what ``workbench export`` and the Export tab both call.
 
+Importing this module does not import torch (the window imports it at start-up); the
+functions that need torch import it when they run.
+
 :func:`load_trained` finds the run to export (the latest with a checkpoint unless one is
 named) and rebuilds its model from the best checkpoint; :func:`export_trained` writes
 one of the three formats:
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.export_check import DEFAULT_OPSET, FORMATS, export_issues, is_sequence_input
 from workbench.core.project import Project, ProjectError, load_project
-from workbench.export.onnx_export import ExportError, ExportReport
+from workbench.export.report import ExportError, ExportReport
 
 if TYPE_CHECKING:
     from torch import nn
@@ -145,16 +148,33 @@ def load_trained(
         state = model_state(checkpoint)
     except TrainError as e:
         raise ExportError(str(e)) from None
+    mismatch = _state_mismatch(state, model.state_dict())
+    if mismatch:  # the graph changed since that run was trained
+        raise ExportError(
+            f"run {run.id} was trained on another version of the model ({mismatch}): "
+            "train it again, or export the untrained model"
+        )
     try:
         model.load_state_dict(state)
-    except RuntimeError as e:  # the graph changed since that run was trained
+    except RuntimeError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ExportError(f"{checkpoint}: does not match the project's model (was it edited after training?): {first}") from None
+        raise ExportError(f"{checkpoint}: does not fit the project's model: {first}") from None
     config = run.read_config()
     status = run.read_status()
     epoch = status.get("best_epoch") if checkpoint == run.best else status.get("epoch")
     metrics = _best_row(run.read_metrics(), epoch)
     return Trained(proj, path, model, run, checkpoint, config, metrics)
+
+
+def _state_mismatch(saved: Any, current: Any) -> str:
+    """The first difference between a checkpoint's tensors and the model's, or ""."""
+    for key, value in current.items():
+        if key not in saved:
+            return f"{key.removeprefix('layers.')} is new"
+        if tuple(saved[key].shape) != tuple(value.shape):
+            return f"{key.removeprefix('layers.')} was {list(saved[key].shape)}, is {list(value.shape)}"
+    extra = [k for k in saved if k not in current]
+    return f"{extra[0].removeprefix('layers.')} was removed" if extra else ""
 
 
 # --------------------------------------------------------------------------- metadata
@@ -298,9 +318,9 @@ def _first_batches(predictor: Any, files: list[Path], count: int) -> Any:
 # --------------------------------------------------------------------------- export
 
 
-def default_file_name(project: Project, fmt: str) -> str:
-    """``lenet.onnx``, ``lenet.pt`` or ``lenet_pytorch`` (a folder) for project ``lenet``."""
-    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in (project.name or "model")).strip("_") or "model"
+def default_file_name(name: str, fmt: str) -> str:
+    """``lenet.onnx``, ``lenet.pt`` or ``lenet_pytorch`` (a folder) for a project called ``lenet``."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")).strip("_") or "model"
     return {"onnx": f"{stem}.onnx", "weights": f"{stem}.pt", "python": f"{stem}_pytorch"}[fmt]
 
 

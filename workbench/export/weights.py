@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from workbench.core.fileio import atomic_write
-from workbench.export.onnx_export import ExportError
+from workbench.export.report import ExportError
 
 FORMAT = "model-workbench-weights"
 VERSION = 1

@@ -58,6 +58,7 @@ from workbench.core.templates import TEMPLATES, make_project
 from workbench.ui import theme
 from workbench.ui.canvas import GraphCanvas
 from workbench.ui.data_tab import DataController
+from workbench.ui.export_tab import ExportController
 from workbench.ui.inspector import Inspector
 from workbench.ui.palette import LayerPalette
 from workbench.ui.start_page import StartPage
@@ -201,6 +202,11 @@ class MainWindow(QMainWindow):
         self.train_controller = TrainingController(self)
         self.train_tab = self.train_controller.tab
         self.add_page("train", "Train", self.train_tab)
+
+        # --- export and serving (issue 5): the Export tab and its controller ---
+        self.export_controller = ExportController(self)
+        self.export_tab = self.export_controller.tab
+        self.add_page("export", "Export", self.export_tab)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self.builder)
@@ -398,6 +404,7 @@ class MainWindow(QMainWindow):
         self._on_document_changed(document)
         self.data_controller.set_document(document)
         self.train_controller.set_document(document)
+        self.export_controller.set_document(document)
 
     def _on_document_changed(self, document: Document) -> None:
         self._update_title()
@@ -930,12 +937,19 @@ class MainWindow(QMainWindow):
                 self.show_status("Stopping the training run before closing…", 0)
                 self.train_controller.stop(then=self.close)
             return
+        if self.export_controller.is_exporting():
+            # An export is not interrupted halfway: close again once its thread ended.
+            event.ignore()
+            self.show_status("Finishing the export before closing…", 0)
+            self.export_controller.when_idle(self.close)
+            return
         if not self._maybe_save():
             event.ignore()
             return
         self.save_window_state()
         self.data_controller.shutdown()
         self.train_controller.shutdown()
+        self.export_controller.shutdown()
         self.autosave_timer.stop()
         self._discard_autosave()
         self.document.unsubscribe(self._on_document_changed)
