@@ -175,3 +175,22 @@ def test_cli_export_prints_the_verification(trained: dict[str, Path], tmp_path: 
     assert main(["export", str(trained["lenet"]), "-o", str(out), "--opset", "11"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "opset 11 is not supported" in err
+
+
+def test_a_run_exports_as_it_was_trained_after_the_model_is_edited(trained: dict[str, Path], tmp_path: Path) -> None:
+    from workbench.core.project import load_project, save_project
+
+    path = tmp_path / "edited.wbproj"
+    project = load_project(trained["mlp"])
+    project.graph.set_params("linear_1", {"units": 7})  # trained with 64 units
+    save_project(project, path)
+    runs = trained["mlp"].with_name("mlp.runs")
+    import shutil
+
+    shutil.copytree(runs, tmp_path / "edited.runs")
+    t = service.load_trained(path)
+    assert t.model_graph.nodes["linear_1"].params["units"] != 7
+    assert any("edited after run" in n for n in t.notes)
+    result = service.export_trained(t, "onnx", tmp_path / "m.onnx")
+    assert any("edited after run" in n for n in result.notes)
+    assert result.onnx is not None and result.onnx.samples_checked == 16

@@ -309,14 +309,20 @@ def test_failed_exports_show_one_line_and_the_app_stays_usable(
     tab = open_export(window, qtbot, trained)
     out = tmp_path / "m.onnx"
     tab.set_output(out)
-    # the model was edited after training: the checkpoint no longer fits
+    # the model was edited after training: the model as the run trained it is exported
     window.document.edit("Wider", lambda g: g.set_params("linear_1", {"units": 32}))
+    assert export_and_wait(window, qtbot) == "ok"
+    assert "The model was edited after run" in tab.notes_label.text()
+    out.unlink()
+    # a run that did not record its model (older runs) and no longer fits: one line
+    monkeypatch.setattr(service, "_recorded_graph", lambda config: None)
     assert export_and_wait(window, qtbot) == "error"
     assert tab.result_title.text() == "Export failed"
     assert "was trained on another version of the model (linear_1.weight was" in tab.result_text.text()
     assert "train it again, or export the untrained model" in tab.result_text.text()
     assert "\n" not in tab.result_text.text() and "Traceback" not in tab.result_text.text()
     assert not tab.open_button.isVisibleTo(tab) and not out.exists()
+    monkeypatch.undo()
     window.undo()
 
     # an unexpected exception is one line too

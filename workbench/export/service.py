@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.export_check import DEFAULT_OPSET, FORMATS, export_issues, is_sequence_input
+from workbench.core.graph import Graph, GraphError
 from workbench.core.project import Project, ProjectError, load_project
 from workbench.export.report import ExportError, ExportReport
 
@@ -52,6 +53,18 @@ class Trained:
     config: dict[str, Any] = field(default_factory=dict)
     #: The metrics row of the exported epoch (``{"epoch": n, "val_loss": …}``).
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: The graph the weights belong to: the run's own when the model was edited after it.
+    graph: Graph | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.graph is None:
+            self.graph = self.project.graph
+
+    @property
+    def model_graph(self) -> Graph:
+        """The graph that was trained (and is exported)."""
+        return self.graph if self.graph is not None else self.project.graph
 
     @property
     def run_id(self) -> str | None:
@@ -112,7 +125,6 @@ def load_trained(
         ExportError: the project cannot be read, has no trained run, or the checkpoint
             no longer matches the model (edited after training). One line.
     """
-    from workbench.engine.compiler import CompileError, compile_graph
     from workbench.engine.config import TrainError
 
     path: Path | None
@@ -124,12 +136,8 @@ def load_trained(
             proj = load_project(path)
         except ProjectError as e:
             raise ExportError(str(e)) from None
-    try:
-        model = compile_graph(proj.graph)
-    except CompileError as e:
-        raise ExportError(str(e)) from None
     if untrained:
-        return Trained(proj, path, model)
+        return Trained(proj, path, _compile(proj.graph))
     if path is None:
         raise ExportError("the project has not been saved yet, so it has no runs: save and train it first")
     runs = trained_runs(path)
@@ -148,8 +156,16 @@ def load_trained(
         state = model_state(checkpoint)
     except TrainError as e:
         raise ExportError(str(e)) from None
+    graph, notes = proj.graph, []
+    config = run.read_config()
+    recorded = _recorded_graph(config)
+    if recorded is not None and _structure(recorded) != _structure(proj.graph):
+        # the model was edited after this run: export the model as it was trained
+        graph = recorded
+        notes.append(f"the model was edited after run {run.id}: this exports the model as that run trained it")
+    model = _compile(graph)
     mismatch = _state_mismatch(state, model.state_dict())
-    if mismatch:  # the graph changed since that run was trained
+    if mismatch:
         raise ExportError(
             f"run {run.id} was trained on another version of the model ({mismatch}): "
             "train it again, or export the untrained model"
@@ -159,11 +175,38 @@ def load_trained(
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ExportError(f"{checkpoint}: does not fit the project's model: {first}") from None
-    config = run.read_config()
     status = run.read_status()
     epoch = status.get("best_epoch") if checkpoint == run.best else status.get("epoch")
     metrics = _best_row(run.read_metrics(), epoch)
-    return Trained(proj, path, model, run, checkpoint, config, metrics)
+    return Trained(proj, path, model, run, checkpoint, config, metrics, graph, notes)
+
+
+def _compile(graph: Graph) -> nn.Module:
+    from workbench.engine.compiler import CompileError, compile_graph
+
+    try:
+        return compile_graph(graph)
+    except CompileError as e:
+        raise ExportError(str(e)) from None
+
+
+def _recorded_graph(config: dict[str, Any]) -> Graph | None:
+    """The graph a run recorded in its config.json, or None (older runs, unreadable)."""
+    data = config.get("graph")
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Graph.from_dict(data)
+    except (GraphError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _structure(graph: Graph) -> Any:
+    """What makes two graphs the same model: layers, their settings and the connections (not positions)."""
+    d = graph.to_dict()
+    nodes = sorted((n["id"], n["type"], json.dumps(n.get("params", {}), sort_keys=True)) for n in d.get("nodes", []))
+    edges = sorted(json.dumps(e, sort_keys=True) for e in d.get("edges", []))
+    return nodes, edges
 
 
 def _state_mismatch(saved: Any, current: Any) -> str:
@@ -186,7 +229,7 @@ def model_info(trained: Trained) -> Any:
     from workbench.core.shapes import analyze
     from workbench.deploy.metadata import ModelInfo
 
-    graph = trained.project.graph
+    graph = trained.model_graph
     inp = graph.of_type("Input")[0]
     out = graph.of_type("Output")[0]
     analysis = analyze(graph)
@@ -342,7 +385,7 @@ def export_trained(
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format '{fmt}' (choose {', '.join(FORMATS)})")
-    errors = [i for i in export_issues(trained.project.graph, fmt, opset) if i.severity == "error"]
+    errors = [i for i in export_issues(trained.model_graph, fmt, opset) if i.severity == "error"]
     if errors:
         raise ExportError(errors[0].message)
     target = Path(out)
@@ -355,15 +398,15 @@ def export_trained(
         from workbench.export.weights import export_weights
 
         say("writing the weights")
-        arch = export_weights(trained.model, trained.project.graph.to_dict(), target)
-        return ExportResult(fmt, target, [target, arch], [f"wrote {target} and {arch.name} ({source})"])
+        arch = export_weights(trained.model, trained.model_graph.to_dict(), target)
+        return ExportResult(fmt, target, [target, arch], [f"wrote {target} and {arch.name} ({source})"], notes=list(trained.notes))
 
     if fmt == "python":
         from workbench.export.python_code import export_python
 
         say("writing model.py and train.py")
         py = export_python(
-            trained.project.graph,
+            trained.model_graph,
             trained.model.state_dict(),
             trained.config or None,
             target,
@@ -373,14 +416,14 @@ def export_trained(
             f"wrote {py.folder} ({', '.join(p.name for p in py.files)}) from {source}",
             f"model.py with the exported weights matches the workbench model: max abs difference {py.max_abs_diff:.2e}",
         ]
-        return ExportResult(fmt, py.folder, list(py.files), lines, notes=list(py.notes))
+        return ExportResult(fmt, py.folder, list(py.files), lines, notes=[*trained.notes, *py.notes])
 
     from workbench.core.fileio import replace_retrying
     from workbench.deploy.metadata import metadata_props
     from workbench.export.onnx_export import export_onnx
 
     info = model_info(trained)
-    inp = trained.project.graph.of_type("Input")[0]
+    inp = trained.model_graph.of_type("Input")[0]
     say("exporting to ONNX and verifying with onnxruntime")
     props = metadata_props(info)
     for key in ("input_name", "input_shape", "input_dtype"):
@@ -419,7 +462,7 @@ def export_trained(
                 leftover.unlink()
         raise
     report.path = target
-    notes = list(report.notes)
+    notes = [*trained.notes, *report.notes]
     if not report.samples_checked:
         notes.append(sample_note)
     lines = [f"wrote {report.path} ({source}, opset {report.opset}, {report.size_bytes / 1024:.0f} KiB)", report.summary()]
