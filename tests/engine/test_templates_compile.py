@@ -31,3 +31,15 @@ def test_compile_refuses_a_graph_with_errors() -> None:
     graph.connect("maxpool2d_2", "linear_1")
     with pytest.raises(CompileError, match="insert a Flatten"):
         compile_graph(graph)
+
+
+def test_reserved_node_ids_cover_every_module_dict_attribute() -> None:
+    import torch.nn as nn
+
+    from workbench.core.graph import RESERVED_IDS, Graph, GraphError
+
+    attributes = {n for n in dir(nn.ModuleDict()) if not n.startswith("__")}
+    assert attributes <= RESERVED_IDS, sorted(attributes - RESERVED_IDS)
+    g = Graph()
+    with pytest.raises(GraphError, match="reserved"):
+        g.add_node("ReLU", node_id="training")
