@@ -24,14 +24,15 @@ model's outputs) and only then renamed into place. A failed export leaves nothin
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import keyword
 import math
 import os
 import shutil
+import sys
 import tempfile
 import textwrap
+import types
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -2160,11 +2161,16 @@ def _verify(graph: Graph, state_dict: Mapping[str, torch.Tensor], folder: Path) 
     except RuntimeError as e:
         raise ExportError(f"the weights do not fit the model ({_one_line(e)})") from None
     try:
+        # compiled from its text, not imported: an import would leave __pycache__ in the export
         name = f"_workbench_python_export_{uuid.uuid4().hex}"
-        spec = importlib.util.spec_from_file_location(name, folder / "model.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        source_path = folder / "model.py"
+        module = types.ModuleType(name)
+        module.__file__ = str(source_path)
+        sys.modules[name] = module
+        try:
+            exec(compile(source_path.read_text(encoding="utf-8"), str(source_path), "exec"), module.__dict__)
+        finally:
+            sys.modules.pop(name, None)
         model = module.Model()
         model.load_state_dict(
             torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)

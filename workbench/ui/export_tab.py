@@ -88,16 +88,10 @@ AMBER_TINT = "#fef6e0"
 AMBER_BORDER = "#f0d58c"
 ERROR_BORDER = "#f2b8b8"
 OK_TINT = "#e9f7ee"
-#: The tab's additions to the app's stylesheet: disabled buttons look disabled, and
-#: buttons inside forms and cards are as tall as the fields beside them.
+#: The tab's addition to the app's stylesheet (theme.py): buttons inside forms and cards
+#: are as tall as the fields beside them.
 STYLESHEET = """
-QPushButton#primary:disabled { background: #a7bdf0; color: #eef2fb; }
-QPushButton#secondary:disabled { color: #a0a6b0; background: #f5f6f8; border-color: #e3e6ea; }
 QPushButton[compact="true"] { padding: 4px 14px; }
-QPushButton#link:disabled { color: #a0a6b0; }
-QPushButton:focus { outline: none; }
-QPushButton#primary:focus { border: 2px solid #1e3a8a; }
-QPushButton#secondary:focus, QPushButton#link:focus { border: 1px solid #2563eb; border-radius: 5px; }
 """
 
 

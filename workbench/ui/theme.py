@@ -46,6 +46,12 @@ QPushButton#secondary:hover {{ border-color: {ACCENT}; }}
 QPushButton#link {{ background: transparent; border: none; color: {ACCENT}; text-align: left;
     padding: 3px 0px; }}
 QPushButton#link:hover {{ text-decoration: underline; }}
+QPushButton#primary:disabled {{ background: #a7bdf0; color: #eef2fb; }}
+QPushButton#secondary:disabled {{ color: #a0a6b0; background: #f5f6f8; border-color: #e3e6ea; }}
+QPushButton#link:disabled {{ color: #a0a6b0; }}
+QPushButton:focus {{ outline: none; }}
+QPushButton#primary:focus {{ border: 2px solid #1e3a8a; }}
+QPushButton#secondary:focus, QPushButton#link:focus {{ border: 1px solid {ACCENT}; border-radius: 5px; }}
 QStatusBar QLabel {{ color: {MUTED}; padding: 0px 6px; }}
 QHeaderView::section {{ background: {WINDOW}; border: none; border-bottom: 1px solid {BORDER};
     border-right: 1px solid {BORDER}; padding: 4px 6px; font-weight: 600; }}
