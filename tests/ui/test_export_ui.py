@@ -35,20 +35,6 @@ GUI_BLOCK_S = 0.05
 TIMER_GAP_S = 0.1
 
 
-@pytest.fixture(autouse=True)
-def _no_dialogs(monkeypatch):
-    """No test may block on a modal dialog or open a file manager."""
-    monkeypatch.setattr(MainWindow, "_ask_save_changes", lambda self: "discard")
-    monkeypatch.setattr(MainWindow, "_ask_recover", lambda self, entry: "later")
-    monkeypatch.setattr(MainWindow, "_ask_open_path", lambda self: None)
-    monkeypatch.setattr(MainWindow, "_ask_save_path", lambda self: None)
-    monkeypatch.setattr(MainWindow, "_ask_stop_training", lambda self: True)
-    monkeypatch.setattr(ExportTab, "_ask_output_path", lambda self, fmt, current: None)
-
-    def fail(self, title, message):
-        raise AssertionError(f"unexpected error dialog: {title}: {message}")
-
-    monkeypatch.setattr(MainWindow, "show_error", fail)
 
 
 @pytest.fixture

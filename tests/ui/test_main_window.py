@@ -35,18 +35,6 @@ class Recorder:
         return self.answers.pop(0) if self.answers else None
 
 
-@pytest.fixture(autouse=True)
-def _no_dialogs(monkeypatch):
-    """No test may block on a modal dialog: every question has a scripted answer."""
-    monkeypatch.setattr(MainWindow, "_ask_save_changes", lambda self: "discard")
-    monkeypatch.setattr(MainWindow, "_ask_recover", lambda self, entry: "later")
-    monkeypatch.setattr(MainWindow, "_ask_open_path", lambda self: None)
-    monkeypatch.setattr(MainWindow, "_ask_save_path", lambda self: None)
-
-    def fail(self, title, message):
-        raise AssertionError(f"unexpected error dialog: {title}: {message}")
-
-    monkeypatch.setattr(MainWindow, "show_error", fail)
 
 
 @pytest.fixture
