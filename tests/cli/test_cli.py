@@ -93,3 +93,16 @@ def test_gui_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch, capsys: 
         monkeypatch.delenv(var, raising=False)
     code, _, err = run(capsys, "gui")
     assert code == 2 and "no display found" in err and "--screenshot" in err
+
+
+def test_a_project_path_alone_opens_the_window(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`workbench net.wbproj` is how a desktop opens a project file: it means `workbench gui net.wbproj`."""
+    from workbench import cli
+
+    opened: list[tuple[str | None, str | None]] = []
+    monkeypatch.setattr(cli, "cmd_gui", lambda args: opened.append((args.project, args.screenshot)) or 0)
+    project = tmp_path / "net.wbproj"
+    assert cli.main([str(project)]) == 0
+    assert cli.main([str(project), "--screenshot", "w.png"]) == 0
+    assert cli.main([]) == 0
+    assert opened == [(str(project), None), (str(project), "w.png"), (None, None)]
