@@ -142,6 +142,20 @@ def test_form_edits_are_stored_in_the_project(window, qtbot, tmp_path):
     assert TrainConfig.from_dict(window.document.project.training).epochs == 7
 
 
+def test_monitor_choices_follow_the_task(window, qtbot, tmp_path):
+    attach(window, tmp_path)  # a classification table
+    combo = window.train_tab.form.fields["monitor"].widget
+
+    def offered() -> list[str]:
+        return [combo.itemText(i) for i in range(combo.count()) if not combo.view().isRowHidden(i)]
+
+    window.show_page("train")
+    assert offered() == ["val_loss", "val_accuracy", "val_f1", "train_loss"]
+    out = window.document.graph.of_type("Output")[0].id
+    window.document.edit("Regression", lambda g: g.set_params(out, {"task": "regression"}))
+    assert offered() == ["val_loss", "val_mae", "val_rmse", "val_r2", "train_loss"]
+
+
 # --- a run ------------------------------------------------------------------------------------
 
 

@@ -81,6 +81,11 @@ RELEVANT: dict[str, Callable[[TrainConfig, str], bool]] = {
         t == "classification" and (c.metrics is None or "top_k_accuracy" in c.metrics)
     ),
 }
+#: The metrics that can pick the best epoch, by task (the monitor choices shown).
+MONITORS: dict[str, tuple[str, ...]] = {
+    "classification": ("val_loss", "val_accuracy", "val_f1", "train_loss"),
+    "regression": ("val_loss", "val_mae", "val_rmse", "val_r2", "train_loss"),
+}
 AUTO_DEVICE = "auto (a GPU if any)"
 #: The validation, metrics and learning-rate plots are redrawn at most this often.
 OTHER_PLOT_INTERVAL_S = 0.3
@@ -279,6 +284,24 @@ class TrainForm(QWidget):
         for name, rule in RELEVANT.items():
             form, row = self._rows[name]
             form.setRowVisible(row, bool(rule(config, task)))
+        self._filter_monitors(task)
+
+    def _filter_monitors(self, task: str) -> None:
+        """Offer only the metrics this task's runs report (val_accuracy makes no sense for
+        a regression); a stored choice that does not fit stays visible, with its error at Start."""
+        field = self.fields.get("monitor")
+        combo = field.widget if field is not None else None
+        if not isinstance(combo, QComboBox):
+            return
+        allowed = MONITORS.get(task, MONITORS["classification"])
+        model = combo.model()
+        view = combo.view()
+        for i in range(combo.count()):
+            shown = combo.itemText(i) in allowed or i == combo.currentIndex()
+            view.setRowHidden(i, not shown)
+            item = model.item(i) if hasattr(model, "item") else None
+            if item is not None:
+                item.setEnabled(shown)
 
     def _show_problems(self) -> None:
         try:
