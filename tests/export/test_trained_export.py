@@ -194,3 +194,22 @@ def test_a_run_exports_as_it_was_trained_after_the_model_is_edited(trained: dict
     result = service.export_trained(t, "onnx", tmp_path / "m.onnx")
     assert any("edited after run" in n for n in result.notes)
     assert result.onnx is not None and result.onnx.samples_checked == 16
+
+
+def test_image_samples_come_from_nested_folders_and_skip_broken_files(trained: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    t = service.load_trained(trained["lenet"])
+    source = service._dataset_path(t)
+    assert source is not None
+    data = tmp_path / "data"
+    for split in ("train", "val"):  # a dataset that comes split in folders
+        shutil.copytree(source, data / split)
+    broken = data / "train" / "circle" / "aaa_broken.png"
+    broken.write_bytes(b"not a png")
+    t.config = {**t.config, "data": {**t.config["data"], "path": str(data)}}
+    files, note = service.sample_files(t)
+    assert len(files) == 16 and note == "" and broken in files
+    assert {f.parent.parent.name for f in files} == {"train", "val"}
+    result = service.export_trained(t, "onnx", tmp_path / "m.onnx")
+    assert result.onnx is not None and result.onnx.samples_checked == 15  # the broken file skipped

@@ -300,18 +300,20 @@ def sample_files(trained: Trained, count: int = REAL_SAMPLES) -> tuple[list[Path
     if pre.get("kind") != "image":
         return [path], ""
     if not path.is_dir():
-        return [], f"no dataset samples checked: {path} is not a folder"
-    per_class: list[list[Path]] = []
-    for folder in sorted(p for p in path.iterdir() if p.is_dir()):
-        files = sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
-        per_class.append(files[:count])
+        return [], f"no dataset samples checked: {path.name} is an index of images, not a folder of them"
+    groups: list[list[Path]] = []  # the images of each folder (a class, possibly under train/ val/ test/)
+    for folder, dirs, files in os.walk(path):
+        dirs.sort()
+        found = sorted(f for f in files if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
+        if found:
+            groups.append([Path(folder) / f for f in found[:count]])
     picked: list[Path] = []
     for i in range(count):
-        for files in per_class:
+        for files in groups:
             if i < len(files) and len(picked) < count:
                 picked.append(files[i])
     if not picked:
-        return [], f"no dataset samples checked: no images found in the class folders of {path}"
+        return [], f"no dataset samples checked: no images found in {path}"
     return picked, ""
 
 
@@ -332,7 +334,17 @@ def _check_samples(trained: Trained, onnx_path: Path, count: int = REAL_SAMPLES)
         return 0, None, note
     try:
         predictor = Predictor(onnx_path, threads=1)
-        x = np.concatenate([part for part, _ in _first_batches(predictor, files, count)])[:count]
+        if predictor.kind == "image":
+            # one at a time: an image that does not decode was skipped by training too
+            parts = []
+            for f in files:
+                with contextlib.suppress(PredictError):
+                    parts.append(predictor.encode_paths([f])[0])
+            if not parts:
+                return 0, None, "no dataset samples checked: none of the sampled images decodes"
+            x = np.concatenate(parts)
+        else:
+            x = np.concatenate([part for part, _ in _first_batches(predictor, files, count)])[:count]
         got = predictor.run(x)
     except PredictError as e:
         raise ExportError(f"the exported file cannot predict on the dataset's own samples: {e}") from None
