@@ -302,16 +302,16 @@ def sample_files(trained: Trained, count: int = REAL_SAMPLES) -> tuple[list[Path
     if not path.is_dir():
         return [], f"no dataset samples checked: {path.name} is an index of images, not a folder of them"
     groups: list[list[Path]] = []  # the images of each folder (a class, possibly under train/ val/ test/)
-    for folder, dirs, files in os.walk(path):
+    for folder, dirs, names in os.walk(path):
         dirs.sort()
-        found = sorted(f for f in files if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
+        found = sorted(f for f in names if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
         if found:
             groups.append([Path(folder) / f for f in found[:count]])
     picked: list[Path] = []
     for i in range(count):
-        for files in groups:
-            if i < len(files) and len(picked) < count:
-                picked.append(files[i])
+        for group in groups:
+            if i < len(group) and len(picked) < count:
+                picked.append(group[i])
     if not picked:
         return [], f"no dataset samples checked: no images found in {path}"
     return picked, ""
