@@ -246,7 +246,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     _load(args.project)  # a broken project file gets the loader's message
     try:
-        trained = load_trained(args.project, args.run)
+        if args.untrained and args.run:
+            raise CliError("--untrained and --run exclude each other")
+        trained = load_trained(args.project, args.run, untrained=args.untrained)
         result = export_trained(
             trained, args.format, args.output, opset=args.opset,
             progress=lambda msg: print(f"{msg}…", file=sys.stderr),
@@ -407,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("-o", "--output", required=True, metavar="OUT", help="the file (or, for python, the folder) to write")
     ex.add_argument("--opset", type=int, default=18, metavar="N", help="ONNX opset (default 18)")
     ex.add_argument("--run", metavar="ID", help="the run to export (default: the latest)")
+    ex.add_argument("--untrained", action="store_true", help="export the model with freshly initialised weights (no run needed)")
     ex.set_defaults(func=cmd_export)
 
     pr = sub.add_parser("predict", help="predict with an exported .onnx model (onnxruntime only, no PyTorch)")

@@ -213,3 +213,11 @@ def test_image_samples_come_from_nested_folders_and_skip_broken_files(trained: d
     assert {f.parent.parent.name for f in files} == {"train", "val"}
     result = service.export_trained(t, "onnx", tmp_path / "m.onnx")
     assert result.onnx is not None and result.onnx.samples_checked == 15  # the broken file skipped
+
+
+def test_cli_exports_an_untrained_model(trained: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "u.onnx"
+    assert main(["export", str(trained["mlp"]), "--untrained", "-o", str(out)]) == 0
+    assert "untrained model" in capsys.readouterr().out and read_metadata(out).extra["run"] == "untrained"
+    assert main(["export", str(trained["mlp"]), "--untrained", "--run", "x", "-o", str(out)]) == 2
+    assert "exclude each other" in capsys.readouterr().err
