@@ -161,6 +161,10 @@ def test_export_errors_are_one_line(trained: dict[str, Path], tmp_path: Path) ->
         assert "\n" not in str(err.value)
     with pytest.raises(ExportError, match="no such folder"):
         service.export_trained(t, "onnx", tmp_path / "missing" / "m.onnx")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ExportError, match=r"folder: is a folder; give a file name, such as .*mlp\.onnx"):
+        service.export_trained(t, "onnx", tmp_path / "folder")
+    (tmp_path / "folder").rmdir()
     with pytest.raises(ExportError, match="no run 'nope'"):
         service.load_trained(trained["mlp"], "nope")
     assert list(tmp_path.iterdir()) == []

@@ -403,6 +403,11 @@ def export_trained(
     target = Path(out)
     if not target.parent.is_dir():
         raise ExportError(f"{target.parent}: no such folder")
+    if fmt != "python" and target.is_dir():
+        example = target / default_file_name(trained.project.name, fmt)
+        raise ExportError(f"{target}: is a folder; give a file name, such as {example}")
+    if not os.access(target.parent, os.W_OK):
+        raise ExportError(f"{target.parent}: cannot write there (permission denied)")
     say = progress or (lambda _msg: None)
     source = trained.describe()
 
@@ -468,10 +473,12 @@ def export_trained(
             replace_retrying(staging, target)
         except OSError as e:
             raise ExportError(f"{target}: cannot be replaced ({e.strerror or e})") from None
-    except BaseException:
+    except BaseException as e:
         for leftover in (staging, target):  # an older file at target would now look like this export
             with contextlib.suppress(OSError):
                 leftover.unlink()
+        if isinstance(e, ExportError) and str(staging) in str(e):
+            raise ExportError(str(e).replace(str(staging), str(target))) from None
         raise
     report.path = target
     notes = [*trained.notes, *report.notes]
