@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="onnx: one verified .onnx file; weights: a state dict + JSON architecture; "
                          "python: a folder with model.py and train.py")
     ex.add_argument("-o", "--output", required=True, metavar="OUT", help="the file (or, for python, the folder) to write")
-    ex.add_argument("--opset", type=int, default=18, metavar="N", help="ONNX opset (default 18)")
+    ex.add_argument("--opset", type=int, default=18, metavar="N", help="ONNX opset, 18 to 25 (default 18)")
     ex.add_argument("--run", metavar="ID", help="the run to export (default: the latest)")
     ex.add_argument("--untrained", action="store_true", help="export the model with freshly initialised weights (no run needed)")
     ex.set_defaults(func=cmd_export)
