@@ -293,7 +293,8 @@ def test_summary_rows_totals_and_clicks(qtbot, lenet):
     qtbot.addWidget(s)
     s.set_document(lenet)
     assert s.row_ids() == lenet.analysis.order
-    assert s.table.item(1, 2).text() == "(N, 16, 24, 24)"
+    assert s.table.item(1, 1).text() == "(N, 16, 24, 24)"
+    assert s.table.item(1, 0).toolTip().startswith("conv2d_1: Conv2d, ")
     assert s.totals["params"] == "80.2 k"
     assert s.totals["errors"] == "0"
     assert s.totals["flops"].endswith("MFLOPs")

@@ -21,7 +21,8 @@ from workbench.ui.theme import human_bytes, human_count, human_flops
 
 #: Batch size for the activation-memory estimate.
 MEMORY_BATCH = 32
-COLUMNS = ("Layer", "Type", "Output shape", "Params", "FLOPs")
+#: The layer's type is in its id and its tooltip; a Type column would push FLOPs out of the dock.
+COLUMNS = ("Layer", "Output shape", "Params", "FLOPs")
 _ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -113,13 +114,16 @@ class SummaryPanel(QWidget):
                 out = str(info.output) if info is not None and info.output is not None else "?"
                 params = info.params if info is not None else 0
                 flops = info.flops if info is not None else 0
-                cells = [nid, node.type, out, f"{params:,}", human_flops(flops) if flops else "0"]
+                cells = [nid, out, f"{params:,}", human_count(flops) if flops else "0"]
                 issues = a.issues_for(nid)
-                tip = "\n".join(f"{i.severity.capitalize()}: {i.message}" for i in issues)
+                tip = "\n".join(
+                    [f"{nid}: {node.type}, {human_flops(flops)} per sample"]
+                    + [f"{i.severity.capitalize()}: {i.message}" for i in issues]
+                )
                 for col, text in enumerate(cells):
                     item = QTableWidgetItem(text)
                     item.setData(_ID_ROLE, nid)
-                    if col >= 3:
+                    if col >= 2:
                         item.setTextAlignment(
                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                         )
