@@ -190,6 +190,12 @@ def test_regression_and_classification_detection(tmp_path: Path) -> None:
     prep = reg.prepare(DataSettings())
     assert prep.task == "regression" and prep.num_targets == 1 and prep.classes is None
     assert tuple(prep.train.y.shape) == (len(prep.train), 1) and str(prep.train.y.dtype) == "torch.float32"
+    # the targets stay as they are; their training-split scale is recorded for the trainer and exports
+    y = prep.train.y.numpy().ravel()
+    scale = prep.preprocessing["target_scale"]
+    assert scale["mean"] == [pytest.approx(float(y.astype("float64").mean()), rel=1e-6)]
+    assert scale["std"] == [pytest.approx(float(y.astype("float64").std()), rel=1e-6)]
+    assert "target_scale" not in src_classification_preprocessing(p)
 
 
 def test_rows_without_a_target_are_left_out(tmp_path: Path) -> None:
@@ -469,3 +475,7 @@ def test_read_table_columns_are_arrays(tmp_path: Path) -> None:
     assert colour is not None and not colour.numeric
     codes, levels = colour.codes()
     assert codes.dtype == np.int32 and sorted(set(levels)) == ["blue", "green", "red"]
+
+
+def src_classification_preprocessing(path: Path) -> dict:
+    return TableSource.scan(path, target="few_ints").prepare(DataSettings(target="few_ints")).preprocessing

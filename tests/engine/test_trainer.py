@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from tests.engine.boring import BoringModel, Recorder, make_prepared, same_weights, weights
+from workbench.data.prepared import Prepared
 from workbench.engine.checkpoint import load_checkpoint
 from workbench.engine.devices import DeviceError, default_cpu_threads, list_devices, resolve_device
 from workbench.engine.trainer import (
@@ -579,3 +580,40 @@ def test_train_project_errors_are_one_line_train_errors(tmp_path: Path) -> None:
     with pytest.raises(TrainError, match="Output gives 3 values per sample but the data has 1 target"):
         train_project(project, epochs=1)
     assert load_project(project).runs[-1]["status"] == "failed"
+
+
+def _large_regression(standardize: bool) -> tuple[Prepared, torch.Tensor, torch.Tensor]:
+    """House prices in currency: targets around 300,000 with a spread of 80,000."""
+    from workbench.data.base import target_scale
+
+    prep = make_prepared("regression", n_train=400, n_val=100, features=4, seed=3)
+    for part in (prep.train, prep.val):
+        part.y = part.y * 80_000 + 300_000  # type: ignore[attr-defined]
+    if standardize:
+        prep.preprocessing["target_scale"] = target_scale(prep.train.y.numpy())  # type: ignore[attr-defined]
+    return prep, prep.val.x, prep.val.y  # type: ignore[attr-defined]
+
+
+def test_regression_targets_of_any_size_train_alike_and_metrics_stay_in_their_units() -> None:
+    from workbench.engine.metrics import compute_metrics
+
+    results = {}
+    for standardize in (False, True):
+        prep, xv, yv = _large_regression(standardize)
+        model = BoringModel(4, 1)
+        config = TrainConfig(epochs=30, batch_size=32, lr=0.01, seed=0, device="cpu", restore_best=False)
+        result = Trainer(model, prep, config).fit()
+        results[standardize] = result.final
+        if standardize:
+            scale = prep.preprocessing["target_scale"]
+            with torch.no_grad():
+                pred = model.eval()(xv) * scale["std"][0] + scale["mean"][0]
+            expected = compute_metrics(pred, yv, "regression", ["mae", "rmse", "r2"], prefix="val_")
+            # MAE and RMSE in currency, computed from the de-standardized outputs
+            assert result.final["val_mae"] == pytest.approx(expected["val_mae"], rel=1e-4)
+            assert result.final["val_rmse"] == pytest.approx(expected["val_rmse"], rel=1e-4)
+            again = evaluate(model, prep.val, "regression", ["mae"], preprocessing=prep.preprocessing)
+            assert again["mae"] == pytest.approx(expected["val_mae"], rel=1e-4)
+    # raw targets this large barely move in 30 epochs; standardized ones are learned
+    assert results[False]["val_r2"] < 0.0
+    assert results[True]["val_r2"] > 0.95

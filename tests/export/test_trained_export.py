@@ -109,8 +109,14 @@ def test_trained_template_exports_and_verifies(name: str, trained: dict[str, Pat
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     got = session.run(None, {info.input_name: x.numpy()})[0]
     with torch.no_grad():
-        want = t.model.eval()(x).numpy()
+        want = t.inference_model().eval()(x).numpy()
     np.testing.assert_allclose(got, want, atol=1e-4)
+    if task == "regression":
+        # the file answers in the targets' own units: the network's standardized output, scaled back
+        scale = info.preprocessing["target_scale"]
+        with torch.no_grad():
+            z = t.model.eval()(x).numpy()
+        np.testing.assert_allclose(got, z * np.float32(scale["std"]) + np.float32(scale["mean"]), rtol=1e-5, atol=1e-4)
 
     # the same run as weights: loadable with weights_only and equal to the model's
     pt = tmp_path / f"{name}.pt"

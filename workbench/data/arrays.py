@@ -49,6 +49,7 @@ from workbench.data.base import (
     Split,
     Task,
     make_split,
+    target_scale,
 )
 
 if TYPE_CHECKING:
@@ -628,6 +629,8 @@ class ArraySource(Source):
         y = self._labels
         if self.task == "regression" and y.ndim == 1:
             y = y.reshape(-1, 1)
+        if self.task == "regression":
+            pre["target_scale"] = target_scale(y[split.train])
 
         def data(which: str) -> TensorData:
             idx: np.ndarray = getattr(split, which)

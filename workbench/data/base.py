@@ -224,6 +224,23 @@ def make_split(
     return Split(cat(train_parts), cat(val_parts), cat(test_parts))
 
 
+def target_scale(y_train: np.ndarray) -> dict[str, list[float]]:
+    """Per-target mean and std of regression targets over the training split.
+
+    Training fits the model to ``(y - mean) / std`` (targets of any size train alike) and
+    reports errors in the targets' own units; exported models undo the scaling inside,
+    so they predict in those units. A constant target gets std 1.
+    """
+    y = np.asarray(y_train, np.float64).reshape(len(y_train), -1)
+    if len(y) == 0:
+        return {"mean": [0.0] * y.shape[1], "std": [1.0] * y.shape[1]}
+    mean = np.nanmean(y, axis=0)
+    std = np.nanstd(y, axis=0)
+    std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    return {"mean": [float(v) for v in mean], "std": [float(v) for v in std]}
+
+
 class Source(ABC):
     """A scanned dataset; subclasses exist per kind (images, table, arrays)."""
 

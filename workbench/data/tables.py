@@ -43,6 +43,7 @@ from workbench.data.base import (
     Split,
     Task,
     make_split,
+    target_scale,
 )
 
 if TYPE_CHECKING:
@@ -950,6 +951,7 @@ class TableSource(Source):
             yt = torch.from_numpy(self._labels.astype(np.int64))
         else:
             yt = torch.from_numpy(self._labels.astype(np.float32).reshape(-1, 1))
+            pre["target_scale"] = target_scale(self._labels[split.train])
 
         def part(idx: np.ndarray) -> TensorData:
             i = torch.from_numpy(idx.astype(np.int64))

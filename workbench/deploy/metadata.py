@@ -40,6 +40,10 @@ Preprocessing kinds (what inference must do to raw input):
 * ``table``: ``features`` (numeric ones with ``mean``/``std``, categorical ones with
   ``categories`` and ``fill``), ``feature_names``, ``target``. Encode rows with
   :func:`workbench.data.tables.encode_rows` / :func:`~workbench.data.tables.encode_file`.
+* regression models also carry ``target_scale`` (``mean``, ``std`` per target): training
+  fitted standardized targets, and the exported file already multiplies by ``std`` and
+  adds ``mean``, so its outputs are in the targets' own units; inference does nothing
+  with it.
 * ``arrays``: ``layout`` "features" | "images" | "sequences" | "tokens", optional
   ``mean``/``std``, ``seq_len``, ``scale``, ``channels_last``. Encode raw samples (as
   stored in the training file's ``x``) with :func:`workbench.data.arrays.encode_x`.

@@ -75,6 +75,9 @@ class MetricAccumulator:
         top_k: ``k`` of the top-k accuracy; reported as ``top{k}_accuracy``.
         device: Where the sums live (the training device).
         multi_label: Targets are 0/1 per class; predictions are logits above 0.
+        target_scale: ``(mean, std)`` when the model outputs standardized regression
+            targets; outputs are turned back into the targets' units before MAE, RMSE
+            and R² are taken.
     """
 
     def __init__(
@@ -85,8 +88,10 @@ class MetricAccumulator:
         top_k: int = 5,
         device: torch.device | str = "cpu",
         multi_label: bool = False,
+        target_scale: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> None:
         self.task = task
+        self.target_scale = target_scale
         self.metrics = list(metrics)
         self.num_classes = int(num_classes or 0)
         self.top_k = max(1, min(int(top_k), self.num_classes or 1))
@@ -142,6 +147,9 @@ class MetricAccumulator:
 
     def _update_regression(self, out: torch.Tensor, y: torch.Tensor) -> None:
         out = out.reshape(out.shape[0], -1).to(self.dtype)
+        if self.target_scale is not None:
+            mean, std = self.target_scale
+            out = out * std.to(self.dtype) + mean.to(self.dtype)
         y = y.reshape(out.shape).to(self.dtype)
         err = out - y
         sums = torch.stack([err.abs().sum(0), err.square().sum(0), y.sum(0), y.square().sum(0)])

@@ -248,6 +248,22 @@ def resolve_loss(task: str, config: TrainConfig, multi_label: bool = False) -> s
     return name
 
 
+def standardized_loss(loss: LossFn, mean: torch.Tensor, std: torch.Tensor) -> LossFn:
+    """``loss`` on standardized regression targets: ``loss(out, (y - mean) / std)``.
+
+    The model learns to output targets in standard units, so targets of any size (prices
+    in the hundreds of thousands, fractions of a millimetre) train alike; metrics and
+    exported models undo the scaling (see :func:`workbench.data.base.target_scale`).
+    """
+    inv = 1.0 / std
+
+    def scaled(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        y = match_target(out, y)
+        return loss(out, (y - mean) * inv)
+
+    return scaled
+
+
 def make_loss(name: str, config: TrainConfig, num_classes: int | None = None) -> LossFn:
     """A ``loss(output, target)`` function returning the batch mean.
 

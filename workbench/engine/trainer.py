@@ -44,7 +44,14 @@ from workbench.engine.checkpoint import (
 from workbench.engine.config import TrainConfig, TrainError
 from workbench.engine.devices import DeviceError, default_cpu_threads, resolve_device
 from workbench.engine.metrics import MetricAccumulator
-from workbench.engine.optim import LRSchedule, l1_penalty, make_loss, make_optimizer, resolve_loss
+from workbench.engine.optim import (
+    LRSchedule,
+    l1_penalty,
+    make_loss,
+    make_optimizer,
+    resolve_loss,
+    standardized_loss,
+)
 from workbench.engine.runs import RunDir, clean_json
 
 #: Batches between checks for a non-finite loss (each check reads one flag from the device).
@@ -618,7 +625,10 @@ class Trainer:
         self.multi_label = prep.task == "classification" and _target_rank(prep.train) == 2
         loss_name = resolve_loss(prep.task, cfg, self.multi_label)
         self.loss_name = loss_name
+        self.target_scale = target_scale_tensors(prep.task, prep.preprocessing, dev)
         self.loss_fn = make_loss(loss_name, cfg, prep.num_classes)
+        if self.target_scale is not None:
+            self.loss_fn = standardized_loss(self.loss_fn, *self.target_scale)
         self._check_model_fits()
         if self.monitor not in self.metric_keys():
             raise TrainError(f"cannot monitor '{cfg.monitor}': this run reports {', '.join(k for k in self.metric_keys() if 'loss' in k or k.startswith('val_'))}")
@@ -639,7 +649,9 @@ class Trainer:
         self._l1_params = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2] if cfg.l1 > 0 else []
         self._clip_params = [p for p in self.model.parameters() if p.requires_grad] if cfg.grad_clip > 0 else []
         self._batch_hooks = [cb.on_batch_end for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
-        self._metrics = MetricAccumulator(prep.task, cfg.metric_names(prep.task), prep.num_classes, cfg.top_k, dev, self.multi_label)
+        self._metrics = MetricAccumulator(
+            prep.task, cfg.metric_names(prep.task), prep.num_classes, cfg.top_k, dev, self.multi_label, self.target_scale
+        )
         self._watch = _FiniteWatch(dev)
         if resuming:
             assert self._pending_state is not None
@@ -1021,6 +1033,18 @@ def _target_rank(data: SplitData) -> int:
     return 1
 
 
+def target_scale_tensors(
+    task: str, preprocessing: dict[str, Any], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(mean, std)`` of standardized regression targets on ``device``, or None."""
+    scale = preprocessing.get("target_scale") if task == "regression" else None
+    if not isinstance(scale, dict):
+        return None
+    mean = torch.tensor(scale["mean"], dtype=torch.float32, device=device)
+    std = torch.tensor(scale["std"], dtype=torch.float32, device=device)
+    return mean, std
+
+
 def evaluate(
     model: nn.Module,
     data: SplitData,
@@ -1032,13 +1056,21 @@ def evaluate(
     top_k: int = 5,
     device: torch.device | str = "cpu",
     prefix: str = "",
+    preprocessing: dict[str, Any] | None = None,
 ) -> dict[str, float]:
-    """Loss and metrics of ``model`` on one split (for example the test split), in eval mode."""
+    """Loss and metrics of ``model`` on one split (for example the test split), in eval mode.
+
+    ``preprocessing`` (the prepared data's) tells whether the model outputs standardized
+    regression targets; the metrics are then in the targets' own units.
+    """
     dev = torch.device(device)
     multi_label = task == "classification" and _target_rank(data) == 2
+    scale = target_scale_tensors(task, preprocessing or {}, dev)
     if loss is None:
         loss = make_loss(resolve_loss(task, TrainConfig(), multi_label), TrainConfig(), num_classes)
-    acc = MetricAccumulator(task, metrics, num_classes, top_k, dev, multi_label)
+        if scale is not None:
+            loss = standardized_loss(loss, *scale)
+    acc = MetricAccumulator(task, metrics, num_classes, top_k, dev, multi_label, scale)
     was_training = model.training
     model.eval()
     try:

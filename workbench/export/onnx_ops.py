@@ -96,3 +96,20 @@ def make_exportable(model: nn.Module) -> int:
             m.rnn = ExportRNN(m.rnn)  # type: ignore[assignment]
             swapped += 1
     return swapped
+
+
+class Destandardize(nn.Module):
+    """A regression model that learned standardized targets, answering in the targets' units.
+
+    ``forward(x) = model(x) * std + mean``: what every export of such a model computes,
+    so an exported file predicts prices in currency, not in standard deviations.
+    """
+
+    def __init__(self, model: nn.Module, mean: list[float], std: list[float]) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x) * self.std + self.mean

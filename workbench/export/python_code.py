@@ -408,8 +408,10 @@ def _model_source(
     *,
     title: str | None = None,
     classes: Sequence[str] | None = None,
+    target_scale: Mapping[str, Sequence[float]] | None = None,
 ) -> str:
-    """The text of ``model.py`` (see :func:`model_source`), with an optional title and class names."""
+    """The text of ``model.py`` (see :func:`model_source`), with an optional title, class
+    names and, for a model trained on standardized regression targets, their scale."""
     if not class_name.isidentifier() or keyword.iskeyword(class_name):
         raise ExportError(f"'{class_name}' is not a valid Python class name")
     analysis = _analysis(graph)
@@ -504,6 +506,14 @@ def _model_source(
             "CLASSES = ",
             "(" + ", ".join(_lit(c) for c in classes) + ("," if len(classes) == 1 else "") + ")",
         )
+    if target_scale:
+        text.append(
+            "#: The network outputs targets in standard units (it was trained on (y - mean) / std):"
+        )
+        text.append("#: model(x) * TARGET_STD + TARGET_MEAN gives them in their own units.")
+        for name, key in (("TARGET_MEAN", "mean"), ("TARGET_STD", "std")):
+            values = ", ".join(repr(float(v)) for v in target_scale[key])
+            text += _fit_line("", f"{name} = ", f"torch.tensor([{values}])")
     text.append("")
     for helper in helpers:
         text += [_HELPERS[helper].rstrip("\n"), ""]
@@ -1527,6 +1537,33 @@ def make_loss(
     return lambda out, y: fn(out.float(), y.reshape(out.shape).float())
 
 
+def target_scale(
+    config: dict[str, Any], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(mean, std) of the regression targets over the training split, or None.
+
+    As in the workbench, the network learns targets in standard units, (y - mean) / std,
+    so targets of any size train alike; metrics are in the targets' own units, and
+    predictions are out * std + mean (model.py's TARGET_MEAN and TARGET_STD).
+    """
+    scale = config["preprocessing"].get("target_scale") if config["task"] == "regression" else None
+    if not scale:
+        return None
+    mean = torch.tensor(scale["mean"], dtype=torch.float32, device=device)
+    return mean, torch.tensor(scale["std"], dtype=torch.float32, device=device)
+
+
+def standardized(
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    scale: tuple[torch.Tensor, torch.Tensor] | None,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``loss`` on standardized targets (unchanged without a scale)."""
+    if scale is None:
+        return loss
+    mean, std = scale
+    return lambda out, y: loss(out, (y.reshape(out.shape).float() - mean) / std)
+
+
 # --- processes and metrics ------------------------------------------------------------------
 
 
@@ -1574,6 +1611,7 @@ def evaluate(
     classification = config["task"] == "classification"
     width = 3 if classification else 2 + 4 * int(config["num_targets"])
     sums = torch.zeros(width, dtype=torch.float64, device=device)
+    scale = target_scale(config, device)
     model.eval()
     for x, y in loader:
         x, y = to_input(x.to(device), False), y.to(device)
@@ -1586,7 +1624,8 @@ def evaluate(
         if classification:
             sums += torch.cat([*head, (out.argmax(1) == y).sum().double().reshape(1)])
         else:
-            err = out.double().reshape(n, -1) - y.double().reshape(n, -1)
+            pred = out if scale is None else out * scale[1] + scale[0]  # the targets' units
+            err = pred.double().reshape(n, -1) - y.double().reshape(n, -1)
             target = y.double().reshape(n, -1)
             per_target = [
                 err.abs().sum(0),
@@ -1764,7 +1803,7 @@ def train(
         datasets, args, rank, world, model, cuda
     )
     to_input = make_input_transform(config, device, args.seed + rank)
-    loss_fn = make_loss(cfg["loss"], cfg)
+    loss_fn = standardized(make_loss(cfg["loss"], cfg), target_scale(config, device))
     params = [p for p in ddp.parameters() if p.requires_grad]
     optimizer = make_optimizer(params, cfg)
     monitor, maximize = pick_monitor(cfg, has_val=len(datasets["val"]) > 0)
@@ -2259,7 +2298,9 @@ def export_python(
     notes: list[str] = []
     analysis = _analysis(graph)
     classes = run_config.get("classes") if run_config else None
-    source = _model_source(graph, title=project_name, classes=classes)
+    pre = (run_config or {}).get("preprocessing") or {}
+    scale = pre.get("target_scale") if (run_config or {}).get("task") == "regression" else None
+    source = _model_source(graph, title=project_name, classes=classes, target_scale=scale)
     weights = rename_state_dict(graph, state_dict)
     document = _train_document(run_config, project_name, notes) if run_config is not None else None
     if run_config is None:

@@ -62,6 +62,22 @@ class Trained:
             self.graph = self.project.graph
 
     @property
+    def target_scale(self) -> dict[str, list[float]] | None:
+        """The regression targets' mean and std when the model learned them standardized."""
+        pre = self.config.get("preprocessing") or {}
+        scale = pre.get("target_scale") if self.config.get("task") == "regression" else None
+        return scale if isinstance(scale, dict) else None
+
+    def inference_model(self) -> nn.Module:
+        """The model as exported: answering in the targets' own units (see ``target_scale``)."""
+        scale = self.target_scale
+        if scale is None:
+            return self.model
+        from workbench.export.onnx_ops import Destandardize
+
+        return Destandardize(self.model, scale["mean"], scale["std"])
+
+    @property
     def model_graph(self) -> Graph:
         """The graph that was trained (and is exported)."""
         return self.graph if self.graph is not None else self.project.graph
@@ -348,7 +364,7 @@ def _check_samples(trained: Trained, onnx_path: Path, count: int = REAL_SAMPLES)
         got = predictor.run(x)
     except PredictError as e:
         raise ExportError(f"the exported file cannot predict on the dataset's own samples: {e}") from None
-    model = trained.model
+    model = trained.inference_model()
     was_training = model.training
     model.eval()
     try:
@@ -415,7 +431,8 @@ def export_trained(
         from workbench.export.weights import export_weights
 
         say("writing the weights")
-        arch = export_weights(trained.model, trained.model_graph.to_dict(), target)
+        extra = {"target_scale": trained.target_scale} if trained.target_scale else None
+        arch = export_weights(trained.model, trained.model_graph.to_dict(), target, extra=extra)
         return ExportResult(fmt, target, [target, arch], [f"wrote {target} and {arch.name} ({source})"], notes=list(trained.notes))
 
     if fmt == "python":
@@ -448,7 +465,7 @@ def export_trained(
     staging = target.with_name(f".{target.name}.{os.getpid()}.staging.onnx")
     try:
         report = export_onnx(
-            trained.model,
+            trained.inference_model(),
             tuple(inp.params["shape"]),
             inp.params["dtype"],
             staging,

@@ -34,8 +34,18 @@ def _write_atomic(path: Path, write: Any) -> None:
     atomic_write(path, write, mode=0o644)
 
 
-def export_weights(model: nn.Module, graph_dict: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+def export_weights(
+    model: nn.Module,
+    graph_dict: Mapping[str, Any],
+    path: str | os.PathLike[str],
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
     """Save ``model``'s state dict to ``path`` and the architecture to ``path`` with ``.json``.
+
+    ``extra`` entries go into the JSON too, e.g. ``target_scale`` (``{"mean", "std"}``)
+    for a regression model that outputs standardized targets: predictions in the
+    targets' units are ``output * std + mean``.
 
     Returns the path of the JSON file.
 
@@ -54,6 +64,7 @@ def export_weights(model: nn.Module, graph_dict: Mapping[str, Any], path: str | 
         "torch": torch.__version__,
         "graph": dict(graph_dict),
         "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch.")} for k, v in state.items()},
+        **dict(extra or {}),
     }
     try:
         text = json.dumps(doc, indent=2, sort_keys=False)
