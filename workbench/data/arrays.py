@@ -49,6 +49,7 @@ from workbench.data.base import (
     Split,
     Task,
     make_split,
+    target_note,
     target_scale,
 )
 
@@ -631,6 +632,7 @@ class ArraySource(Source):
             y = y.reshape(-1, 1)
         if self.task == "regression":
             pre["target_scale"] = target_scale(y[split.train])
+            notes.append(target_note(pre["target_scale"]))
 
         def data(which: str) -> TensorData:
             idx: np.ndarray = getattr(split, which)

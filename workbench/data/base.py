@@ -241,6 +241,12 @@ def target_scale(y_train: np.ndarray) -> dict[str, list[float]]:
     return {"mean": [float(v) for v in mean], "std": [float(v) for v in std]}
 
 
+def target_note(scale: dict[str, list[float]]) -> str:
+    """The prepared data's note about the target scaling."""
+    pairs = ", ".join(f"mean {m:.4g}, std {s:.4g}" for m, s in zip(scale["mean"], scale["std"], strict=True))
+    return f"Regression target standardized for training ({pairs} of the training split); metrics and predictions are in its own units"
+
+
 class Source(ABC):
     """A scanned dataset; subclasses exist per kind (images, table, arrays)."""
 

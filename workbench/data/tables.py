@@ -43,6 +43,7 @@ from workbench.data.base import (
     Split,
     Task,
     make_split,
+    target_note,
     target_scale,
 )
 
@@ -952,6 +953,7 @@ class TableSource(Source):
         else:
             yt = torch.from_numpy(self._labels.astype(np.float32).reshape(-1, 1))
             pre["target_scale"] = target_scale(self._labels[split.train])
+            notes.append(target_note(pre["target_scale"]))
 
         def part(idx: np.ndarray) -> TensorData:
             i = torch.from_numpy(idx.astype(np.int64))
