@@ -231,3 +231,18 @@ def test_cli_exports_an_untrained_model(trained: dict[str, Path], tmp_path: Path
     assert "untrained model" in capsys.readouterr().out and read_metadata(out).extra["run"] == "untrained"
     assert main(["export", str(trained["mlp"]), "--untrained", "--run", "x", "-o", str(out)]) == 2
     assert "exclude each other" in capsys.readouterr().err
+
+
+def test_an_image_index_gives_its_listed_images_as_samples(trained: dict[str, Path], tmp_path: Path) -> None:
+    from workbench.data.images import index_image_paths
+
+    t = service.load_trained(trained["lenet"])
+    folder = service._dataset_path(t)
+    assert folder is not None
+    images = sorted(folder.glob("*/*.png"))[:30]
+    index = tmp_path / "index.csv"
+    index.write_text("path,label\n" + "".join(f"{p},{p.parent.name}\n" for p in images) + "gone.png,circle\n")
+    assert index_image_paths(index, 16) == images[:16]
+    t.config = {**t.config, "data": {**t.config["data"], "path": str(index)}}
+    result = service.export_trained(t, "onnx", tmp_path / "m.onnx")
+    assert result.onnx is not None and result.onnx.samples_checked == 16

@@ -974,6 +974,31 @@ def is_image_index(path: str | os.PathLike[str]) -> bool:
     return False
 
 
+def index_image_paths(path: str | os.PathLike[str], limit: int = 16) -> list[Path]:
+    """Up to ``limit`` existing image files named by an image index (a quick look at its
+    first 256 KiB, no checks of the images themselves). Never raises."""
+    p = Path(path)
+    found: list[Path] = []
+    try:
+        text = _read_text(p, 256 * 1024)
+        lines = text.splitlines()
+        if len(text) >= 256 * 1024:
+            lines = lines[:-1]  # the last line may be cut
+        for row in csv.reader(lines, _dialect("\n".join(lines[:50]))):
+            for field in row:
+                name = field.strip()
+                if _is_image_name(name):
+                    f = Path(name) if Path(name).is_absolute() else p.parent / name
+                    if f.is_file():
+                        found.append(f)
+                    break
+            if len(found) >= limit:
+                break
+    except (OSError, DataError, csv.Error, ValueError):
+        return found
+    return found
+
+
 class ImageIndexSource(ImageSource):
     """A CSV (or TSV) file of ``image path, label`` rows; paths are relative to the file.
 

@@ -302,8 +302,9 @@ def _dataset_path(trained: Trained) -> Path | None:
 def sample_files(trained: Trained, count: int = REAL_SAMPLES) -> tuple[list[Path], str]:
     """Files of the run's dataset to check an export on, and a note when there are none.
 
-    Image folders give up to ``count`` images taken in turn from each class folder; a
-    table or array file is given whole (the check uses its first ``count`` samples).
+    Image folders give up to ``count`` images taken in turn from each folder, an image
+    index the first ``count`` images it lists; a table or array file is given whole (the
+    check uses its first ``count`` samples).
     """
     from workbench.data.images import IMAGE_EXTENSIONS
 
@@ -316,7 +317,12 @@ def sample_files(trained: Trained, count: int = REAL_SAMPLES) -> tuple[list[Path
     if pre.get("kind") != "image":
         return [path], ""
     if not path.is_dir():
-        return [], f"no dataset samples checked: {path.name} is an index of images, not a folder of them"
+        from workbench.data.images import index_image_paths
+
+        listed = index_image_paths(path, count)
+        if not listed:
+            return [], f"no dataset samples checked: {path.name} lists no image that exists"
+        return listed, ""
     groups: list[list[Path]] = []  # the images of each folder (a class, possibly under train/ val/ test/)
     for folder, dirs, names in os.walk(path):
         dirs.sort()
