@@ -529,10 +529,3 @@ def export_project(
 ) -> ExportResult:
     """:func:`load_trained` then :func:`export_trained` (what ``workbench export`` does)."""
     return export_trained(load_trained(project_path, run_id), fmt, out, opset=opset, tolerance=tolerance)
-
-
-def metadata_json(path: str | os.PathLike[str]) -> str:
-    """The metadata of an exported file as indented JSON (for display)."""
-    from workbench.deploy.metadata import read_metadata
-
-    return json.dumps(read_metadata(path).to_dict(), indent=2)
