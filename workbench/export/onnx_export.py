@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from workbench.core.fileio import replace_retrying
-from workbench.export.report import ExportError, ExportReport
+from workbench.export.report import ExportError, ExportReport, one_line
 
 TRACE_BATCH = 2
 CHECK_BATCHES: tuple[int, ...] = (1, 7)
@@ -42,14 +42,6 @@ _DTYPES: dict[str, torch.dtype] = {
     "int64": torch.int64,
     "int32": torch.int32,
 }
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip()
-    first = text.splitlines()[0].strip() if text else ""
-    if len(first) > 200:
-        first = first[:197] + "..."
-    return f"{type(e).__name__}: {first}" if first else type(e).__name__
 
 
 @contextlib.contextmanager
@@ -164,7 +156,7 @@ def export_onnx(
     try:
         net = copy.deepcopy(model).cpu().eval()
     except Exception as e:
-        raise ExportError(f"the model cannot be copied for export ({_one_line(e)})") from None
+        raise ExportError(f"the model cannot be copied for export ({one_line(e)})") from None
     from workbench.export.onnx_ops import TRANSLATIONS, make_exportable
 
     vocab = _vocab(net)
@@ -215,13 +207,13 @@ def export_onnx(
         except Exception as e:
             if 1 not in axes:
                 raise
-            notes.append(f"the sequence length stays {seq_len}: it cannot be symbolic ({_one_line(e)})")
+            notes.append(f"the sequence length stays {seq_len}: it cannot be symbolic ({one_line(e)})")
             del axes[1], dynamic_axes[1]
             program = _export(axes)
     except ExportError:
         raise
     except Exception as e:
-        raise ExportError(f"the ONNX exporter failed: {_one_line(e)}") from None
+        raise ExportError(f"the ONNX exporter failed: {one_line(e)}") from None
     if program is None:
         raise ExportError("the ONNX exporter returned nothing")
 
@@ -266,11 +258,11 @@ def export_onnx(
         try:
             onnx.save_model(proto, tmp)
         except Exception as e:
-            raise ExportError(f"{target}: the ONNX file cannot be written ({_one_line(e)})") from None
+            raise ExportError(f"{target}: the ONNX file cannot be written ({one_line(e)})") from None
         try:
             onnx.checker.check_model(tmp, full_check=True)
         except Exception as e:
-            raise ExportError(f"the ONNX checker rejects the file: {_one_line(e)}") from None
+            raise ExportError(f"the ONNX checker rejects the file: {one_line(e)}") from None
 
         try:
             options = ort.SessionOptions()
@@ -278,7 +270,7 @@ def export_onnx(
             with open(tmp, "rb") as f:
                 session = ort.InferenceSession(f.read(), options, providers=["CPUExecutionProvider"])
         except Exception as e:
-            raise ExportError(f"onnxruntime cannot load the file: {_one_line(e)}") from None
+            raise ExportError(f"onnxruntime cannot load the file: {one_line(e)}") from None
 
         lengths = [seq_len]
         if 1 in axes:
@@ -295,7 +287,7 @@ def export_onnx(
                 try:
                     got = session.run(None, {input_name: x.numpy()})
                 except Exception as e:
-                    raise ExportError(f"onnxruntime fails at batch {n}: {_one_line(e)}") from None
+                    raise ExportError(f"onnxruntime fails at batch {n}: {one_line(e)}") from None
                 if len(got) != len(expected):
                     raise ExportError(f"onnxruntime returns {len(got)} outputs, torch {len(expected)}")
                 for a, b in zip(got, expected, strict=True):

@@ -45,7 +45,7 @@ from torch import nn
 from workbench.core.catalog import TensorSpec, format_shape
 from workbench.core.graph import Graph, Node
 from workbench.core.shapes import Analysis, analyze
-from workbench.export.report import ExportError
+from workbench.export.report import ExportError, one_line
 
 FORMAT = "model-workbench-python-export"
 VERSION = 1
@@ -2182,12 +2182,6 @@ def _sample_input(graph: Graph, analysis: Analysis, order: Sequence[str]) -> tor
     return torch.randn(shape, generator=gen)
 
 
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(e).__name__}: {first[:200]}" if first else type(e).__name__
-
-
 def _verify(graph: Graph, state_dict: Mapping[str, torch.Tensor], folder: Path) -> float:
     """Import ``folder``'s model.py in a fresh namespace, load its weights.pt and compare it
     with the workbench model on a random batch; returns the largest difference."""
@@ -2198,7 +2192,7 @@ def _verify(graph: Graph, state_dict: Mapping[str, torch.Tensor], folder: Path) 
     try:
         reference.load_state_dict(dict(state_dict))
     except RuntimeError as e:
-        raise ExportError(f"the weights do not fit the model ({_one_line(e)})") from None
+        raise ExportError(f"the weights do not fit the model ({one_line(e)})") from None
     try:
         # compiled from its text, not imported: an import would leave __pycache__ in the export
         name = f"_workbench_python_export_{uuid.uuid4().hex}"
@@ -2220,7 +2214,7 @@ def _verify(graph: Graph, state_dict: Mapping[str, torch.Tensor], folder: Path) 
         with torch.no_grad():
             expected, got = reference(x), model(x)
     except Exception as e:  # whatever the generated code raises is an export failure
-        raise ExportError(f"the generated model.py failed its check: {_one_line(e)}") from e
+        raise ExportError(f"the generated model.py failed its check: {one_line(e)}") from e
     if got.shape != expected.shape:
         raise ExportError(
             f"the generated model.py gives outputs of shape {tuple(got.shape)}, not {tuple(expected.shape)}"

@@ -6,6 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def one_line(e: BaseException) -> str:
+    """An exception as one line for a message: ``Type: first line`` (at most 200 characters)."""
+    text = str(e).strip()
+    first = text.splitlines()[0].strip() if text else ""
+    if len(first) > 200:
+        first = first[:197] + "..."
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+
+
 class ExportError(ValueError):
     """The export failed or did not verify; the message is one line."""
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.core.export_check import DEFAULT_OPSET, FORMATS, export_issues, is_sequence_input
 from workbench.core.graph import Graph, GraphError
 from workbench.core.project import Project, ProjectError, load_project
-from workbench.export.report import ExportError, ExportReport
+from workbench.export.report import ExportError, ExportReport, one_line
 
 if TYPE_CHECKING:
     from torch import nn
@@ -189,8 +189,7 @@ def load_trained(
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ExportError(f"{checkpoint}: does not fit the project's model: {first}") from None
+        raise ExportError(f"{checkpoint}: does not fit the project's model: {one_line(e)}") from None
     status = run.read_status()
     epoch = status.get("best_epoch") if checkpoint == run.best else status.get("epoch")
     metrics = _best_row(run.read_metrics(), epoch)
