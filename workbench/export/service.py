@@ -526,5 +526,5 @@ def export_project(
     opset: int = DEFAULT_OPSET,
     tolerance: float = 1e-4,
 ) -> ExportResult:
-    """:func:`load_trained` then :func:`export_trained` (what ``workbench export`` does)."""
+    """:func:`load_trained` then :func:`export_trained`, in one call (for scripts and tests)."""
     return export_trained(load_trained(project_path, run_id), fmt, out, opset=opset, tolerance=tolerance)
