@@ -54,3 +54,22 @@ def test_a_project_without_data_says_how_to_add_it(tmp_path: Path, capsys: pytes
     code = main(["train", str(project)])
     _, err = capsys.readouterr()
     assert code == 2 and err.startswith("workbench: ")
+
+
+@pytest.mark.parametrize("runs", [["zz"], "zz", [{"id": 1}]])
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_bad_runs_list_is_one_line_and_makes_no_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], runs: object, resume: bool
+) -> None:
+    project = tmp_path / "m.wbproj"
+    main(["new", "--template", "mlp", str(project)])
+    assert main(["data", "attach", str(project), str(sample_path("tabular"))]) == 0
+    doc = json.loads(project.read_text())
+    doc["runs"] = runs
+    project.write_text(json.dumps(doc))
+    capsys.readouterr()
+    code = main(["train", str(project), "--epochs", "1", "--device", "cpu", *(["--resume"] if resume else [])])
+    _, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "runs" in err
+    assert not (tmp_path / "m.runs").exists()

@@ -43,6 +43,9 @@ def test_every_template_round_trips_through_a_file(tmp_path: Path, name: str) ->
         (b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Linear", "params": {"units": "x"}}], "edges": []}}', "whole number"),
         (b'{"schema_version": 1, "graph": {"nodes": [], "edges": [{"src": "a", "dst": "b"}]}}', "no node 'a'"),
         (b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Linear", "pos": [0]}], "edges": []}}', "pos"),
+        (b'{"schema_version": 1, "graph": {"nodes": [], "edges": []}, "runs": ["zz"]}', "runs[0] must be an object"),
+        (b'{"schema_version": 1, "graph": {"nodes": [], "edges": []}, "runs": [{"id": 3}]}', "runs[0].id must be a string"),
+        (b'{"schema_version": 1, "graph": {"nodes": [], "edges": []}, "runs": "zz"}', "'runs' has the wrong type"),
     ],
 )
 def test_bad_files_give_one_clear_error(content: bytes, fragment: str) -> None:

@@ -100,6 +100,11 @@ def _check_types(doc: dict[str, Any]) -> None:
     for key, kind in (("dataset", (dict, type(None))), ("training", dict), ("runs", list)):
         if key in doc:
             _expect(isinstance(doc[key], kind), f"'{key}' has the wrong type")
+    for i, entry in enumerate(doc.get("runs", [])):
+        where = f"runs[{i}]"
+        _expect(isinstance(entry, dict), f"{where} must be an object (a run's id, path and status)")
+        for key in ("id", "path", "status"):
+            _expect(isinstance(entry.get(key, ""), str), f"{where}.{key} must be a string")
 
 
 def migrate(doc: dict[str, Any]) -> dict[str, Any]:
