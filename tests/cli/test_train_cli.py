@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,59 @@ def test_a_bad_runs_list_is_one_line_and_makes_no_run_folder(
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "runs" in err
     assert not (tmp_path / "m.runs").exists()
+
+
+def _tabular_project(tmp_path: Path) -> Path:
+    project = tmp_path / "m.wbproj"
+    assert main(["new", "--template", "mlp", str(project)]) == 0
+    assert main(["data", "attach", str(project), str(sample_path("tabular"))]) == 0
+    return project
+
+
+def test_a_read_only_file_system_for_the_runs_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _tabular_project(tmp_path)
+    real_mkdir = Path.mkdir
+
+    def mkdir(self: Path, *args: object, **kwargs: object) -> None:
+        if self.name.endswith(".runs") or self.parent.name.endswith(".runs"):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    capsys.readouterr()
+    code = main(["train", str(project), "--epochs", "1", "--device", "cpu"])
+    _, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "m.runs" in err and "read-only file system" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_runs_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _tabular_project(tmp_path)
+    runs = tmp_path / "m.runs"
+    runs.mkdir()
+    runs.chmod(0o555)
+    try:
+        capsys.readouterr()
+        code = main(["train", str(project), "--epochs", "1", "--device", "cpu"])
+        _, err = capsys.readouterr()
+    finally:
+        runs.chmod(0o755)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "permission denied" in err
+
+
+def test_a_run_file_without_permission_is_not_called_locked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from workbench.engine import runs
+    from workbench.engine.config import TrainError
+
+    def refuse(path: object, text: str) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(runs, "atomic_write_text", refuse)
+    monkeypatch.setattr(sys, "platform", "linux")
+    with pytest.raises(TrainError, match=r"cannot be written \(permission denied\)$"):
+        runs.RunDir(tmp_path).write_status("running")

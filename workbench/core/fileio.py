@@ -7,6 +7,7 @@ save in the workbench (projects, settings, checkpoints, runs, exports) goes thro
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -14,6 +15,27 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+#: Said in our words: a read-only file system is not a permission problem (the fix differs).
+#: Other causes use the system's own text ("No space left on device"…).
+_REASONS = {
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def os_error_text(e: OSError) -> str:
+    """Why an operating-system call failed, in a few words, for a one-line message.
+
+    ``read-only file system`` is said as such (not ``permission denied``): the fix differs.
+    """
+    reason = _REASONS.get(e.errno) if isinstance(e.errno, int) else None
+    if reason is None and isinstance(e, PermissionError):
+        reason = "permission denied"
+    if reason is None:
+        reason = e.strerror or str(e) or type(e).__name__
+    return reason
 
 
 def replace_retrying(src: str | os.PathLike[str], dst: str | os.PathLike[str], attempts: int = 10) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.fileio import atomic_write_text
+from workbench.core.fileio import atomic_write_text, os_error_text
 from workbench.core.graph import Graph, GraphError
 
 SCHEMA_VERSION = 1
@@ -183,7 +183,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     except FileNotFoundError:
         raise ProjectError(f"{p}: no such file") from None
     except OSError as e:
-        raise ProjectError(f"{p}: cannot be read ({e.strerror or e})") from None
+        raise ProjectError(f"{p}: cannot be read ({os_error_text(e)})") from None
     try:
         project = loads_project(data)
     except ProjectError as e:
@@ -204,4 +204,4 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> None:
     try:
         atomic_write_text(path, dumps_project(project))
     except OSError as e:
-        raise ProjectError(f"{path}: cannot be saved ({e.strerror or e})") from None
+        raise ProjectError(f"{path}: cannot be saved ({os_error_text(e)})") from None

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.core.fileio import os_error_text
 from workbench.data.base import DataError, Kind
 
 #: Bump when a generator changes, so cached copies are regenerated.
@@ -339,7 +340,7 @@ def sample_path(name: str, root: Path | None = None) -> Path:
         base.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=base))
     except OSError as e:
-        raise DataError(f"cannot write the sample datasets to {base} ({e.strerror or e})") from None
+        raise DataError(f"cannot write the sample datasets to {base} ({os_error_text(e)})") from None
     try:
         generate_sample(name, tmp)
         if final.exists():
@@ -354,7 +355,7 @@ def sample_path(name: str, root: Path | None = None) -> Path:
             if not _complete(final, spec):
                 raise
     except OSError as e:
-        raise DataError(f"cannot write the sample dataset '{name}' to {base} ({e.strerror or e})") from None
+        raise DataError(f"cannot write the sample dataset '{name}' to {base} ({os_error_text(e)})") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.core.fileio import atomic_write
+from workbench.core.fileio import atomic_write, os_error_text
 from workbench.engine.config import TrainError
 
 FORMAT = 1
@@ -32,7 +32,7 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> None
         p.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(p, lambda f: torch.save(state, f))
     except OSError as e:
-        raise TrainError(f"{p}: the checkpoint cannot be saved ({e.strerror or e})") from None
+        raise TrainError(f"{p}: the checkpoint cannot be saved ({os_error_text(e)})") from None
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.project import atomic_write_text
+from workbench.core.fileio import atomic_write_text, os_error_text
 from workbench.engine.config import TrainError
 
 if TYPE_CHECKING:
@@ -132,12 +132,14 @@ def _write(path: Path, text: str, attempts: int = 10) -> None:
         try:
             atomic_write_text(path, text)
             return
-        except PermissionError:
+        except PermissionError as e:
+            if sys.platform != "win32":  # a sharing violation is a Windows thing; here it is the permissions
+                raise TrainError(f"{path}: cannot be written ({os_error_text(e)})") from None
             if attempt == attempts - 1:
                 raise TrainError(f"{path}: cannot be written (it is locked by another program)") from None
             time.sleep(0.05 * (attempt + 1))
         except OSError as e:
-            raise TrainError(f"{path}: cannot be written ({e.strerror or e})") from None
+            raise TrainError(f"{path}: cannot be written ({os_error_text(e)})") from None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -155,19 +157,26 @@ def runs_root(project_path: str | os.PathLike[str]) -> Path:
 
 
 def new_run(project_path: str | os.PathLike[str]) -> RunDir:
-    """Create a fresh run folder named after the time (``20250131-142501``)."""
+    """Create a fresh run folder named after the time (``20250131-142501``).
+
+    Raises:
+        TrainError: the folder cannot be made (read-only file system, no permission…).
+    """
     root = runs_root(project_path)
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for k in range(1, 1000):
-        name = stamp if k == 1 else f"{stamp}-{k:03d}"
-        try:
-            (root / name).mkdir()
-        except FileExistsError:
-            continue
-        run = RunDir(root / name)
-        run.checkpoints.mkdir()
-        return run
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for k in range(1, 1000):
+            name = stamp if k == 1 else f"{stamp}-{k:03d}"
+            try:
+                (root / name).mkdir()
+            except FileExistsError:
+                continue
+            run = RunDir(root / name)
+            run.checkpoints.mkdir()
+            return run
+    except OSError as e:
+        raise TrainError(f"{root}: cannot create a run folder there ({os_error_text(e)})") from None
     raise TrainError(f"{root}: cannot create a run folder")  # pragma: no cover
 
 

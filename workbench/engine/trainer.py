@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.core.fileio import copy_atomic
+from workbench.core.fileio import copy_atomic, os_error_text
 from workbench.data.prepared import Prepared, SplitData, TensorData
 from workbench.engine.checkpoint import (
     FORMAT,
@@ -110,7 +110,7 @@ class MetricsLogger(Callback):
                 for row in trainer.history:
                     f.write(json.dumps(clean_json(row)) + "\n")
         except OSError as e:
-            raise TrainError(f"{self.path}: cannot write the metrics file ({e.strerror or e})") from None
+            raise TrainError(f"{self.path}: cannot write the metrics file ({os_error_text(e)})") from None
 
     def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         """Append the epoch's line."""
