@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,43 @@ def mutated_projects(draw: st.DrawFn) -> dict:
 @given(mutated_projects())
 def test_fuzz_mutated_valid_projects(doc: dict) -> None:
     _check(json.dumps(doc))
+
+
+def _leftover(path: Path, age: float = 3600) -> Path:
+    """A file last modified ``age`` seconds ago."""
+    path.write_bytes(b"half")
+    t = time.time() - age
+    os.utime(path, (t, t))
+    return path
+
+
+def test_opening_a_project_removes_what_killed_writes_left(tmp_path: Path) -> None:
+    project = tmp_path / "net.wbproj"
+    save_project(Project(), project)
+    run = tmp_path / "net.runs" / "20250101-000000"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "status.json").write_text('{"status": "stopped"}')
+    stale = [
+        _leftover(run / ".status.json.ab12cd_9.tmp"),
+        _leftover(run / "checkpoints" / ".last.pt.x1y2z3w4.tmp"),
+        _leftover(tmp_path / ".net.wbproj.k2j3h4g5.tmp"),
+    ]
+    kept = [
+        _leftover(run / "checkpoints" / ".best.pt.abcdefgh.tmp", age=0),  # fresh: a write may be in progress
+        _leftover(tmp_path / ".other.onnx.abcdefgh.tmp"),  # beside the project, but not the project's
+        _leftover(run / "notes.tmp"),  # not our naming
+    ]
+    load_project(project)
+    assert [f for f in stale if f.exists()] == []
+    assert all(f.exists() for f in kept)
+
+
+def test_a_live_run_keeps_its_temporary_files(tmp_path: Path) -> None:
+    project = tmp_path / "net.wbproj"
+    save_project(Project(), project)
+    run = tmp_path / "net.runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "status.json").write_text(json.dumps({"status": "running", "pid": os.getpid()}))
+    tmp = _leftover(run / ".metrics.jsonl.abcdefgh.tmp")
+    load_project(project)
+    assert tmp.exists()

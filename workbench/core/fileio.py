@@ -9,12 +9,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+#: A temporary file of :func:`atomic_write`: ``.<target name>.<8 random characters>.tmp`` (mkstemp's).
+TEMPORARY = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
+#: A temporary file untouched for this long belongs to no live write (a write keeps touching it).
+STALE_SECONDS = 60.0
 
 #: Said in our words: a read-only file system is not a permission problem (the fix differs).
 #: Other causes use the system's own text ("No space left on device"…).
@@ -90,3 +97,57 @@ def copy_atomic(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Non
     """Copy a file through a temporary file and a rename."""
     with open(src, "rb") as source:
         atomic_write(dst, lambda f: shutil.copyfileobj(source, f))
+
+
+def remove_stale_temporaries(
+    folder: str | os.PathLike[str], *, target: str | None = None, older_than: float = STALE_SECONDS
+) -> list[Path]:
+    """Delete the temporary files that killed writes left in ``folder`` (not in sub-folders).
+
+    Only names of :data:`TEMPORARY`'s form are touched (of ``target`` only, when given), and
+    only when unmodified for ``older_than`` seconds, so a write in progress in another
+    process keeps its file. Errors are ignored: this is tidying, never a reason to fail.
+
+    Returns:
+        The files removed.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = TEMPORARY.match(entry.name)
+        if m is None or (target is not None and m.group("target") != target):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def process_alive(pid: object) -> bool | None:
+    """Whether process ``pid`` exists: True, False, or None when it cannot be told (Windows).
+
+    This process counts as alive (one of its threads may be the writer).
+    """
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":
+        return None  # os.kill(pid, 0) would not just probe there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True

@@ -14,12 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.fileio import atomic_write_text, os_error_text
+from workbench.core.fileio import (
+    atomic_write_text,
+    os_error_text,
+    process_alive,
+    remove_stale_temporaries,
+)
 from workbench.core.graph import Graph, GraphError
 
 SCHEMA_VERSION = 1
 SUFFIX = ".wbproj"
 MAX_FILE_BYTES = 64 * 1024 * 1024
+#: A project ``net.wbproj`` keeps its runs in ``net.runs/<run-id>/``.
+RUNS_SUFFIX = ".runs"
 
 #: ``MIGRATIONS[v]`` turns a version ``v`` document into version ``v + 1``.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -188,7 +195,42 @@ def load_project(path: str | os.PathLike[str]) -> Project:
         project = loads_project(data)
     except ProjectError as e:
         raise ProjectError(f"{p.name}: {e}") from None
+    remove_leftovers(p)
     return project
+
+
+def runs_folder(path: str | os.PathLike[str]) -> Path:
+    """The folder holding a project's runs: ``net.wbproj`` -> ``net.runs``."""
+    p = Path(path)
+    return p.with_name(p.stem + RUNS_SUFFIX)
+
+
+def remove_leftovers(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files that killed saves left beside the project and in its runs.
+
+    Called whenever a project is opened (the window and every command go through
+    :func:`load_project`). Only our atomic-write temporaries are removed (see
+    :func:`~workbench.core.fileio.remove_stale_temporaries`): the project's own beside it,
+    any in the runs folders, and none in the folder of a run a live process is training.
+    """
+    p = Path(path)
+    removed = remove_stale_temporaries(p.parent, target=p.name)
+    root = runs_folder(p)
+    removed += remove_stale_temporaries(root)
+    try:
+        runs = [d for d in root.iterdir() if d.is_dir()]
+    except OSError:
+        return removed
+    for run in runs:
+        try:
+            status = json.loads((run / "status.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            status = {}
+        if isinstance(status, dict) and status.get("status") == "running" and process_alive(status.get("pid")):
+            continue  # its trainer may be writing right now
+        removed += remove_stale_temporaries(run)
+        removed += remove_stale_temporaries(run / "checkpoints")
+    return removed
 
 
 # --- saving ---------------------------------------------------------------------------

@@ -7,6 +7,9 @@ A project ``net.wbproj`` keeps its runs in ``net.runs/<run-id>/``::
                        epoch_seconds, samples_per_s
     status.json        running / finished / stopped / failed, with a message
     checkpoints/       last.pt (after every epoch) and best.pt (the best epoch)
+
+A run killed before ``last.pt`` was first written resumes from ``best.pt`` (written just
+before it, with the same state); one killed before any checkpoint is marked failed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.fileio import atomic_write_text, os_error_text
+from workbench.core.fileio import atomic_write_text, os_error_text, process_alive
+from workbench.core.project import runs_folder
 from workbench.engine.config import TrainError
 
 if TYPE_CHECKING:
@@ -29,7 +33,6 @@ if TYPE_CHECKING:
     from workbench.data.base import DataSettings, Source
     from workbench.engine.trainer import Callback
 
-RUNS_SUFFIX = ".runs"
 UNFINISHED = ("running", "stopped", "failed")
 
 
@@ -78,6 +81,13 @@ class RunDir:
     def best(self) -> Path:
         """The checkpoint of the best epoch so far."""
         return self.checkpoints / "best.pt"
+
+    def resume_checkpoint(self) -> Path | None:
+        """The checkpoint to continue from: ``last.pt``, else ``best.pt`` (a kill between the two), else None."""
+        for path in (self.last, self.best):
+            if path.is_file():
+                return path
+        return None
 
     def write_config(self, config: dict[str, Any]) -> None:
         """Write config.json atomically."""
@@ -152,8 +162,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def runs_root(project_path: str | os.PathLike[str]) -> Path:
     """The folder holding a project's runs: ``net.wbproj`` -> ``net.runs``."""
-    p = Path(project_path)
-    return p.with_name(p.stem + RUNS_SUFFIX)
+    return runs_folder(project_path)
 
 
 def new_run(project_path: str | os.PathLike[str]) -> RunDir:
@@ -189,33 +198,65 @@ def list_runs(project_path: str | os.PathLike[str]) -> list[RunDir]:
 
 
 def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid() or sys.platform == "win32":
-        return False  # on Windows os.kill(pid, 0) would not just probe
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
+    """Another process, known to be alive (this one and unknown ones are not)."""
+    return pid != os.getpid() and bool(process_alive(pid))
+
+
+NO_CHECKPOINT = "interrupted before its first checkpoint"
 
 
 def find_unfinished_run(project_path: str | os.PathLike[str]) -> RunDir | None:
     """The newest run that did not finish (stopped, failed or killed) and has a checkpoint to resume from.
+
+    A run killed before its first checkpoint is skipped (:func:`settle_interrupted_runs`
+    marks it failed).
 
     Raises:
         TrainError: that run is still being trained by another process.
     """
     for run in reversed(list_runs(project_path)):
         status = run.read_status()
-        if status.get("status") == "finished" or not run.last.exists():
+        state = status.get("status")
+        if state == "finished":
             continue
-        if status.get("status") == "running" and _alive(status.get("pid")):
+        if state == "running" and _alive(status.get("pid")):
             raise TrainError(f"run {run.id} is still training in process {status['pid']}; stop it first")
+        if run.resume_checkpoint() is None:
+            continue
         return run
     return None
+
+
+def settle_interrupted_runs(project_path: str | os.PathLike[str]) -> list[str]:
+    """Mark the project's killed runs that left no checkpoint as failed, in status.json and the project.
+
+    Returns:
+        The ids of the runs marked failed.
+    """
+    path = Path(project_path)
+    settled: list[str] = []
+    for run in list_runs(path):
+        status = run.read_status()
+        if status.get("status") != "running" or _alive(status.get("pid")) or status.get("pid") == os.getpid():
+            continue
+        if run.resume_checkpoint() is None:
+            run.write_status("failed", NO_CHECKPOINT, pid=status.get("pid"))
+            settled.append(run.id)
+    if settled:
+        from workbench.core.project import ProjectError, load_project
+
+        try:
+            project = load_project(path)
+        except ProjectError:
+            return settled
+        changed = False
+        for entry in project.runs:
+            if entry.get("id") in settled and entry.get("status") == "running":
+                entry.update(status="failed", message=NO_CHECKPOINT)
+                changed = True
+        if changed:
+            _save(project, path)
+    return settled
 
 
 # --- train_project --------------------------------------------------------------------------
@@ -415,9 +456,14 @@ def _resume(path: Path, project: Project, epochs: int | None, device: str | None
     from workbench.data import DataError, DataSettings, open_dataset
     from workbench.engine.trainer import Trainer
 
+    settled = settle_interrupted_runs(path)
     run = find_unfinished_run(path)
     if run is None:
+        if settled:
+            raise TrainError(f"{path.name} has no run to resume: run {settled[-1]} was {NO_CHECKPOINT} (it is now marked failed)")
         raise TrainError(f"{path.name} has no unfinished run to resume (runs are kept in {runs_root(path).name}/)")
+    checkpoint = run.resume_checkpoint()
+    assert checkpoint is not None
     info = run.read_config()
     try:
         graph = Graph.from_dict(info["graph"])
@@ -430,7 +476,7 @@ def _resume(path: Path, project: Project, epochs: int | None, device: str | None
         raise TrainError(str(e)) from None
     prepared = _prepare(source, settings)
     model = _compile(graph)
-    trainer = Trainer.from_checkpoint(model, prepared, run.last, cbs, run.path, epochs=epochs, device=device)
+    trainer = Trainer.from_checkpoint(model, prepared, checkpoint, cbs, run.path, epochs=epochs, device=device)
     _record(path, run, {"status": "running", "resumed": time.strftime("%Y-%m-%dT%H:%M:%S")})
     return _fit(path, run, trainer, list(prepared.notes), resumed=True)
 
