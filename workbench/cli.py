@@ -213,7 +213,7 @@ def cmd_data_attach(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from workbench.engine.config import TrainError
-    from workbench.engine.runs import train_project
+    from workbench.engine.runs import ResumeRefused, train_project
 
     try:
         result = train_project(
@@ -228,8 +228,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             seed=args.seed,
             metrics_path=args.metrics,
             resume=args.resume,
+            from_run=args.from_run,
             progress=True,
         )
+    except ResumeRefused as e:
+        hint = f"; to start a new run from its weights: workbench train {args.project} --from-run {e.run_id}" if e.weights else ""
+        raise CliError(f"{e}{hint}") from None
     except TrainError as e:
         raise CliError(str(e)) from None
     for note in result.notes:
@@ -398,7 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default: the project's)")
     tr.add_argument("--seed", type=int, metavar="N")
     tr.add_argument("--metrics", metavar="FILE.jsonl", help="also write one JSON line per epoch here")
-    tr.add_argument("--resume", action="store_true", help="continue the project's last unfinished run")
+    start = tr.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue the project's last unfinished run")
+    start.add_argument("--from-run", metavar="ID",
+                       help="start a new run from the weights of run ID (its last intact checkpoint)")
     tr.set_defaults(func=cmd_train)
 
     ex = sub.add_parser("export", help="export a trained model: verified ONNX, PyTorch weights, or PyTorch code")

@@ -131,3 +131,31 @@ def test_a_run_file_without_permission_is_not_called_locked(tmp_path: Path, monk
     monkeypatch.setattr(sys, "platform", "linux")
     with pytest.raises(TrainError, match=r"cannot be written \(permission denied\)$"):
         runs.RunDir(tmp_path).write_status("running")
+
+
+def test_a_damaged_checkpoint_is_one_line_and_a_new_run_can_start_from_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _tabular_project(tmp_path)
+    assert main(["train", str(project), "--epochs", "2", "--device", "cpu", "--seed", "1"]) == 0
+    (run,) = (tmp_path / "m.runs").iterdir()
+    status = json.loads((run / "status.json").read_text())
+    status["status"] = "stopped"
+    (run / "status.json").write_text(json.dumps(status))
+    last = run / "checkpoints" / "last.pt"
+    data = bytearray(last.read_bytes())
+    middle = len(data) // 2
+    data[middle - 2000 : middle + 2000] = bytes(4000)
+    last.write_bytes(bytes(data))
+    capsys.readouterr()
+    code = main(["train", str(project), "--resume"])
+    _, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "checkpoint last.pt is damaged (checksum mismatch)" in err and f"--from-run {run.name}" in err
+    code = main(["train", str(project), "--from-run", run.name, "--epochs", "1", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"starting from the weights of run {run.name} (best.pt" in out
+    with pytest.raises(SystemExit) as exited:
+        main(["train", str(project), "--resume", "--from-run", run.name])
+    assert exited.value.code == 2

@@ -92,3 +92,85 @@ def test_a_live_run_without_a_checkpoint_is_left_alone(tmp_path: Path) -> None:
     with pytest.raises(TrainError, match="still training"):
         train_project(path, resume=True)
     assert run.read_status()["status"] == "running"
+
+
+# --- item 2: resume trusts only what it recorded ---------------------------------------------
+
+
+def zero_middle(path: Path, size: int = 200_000) -> None:
+    """Overwrite ``size`` bytes in the middle of a file with zeros (a disk fault)."""
+    data = bytearray(path.read_bytes())
+    n = min(size, len(data) // 4)
+    start = (len(data) - n) // 2
+    data[start : start + n] = bytes(n)
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_last_checkpoint_is_refused_and_best_is_offered(tmp_path: Path) -> None:
+    from workbench.engine.runs import ResumeRefused
+
+    path, run = make(tmp_path, epochs=2)
+    killed(run, path)
+    zero_middle(run.last)
+    with pytest.raises(ResumeRefused, match=r"checkpoint last\.pt is damaged \(checksum mismatch\)") as info:
+        train_project(path, resume=True)
+    assert "\n" not in str(info.value) and info.value.run_id == run.id
+    assert info.value.weights == run.best  # intact: a new run can start from it
+
+
+def test_a_changed_dataset_file_is_refused(tmp_path: Path) -> None:
+    from workbench.engine.runs import ResumeRefused
+
+    path, run = make(tmp_path, epochs=2)
+    killed(run, path)
+    d = dict(np.load(tmp_path / "d.npz"))
+    d["y"][:10] = 1 - d["y"][:10]
+    np.savez(tmp_path / "d.npz", **d)
+    with pytest.raises(ResumeRefused, match="the dataset changed since this run started: the file's contents changed") as info:
+        train_project(path, resume=True)
+    assert info.value.weights == run.last
+
+
+def test_a_run_recorded_without_checksums_or_fingerprint_still_resumes(tmp_path: Path) -> None:
+    path, run = make(tmp_path, epochs=2)
+    killed(run, path)
+    (run.checkpoints / "sha256.json").unlink()
+    run.fingerprint_path.unlink()
+    assert train_project(path, resume=True, epochs=3).epochs_done == 3
+
+
+def test_a_kill_between_the_checksum_and_the_checkpoint_leaves_it_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.engine import checkpoint as ck
+
+    target = tmp_path / "checkpoints" / "last.pt"
+    ck.save_checkpoint({"model": {}, "epoch": 1}, target)
+
+    def killed_write(path: object, write: object) -> None:
+        raise KeyboardInterrupt  # the process dies before the rename
+
+    monkeypatch.setattr(ck, "atomic_write", killed_write)
+    with pytest.raises(KeyboardInterrupt):
+        ck.save_checkpoint({"model": {}, "epoch": 2}, target)
+    monkeypatch.undo()
+    assert ck.load_checkpoint(target)["epoch"] == 1  # the old file still matches a recorded sum
+
+
+def test_a_new_run_starts_from_the_weights_of_an_old_one(tmp_path: Path) -> None:
+    from workbench.engine.trainer import Callback, Trainer
+
+    path, run = make(tmp_path, epochs=2)
+    old = load_checkpoint(run.last)["model"]
+    seen: dict[str, object] = {}
+
+    class Look(Callback):
+        def on_fit_start(self, trainer: Trainer) -> None:
+            seen.update({k: v.clone() for k, v in trainer.model.state_dict().items()})
+
+    result = train_project(path, from_run=run.id, epochs=1, callbacks=[Look()])
+    assert result.run_id != run.id and result.epochs_done == 1
+    assert all(bool((seen[k] == v).all()) for k, v in old.items())
+    config = json.loads((result.run_dir / "config.json").read_text())
+    assert config["from_run"] == {"run": run.id, "checkpoint": "last.pt", "epoch": 2}
+    assert load_project(path).runs[-1]["from_run"]["run"] == run.id
+    with pytest.raises(TrainError, match="no run 'nope'"):
+        train_project(path, from_run="nope")

@@ -277,7 +277,7 @@ def test_run_folder_layout_and_metrics_lines(tmp_path: Path) -> None:
     run = tmp_path / "run"
     boring_trainer(run_dir=run, metrics=["accuracy", "top_k_accuracy", "precision", "recall", "f1"], top_k=2).fit()
     assert sorted(p.name for p in run.iterdir()) == ["checkpoints", "config.json", "metrics.jsonl", "status.json"]
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.pt", "last.pt", "sha256.json"]
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in lines] == [1, 2]
     assert list(lines[0]) == [

@@ -401,3 +401,37 @@ def test_a_new_project_stops_the_run_of_the_old_one(window, qtbot, tmp_path):
     assert (
         window.train_tab.plots is None or window.train_tab.plots.point_counts()["batch_loss"] == 0
     )
+
+
+def test_train_more_on_changed_data_is_refused_and_offers_a_new_run_from_its_weights(
+    window, qtbot, tmp_path, monkeypatch
+):
+    attach(window, tmp_path, epochs=2)
+    controller = window.train_controller
+    start(window, qtbot)
+    wait_done(window, qtbot)
+    first = controller.last_outcome
+    assert first.status == "finished"
+    write_table(tmp_path / "table.csv", seed=1)  # the same file, other rows
+    asked: list[str] = []
+
+    def answer(message: str) -> bool:
+        asked.append(message)
+        return True
+
+    monkeypatch.setattr(controller, "ask_new_run_from_weights", answer)
+    assert controller.train_more(1)
+    qtbot.waitUntil(lambda: bool(asked), timeout=WAIT_MS)
+    assert "the dataset changed since this run started" in asked[0]
+    qtbot.waitUntil(
+        lambda: controller.last_outcome is not None
+        and controller.last_outcome.from_run is not None
+        and not controller.is_running(),
+        timeout=WAIT_MS,
+    )
+    new = controller.last_outcome
+    assert new.status == "finished", new.message
+    assert new.run_id != first.run_id and new.from_run["run"] == first.run_id
+    runs = window.document.project.runs
+    assert [r["id"] for r in runs] == [first.run_id, new.run_id]
+    assert runs[1]["from_run"]["run"] == first.run_id and runs[0]["epochs"] == 2

@@ -6,7 +6,13 @@ A project ``net.wbproj`` keeps its runs in ``net.runs/<run-id>/``::
     metrics.jsonl      one line per epoch: epoch, train_loss, val_loss, val_<metric>…, lr,
                        epoch_seconds, samples_per_s
     status.json        running / finished / stopped / failed, with a message
-    checkpoints/       last.pt (after every epoch) and best.pt (the best epoch)
+    dataset.json       the dataset's fingerprint when the run started (see workbench.data.fingerprint)
+    checkpoints/       last.pt (after every epoch) and best.pt (the best epoch), and
+                       sha256.json, their checksums
+
+A run is resumed only from what it was: a checkpoint that fails its checksum or a
+dataset that changed since the run started is refused (:class:`ResumeRefused`), and
+a new run can start from the old run's weights instead (``from_run``).
 
 A run killed before ``last.pt`` was first written resumes from ``best.pt`` (written just
 before it, with the same state); one killed before any checkpoint is marked failed.
@@ -68,6 +74,11 @@ class RunDir:
         return self.path / "status.json"
 
     @property
+    def fingerprint_path(self) -> Path:
+        """dataset.json: the dataset's fingerprint when the run started."""
+        return self.path / "dataset.json"
+
+    @property
     def checkpoints(self) -> Path:
         """The checkpoints folder."""
         return self.path / "checkpoints"
@@ -96,6 +107,14 @@ class RunDir:
     def read_config(self) -> dict[str, Any]:
         """config.json, or {} if it is missing or unreadable."""
         return _read_json(self.config_path)
+
+    def write_fingerprint(self, fingerprint: dict[str, Any]) -> None:
+        """Write dataset.json atomically."""
+        _write(self.fingerprint_path, json.dumps(fingerprint) + "\n")
+
+    def read_fingerprint(self) -> dict[str, Any]:
+        """dataset.json, or {} if it is missing or unreadable (an older run)."""
+        return _read_json(self.fingerprint_path)
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         """Add an epoch's line to metrics.jsonl."""
@@ -293,6 +312,7 @@ def train_project(
     seed: int | None = None,
     metrics_path: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    from_run: str | None = None,
     callbacks: Sequence[Callback] = (),
     progress: bool = False,
 ) -> RunResult:
@@ -312,6 +332,10 @@ def train_project(
         seed: Overrides the project's seed.
         metrics_path: Also write the metrics JSONL here.
         resume: Continue the project's last unfinished run from its last checkpoint.
+            Refused (:class:`ResumeRefused`) when the checkpoint is damaged or the
+            dataset changed since the run started.
+        from_run: Start a new run from the weights of this run's newest intact
+            checkpoint (a fresh optimizer and schedule, the project's settings).
         callbacks: Extra callbacks (after the built-in ones).
         progress: Draw a progress bar on stderr.
 
@@ -337,6 +361,8 @@ def train_project(
     if metrics_path is not None:
         cbs.append(MetricsLogger(metrics_path))
     cbs.extend(callbacks)
+    if resume and from_run is not None:
+        raise TrainError("resume continues a run and from_run starts a new one: choose one")
     if resume:
         changed = [name for name, v in (("data", data), ("target", target), ("batch size", batch_size), ("learning rate", lr),
                                         ("optimizer", optimizer), ("seed", seed)) if v is not None]
@@ -344,23 +370,128 @@ def train_project(
             raise TrainError(f"a resumed run keeps its settings: {changed[0]} cannot be changed (only epochs and device)")
         return _resume(path, project, epochs, device, cbs)
     return _train_new(path, project, data, target, cbs, dict(epochs=epochs, batch_size=batch_size, lr=lr,
-                                                             optimizer=optimizer, device=device, seed=seed))
+                                                             optimizer=optimizer, device=device, seed=seed),
+                      from_run)
 
 
 def run_info(project_path: str | os.PathLike[str] | None, graph: Any, settings: DataSettings | None) -> dict[str, Any]:
     """What a run's config.json needs so that ``workbench train --resume`` can rebuild it.
 
     Set it as ``trainer.run_info`` before ``fit()`` (the GUI does the same as the CLI):
-    the graph the model was compiled from and the dataset settings with an absolute path.
+    the graph the model was compiled from, the dataset settings with an absolute path, and
+    the dataset's fingerprint (written to dataset.json, so a resume can tell if it changed).
     """
+    from workbench.data.fingerprint import dataset_fingerprint
+
     data = settings.to_dict() if settings is not None else None
-    if data is not None:
-        data["path"] = str(Path(data["path"]).resolve())
-    return {
+    info: dict[str, Any] = {
         "project": str(Path(project_path).resolve()) if project_path is not None else None,
         "graph": graph.to_dict(),
         "data": data,
     }
+    if data is not None:
+        data["path"] = str(Path(data["path"]).resolve())
+        try:
+            info["data_fingerprint"] = dataset_fingerprint(data["path"])
+        except OSError:
+            pass  # the data was readable a moment ago; without a fingerprint, resume just trusts it
+    return info
+
+
+class ResumeRefused(TrainError):
+    """A run that must not be continued: a damaged checkpoint, or data that changed since it started.
+
+    Attributes:
+        run_id: The run.
+        weights: A checkpoint of the run that is intact, from which a new run can start
+            (:func:`train_project` with ``from_run``), or None when there is none.
+    """
+
+    def __init__(self, message: str, run_id: str, weights: Path | None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.weights = weights
+
+
+def intact_weights(run: RunDir) -> Path | None:
+    """The run's newest checkpoint that passes its checksum (``last.pt``, else ``best.pt``), or None."""
+    from workbench.engine.checkpoint import verify_checkpoint
+
+    for path in (run.last, run.best):
+        if not path.is_file():
+            continue
+        try:
+            verify_checkpoint(path)
+        except TrainError:
+            continue
+        return path
+    return None
+
+
+def check_resume(run: RunDir, checkpoint: Path, data_path: str | os.PathLike[str]) -> None:
+    """Refuse to continue ``run`` from ``checkpoint`` unless both are as the run left them.
+
+    The checkpoint must match its recorded checksum and the dataset its fingerprint from
+    the run's start. A run recorded before either was kept has nothing to compare and
+    passes. The CLI's ``--resume`` and the window's "train more" both call this.
+
+    Raises:
+        ResumeRefused: what changed, in one line (and which weights could start a new run).
+    """
+    from workbench.data.fingerprint import dataset_fingerprint, describe_change
+    from workbench.engine.checkpoint import CheckpointDamaged, verify_checkpoint
+
+    try:
+        verify_checkpoint(checkpoint)
+    except CheckpointDamaged:
+        weights = intact_weights(run)
+        raise ResumeRefused(f"run {run.id} cannot be resumed: checkpoint {checkpoint.name} is damaged (checksum mismatch)",
+                            run.id, weights) from None
+    recorded = run.read_fingerprint()
+    if not recorded:
+        return
+    try:
+        now = dataset_fingerprint(data_path)
+    except OSError as e:
+        raise TrainError(f"{data_path}: cannot be read ({os_error_text(e)})") from None
+    change = describe_change(recorded, now, Path(data_path).name)
+    if change is not None:
+        raise ResumeRefused(f"run {run.id} cannot be resumed: the dataset changed since this run started: {change}",
+                            run.id, intact_weights(run))
+
+
+def find_run(project_path: str | os.PathLike[str], run_id: str) -> RunDir:
+    """The project's run ``run_id``.
+
+    Raises:
+        TrainError: there is no such run.
+    """
+    runs = list_runs(project_path)
+    for run in runs:
+        if run.id == run_id:
+            return run
+    known = ", ".join(r.id for r in runs[-3:]) or "none yet"
+    raise TrainError(f"{Path(project_path).name} has no run '{run_id}' (latest: {known})")
+
+
+def load_initial_weights(model: Any, checkpoint: Path) -> int:
+    """Put a checkpoint's model weights into ``model`` (a new run starting from an old one's weights).
+
+    Returns:
+        The epoch the weights come from.
+
+    Raises:
+        TrainError: the checkpoint is damaged or unreadable, or does not fit the model.
+    """
+    from workbench.engine.checkpoint import load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise TrainError(f"the weights in {checkpoint.name} do not fit the model (was the model edited?): {first}") from None
+    return int(state.get("epoch", 0))
 
 
 def _resolve_data(project: Project, path: Path, data: str | os.PathLike[str] | None, target: str | None) -> tuple[DataSettings, Source, list[str], bool]:
@@ -423,11 +554,17 @@ def _compile(graph: Any) -> Any:
         raise TrainError(str(e)) from None
 
 
-def _train_new(path: Path, project: Project, data: Any, target: str | None, cbs: list[Callback], overrides: dict[str, Any]) -> RunResult:
+def _train_new(path: Path, project: Project, data: Any, target: str | None, cbs: list[Callback], overrides: dict[str, Any],
+               from_run: str | None = None) -> RunResult:
     from workbench.engine.config import TrainConfig
     from workbench.engine.devices import DeviceError, resolve_device
     from workbench.engine.trainer import Trainer, seed_everything
 
+    weights: Path | None = None
+    if from_run is not None:
+        weights = intact_weights(find_run(path, from_run))
+        if weights is None:
+            raise TrainError(f"run {from_run} has no intact checkpoint to start a new run from")
     settings, source, notes, changed = _resolve_data(project, path, data, target)
     config = TrainConfig.from_dict(project.training, **overrides)
     prepared = _prepare(source, settings)
@@ -442,12 +579,17 @@ def _train_new(path: Path, project: Project, data: Any, target: str | None, cbs:
         raise TrainError(str(e)) from None
     seed_everything(trainer_seed)  # the model's initial weights
     model = _compile(project.graph)
+    start: dict[str, Any] = {}
+    if weights is not None and from_run is not None:
+        epoch = load_initial_weights(model, weights)
+        start = {"from_run": {"run": from_run, "checkpoint": weights.name, "epoch": epoch}}
+        notes = [*notes, f"starting from the weights of run {from_run} ({weights.name}, epoch {epoch})"]
     if changed:
         _save(project, path)
     run = new_run(path)
     trainer = Trainer(model, prepared, config, cbs, run.path)
-    trainer.run_info = run_info(path, project.graph, settings)
-    _record(path, run, {"status": "running", "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "training": config.to_dict()})
+    trainer.run_info = {**run_info(path, project.graph, settings), **start}
+    _record(path, run, {"status": "running", "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "training": config.to_dict(), **start})
     return _fit(path, run, trainer, notes + list(prepared.notes), resumed=False)
 
 
@@ -474,6 +616,7 @@ def _resume(path: Path, project: Project, epochs: int | None, device: str | None
         source = open_dataset(settings.path, settings.target)
     except DataError as e:
         raise TrainError(str(e)) from None
+    check_resume(run, checkpoint, settings.path)
     prepared = _prepare(source, settings)
     model = _compile(graph)
     trainer = Trainer.from_checkpoint(model, prepared, checkpoint, cbs, run.path, epochs=epochs, device=device)

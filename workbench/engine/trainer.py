@@ -32,10 +32,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.core.fileio import copy_atomic, os_error_text
+from workbench.core.fileio import os_error_text
 from workbench.data.prepared import Prepared, SplitData, TensorData
 from workbench.engine.checkpoint import (
     FORMAT,
+    copy_checkpoint,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -900,7 +901,7 @@ class Trainer:
             # best before last: a crash in between leaves last.pt one epoch behind, never ahead of best.pt
             if improved:
                 self.save_checkpoint(self.run.best, "best")
-                copy_atomic(self.run.best, self.run.last)
+                copy_checkpoint(self.run.best, self.run.last)
                 self._call("on_checkpoint", self.run.last, "last")
             else:
                 self.save_checkpoint(self.run.last, "last")
@@ -1016,8 +1017,11 @@ class Trainer:
         }
         previous = self.run.read_config() if self.run.config_path.exists() else {}
         info = {**previous, **self.run_info, **info}
+        fingerprint = info.pop("data_fingerprint", None)  # kept apart: a big folder makes it long
         info.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
         self.run.write_config(info)
+        if isinstance(fingerprint, dict) and not self.run.fingerprint_path.exists():
+            self.run.write_fingerprint(fingerprint)  # the data as the run first saw it
         self.run.write_metrics(self.history)  # a resumed run drops rows after its checkpoint
         self.run.write_status("running", f"epoch {self.epoch} of {self.config.epochs}", epoch=self.epoch, epochs=self.config.epochs, pid=os.getpid())
 

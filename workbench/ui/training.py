@@ -231,6 +231,12 @@ class RunOutcome:
     started: str = ""
     ended: str = ""
     continued: bool = False
+    #: Set when continuing was refused (a damaged checkpoint, changed data): an intact
+    #: checkpoint of that run a new run could start from, and the run's id.
+    refused_weights: str | None = None
+    refused_run: str | None = None
+    #: The run whose weights this run started from ({"run", "checkpoint", "epoch"}).
+    from_run: dict[str, Any] | None = None
 
     def record(self) -> dict[str, Any]:
         """The fields of the project's runs entry (``id`` and ``path`` are added by the caller)."""
@@ -252,6 +258,8 @@ class RunOutcome:
             )
         if self.final:
             fields["final"] = clean_json(self.final)
+        if self.from_run is not None:
+            fields["from_run"] = dict(self.from_run)
         return fields
 
 
@@ -275,6 +283,7 @@ class TrainJob:
         settings: DataSettings | None = None,
         continue_run: Path | None = None,
         more_epochs: int = 0,
+        init_from: Path | None = None,
     ) -> None:
         self.project_path = Path(project_path)
         self.config = config
@@ -282,6 +291,9 @@ class TrainJob:
         self.settings = settings
         self.continue_run = Path(continue_run) if continue_run is not None else None
         self.more_epochs = more_epochs
+        #: A new run starts from this checkpoint's weights (of an earlier run).
+        self.init_from = Path(init_from) if init_from is not None else None
+        self.from_run: dict[str, Any] | None = None
         self.feed = EventFeed()
         self.outcome: RunOutcome | None = None
         self.trainer: Trainer | None = None
@@ -343,12 +355,17 @@ class TrainJob:
         self, progress: Callable[[int, int], None], cancelled: Callable[[], bool]
     ) -> RunOutcome:
         """Prepare and train; never raises: every failure becomes a ``failed`` outcome."""
+        from workbench.engine.runs import ResumeRefused
+
         self._task_cancelled = cancelled
         started = time.strftime("%Y-%m-%dT%H:%M:%S")
         try:
             outcome = self._run()
         except _Stopped:
             outcome = RunOutcome("stopped", "stopped before training started")
+        except ResumeRefused as e:
+            outcome = RunOutcome("failed", str(e), refused_run=e.run_id,
+                                 refused_weights=str(e.weights) if e.weights is not None else None)
         except TrainError as e:
             outcome = RunOutcome("failed", str(e))
         except Exception as e:  # noqa: BLE001 - the window stays up and says what happened
@@ -369,6 +386,7 @@ class TrainJob:
         outcome.started = started
         outcome.ended = time.strftime("%Y-%m-%dT%H:%M:%S")
         outcome.continued = self.continue_run is not None
+        outcome.from_run = self.from_run
         if trainer is not None:
             outcome.epochs_done = trainer.epoch
             outcome.training = trainer.config.to_dict()
@@ -393,7 +411,13 @@ class TrainJob:
         from workbench.data import DataCancelled, DataError, DataSettings, open_dataset
         from workbench.engine.compiler import CompileError, compile_graph
         from workbench.engine.devices import DeviceError, default_cpu_threads, resolve_device
-        from workbench.engine.runs import RunDir, new_run, run_info
+        from workbench.engine.runs import (
+            RunDir,
+            check_resume,
+            load_initial_weights,
+            new_run,
+            run_info,
+        )
         from workbench.engine.trainer import Trainer, seed_everything
 
         config = self.config
@@ -419,6 +443,8 @@ class TrainJob:
             resolve_device(config.device)
         except DeviceError as e:
             raise TrainError(str(e)) from None
+        if self.continue_run is not None and Path(settings.path).exists():
+            check_resume(run, run.last, settings.path)  # a damaged checkpoint or changed data: refused
 
         name = Path(settings.path).name
         feed.log(f"Reading {name}…")
@@ -474,10 +500,16 @@ class TrainJob:
                 model = compile_graph(graph)
             except CompileError as e:
                 raise TrainError(str(e)) from None
+            start: dict[str, Any] = {}
+            if self.init_from is not None:
+                epoch = load_initial_weights(model, self.init_from)
+                self.from_run = {"run": self.init_from.parent.parent.name, "checkpoint": self.init_from.name, "epoch": epoch}
+                start = {"from_run": self.from_run}
+                feed.log(f"Starting from the weights of run {self.from_run['run']} (epoch {epoch})")
             self._check_stop()
             run = new_run(self.project_path)
             trainer = Trainer(model, prepared, config, callbacks, run.path)
-            trainer.run_info = run_info(self.project_path, graph, settings)
+            trainer.run_info = {**run_info(self.project_path, graph, settings), **start}
         self.run_id, self.run_dir = run.id, run.path
         self._attach(trainer)
         result = trainer.fit()  # raises TrainError on failure, after recording it
@@ -590,8 +622,11 @@ class TrainingController(QObject):
 
     # --- control -----------------------------------------------------------------------------------
 
-    def start(self) -> bool:
-        """Start a new run with the form's settings; False (with a message) when it cannot."""
+    def start(self, init_from: Path | None = None) -> bool:
+        """Start a new run with the form's settings; False (with a message) when it cannot.
+
+        ``init_from``: a checkpoint of an earlier run whose weights the new run starts from.
+        """
         if self.is_running():
             return False
         problem = self.start_problem()
@@ -615,7 +650,7 @@ class TrainingController(QObject):
             self.tab.show_banner(f"The project's dataset settings cannot be used: {e}")
             return False
         assert settings is not None
-        job = TrainJob(doc.path, config, graph=doc.graph.copy(), settings=settings)
+        job = TrainJob(doc.path, config, graph=doc.graph.copy(), settings=settings, init_from=init_from)
         self.tab.begin_run(new=True, dataset=Path(settings.path).name)
         return self._launch(job)
 
@@ -769,6 +804,31 @@ class TrainingController(QObject):
         then, self._then = self._then, []
         for fn in then:
             QTimer.singleShot(0, fn)
+        if outcome.refused_weights is not None and document is self.document:
+            QTimer.singleShot(0, lambda: self.offer_new_run(outcome))
+
+    def offer_new_run(self, outcome: RunOutcome) -> bool:
+        """Continuing was refused: ask whether to start a new run from the run's intact weights."""
+        if outcome.refused_weights is None or self.is_running():
+            return False
+        if not self.ask_new_run_from_weights(outcome.message):
+            return False
+        return self.start(init_from=Path(outcome.refused_weights))
+
+    def ask_new_run_from_weights(self, message: str) -> bool:
+        """The question dialog: "Start a new run from these weights" or Cancel."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(self.window)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("This run cannot be continued")
+        box.setText(message[:1].upper() + message[1:] + ".")
+        box.setInformativeText("A new run can start from the weights this run saved, on the data as it is now.")
+        start = box.addButton("Start a new run from these weights", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is start
 
     def _record(self, document: Document, outcome: RunOutcome) -> None:
         """Add or update the run's entry in the project's runs list (saved with the project)."""
