@@ -593,7 +593,7 @@ class RowsModel(QAbstractTableModel):
             row = self.rows[r]
             return _cell(row[c]) if c < len(row) else ""
         if role == Qt.ItemDataRole.BackgroundRole and c == self.highlight:
-            return QBrush(QColor("#e8efff"))
+            return QBrush(QColor(theme.PRESSED_TINT))
         if role == Qt.ItemDataRole.FontRole and c == self.highlight:
             return self._bold
         if role == Qt.ItemDataRole.ForegroundRole and c in self.dimmed:

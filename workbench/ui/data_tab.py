@@ -324,7 +324,7 @@ class DataTab(QWidget):
         self.notes_label.setWordWrap(True)
         self.notes_label.setTextFormat(Qt.TextFormat.RichText)
         self.notes_label.setStyleSheet(
-            "QLabel#adaptationNotes { background: #eef4ff; border: 1px solid #c7d7fe; border-radius: 6px; padding: 8px; }"
+            f"QLabel#adaptationNotes {{ background: {theme.INFO_TINT}; border: 1px solid {theme.INFO_BORDER}; border-radius: 6px; padding: 8px; }}"
         )
         self.findings_title = label("CHECK", "section")
         self.findings = FindingsList()
