@@ -504,7 +504,8 @@ def test_arrays_show_shapes_rows_sequence_options_and_findings(window, tmp_path,
     # Token ids do not fit the LeNet template: the check says so beside the data's findings.
     texts = dialog.findings.texts()
     assert [t for t in texts if not t.startswith("model:")] == ["x: 3 rows contain NaN", "y: labels are 0-3"]
-    assert any(t.startswith("model: This data does not fit this model") for t in texts)
+    assert "model: it does not fit this data (see above)" in texts
+    assert dialog.fit_label.text().startswith("This data does not fit this model")
     assert dialog.findings.item(0).data(Qt.ItemDataRole.UserRole) == "warning"
     assert dialog.findings_label.text() == "CHECK: 2 WARNINGS, 1 INFO"
     assert dialog.settings().seq_len is None
@@ -750,9 +751,10 @@ def test_a_table_into_an_image_model_says_it_does_not_fit_and_offers_the_mlp_tem
     qtbot.waitUntil(lambda: not dialog.is_scanning(), timeout=WAIT_MS)
     texts = dialog.findings.texts()
     assert not any("No problems found" in t for t in texts)
-    assert any("does not fit this model" in t for t in texts)
+    assert "model: it does not fit this data (see above)" in texts
     assert dialog.findings_label.text() != "Check: no problems"
     assert dialog.fit_banner.isVisibleTo(dialog)
+    assert dialog.fit_label.text().startswith("This table does not fit this model")
     assert "Conv2d" in dialog.fit_label.text()
     assert dialog.use_template_button.text() == "Use the MLP template for this table"
 

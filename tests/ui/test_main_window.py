@@ -669,8 +669,13 @@ def test_view_theme_switches_to_dark_is_remembered_and_follows_the_system(
     assert window.theme_actions["system"].isChecked()
     window.resize(1000, 700)
     window.show()
+    from PySide6.QtWidgets import QLabel
+
+    card = QLabel("built in light", window)  # a widget styled with the colours of its day
+    card.setStyleSheet(f"QLabel {{ background: {theme.PANEL}; color: {theme.TEXT}; }}")
     window.set_theme("dark")
     assert theme.is_dark()
+    assert card.styleSheet() == f"QLabel {{ background: {theme.DARK['PANEL']}; color: {theme.DARK['TEXT']}; }}"
     assert window.settings.get("theme") == "dark"
     assert QApplication.instance().palette().window().color().lightness() < 80
     canvas = window.canvas
@@ -678,6 +683,7 @@ def test_view_theme_switches_to_dark_is_remembered_and_follows_the_system(
     assert image.pixelColor(3, 3).lightness() < 60  # the canvas background is dark too
     window.set_theme("light")
     assert not theme.is_dark()
+    assert card.styleSheet() == f"QLabel {{ background: {theme.LIGHT['PANEL']}; color: {theme.LIGHT['TEXT']}; }}"
     assert QApplication.instance().palette().window().color().lightness() > 200
 
     # "System" follows the system's colour scheme, also when it changes.

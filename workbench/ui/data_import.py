@@ -1054,7 +1054,8 @@ class DatasetImportDialog(QDialog):
         problems = list(info.problems)
         misfit = self.fit is not None and not self.fit.fits
         if misfit and self.fit is not None:
-            problems.append(Problem("model", self.fit.problem, "warning"))
+            # The banner above says why and offers the fix; the list only counts it.
+            problems.append(Problem("model", "it does not fit this data (see above)", "warning"))
             self.fit_label.setText(self.fit.problem)
             self.use_template_button.setText(self.fit.action)
             self.use_template_button.setVisible(bool(self.fit.template))

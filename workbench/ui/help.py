@@ -157,7 +157,7 @@ class ShortcutsDialog(QDialog):
         lay.addWidget(note)
         lay.addWidget(buttons)
         _no_size_hints_offscreen(lay)
-        self.resize(560, 560)
+        self.resize(660, 600)
 
 
 class UserGuideDialog(QDialog):

@@ -6,6 +6,7 @@ chose one in View ▸ Theme.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Literal
 
@@ -63,6 +64,12 @@ DARK: dict[str, str] = {
     "GRID_MAJOR": "#2d2f34", "NODE_FILL": "#2b2d31", "NODE_BORDER": "#55585f", "EDGE": "#7f8792",
     "EDGE_HOVER": "#b4bcc7", "PORT": "#8d95a0", "SHAPE_TEXT": "#cfd3d9", "FAINT_TEXT": "#6f747c",
     "CANDIDATE_FILL": "#1e3a5f",
+}
+
+#: Light colours written into widgets' own style sheets elsewhere, and their dark twins,
+#: so a live switch can recolour sheets that were built before it (see recolor_sheets).
+SHEET_TWINS: dict[str, str] = {
+    "#a7bdf0": "#34476b", "#eef2fb": "#8e9bb3", "#b9c8ee": "#34476b", "#f1f4fb": "#8e9bb3",
 }
 
 _dark = False
@@ -188,7 +195,10 @@ def apply_theme(app: QApplication, mode: str = "light") -> Literal["light", "dar
     Open plots are restyled; widgets built later read the new colours from this module.
     """
     look = resolve_mode(mode)
+    was_dark = _dark
     use_colors(look == "dark")
+    if was_dark != _dark:
+        recolor_sheets(app, dark=_dark)
     app.setStyle("Fusion")
     app.setPalette(_palette())
     font = app.font()
@@ -202,6 +212,38 @@ def apply_theme(app: QApplication, mode: str = "light") -> Literal["light", "dar
         for widget in app.allWidgets():
             restyle_plot(widget)
     return look
+
+
+def _sheet_map(dark: bool) -> dict[str, str]:
+    """Lower-case hex colour of the look being left -> its twin in the look being entered."""
+    pairs: dict[str, str] = {}
+    for key, light in LIGHT.items():
+        pairs.setdefault(light.lower(), DARK[key].lower())
+    for light, dark_twin in SHEET_TWINS.items():
+        pairs.setdefault(light.lower(), dark_twin.lower())
+    if dark:
+        return pairs
+    back: dict[str, str] = {}
+    for light, dark_twin in pairs.items():
+        back.setdefault(dark_twin, light)
+    return back
+
+
+def recolor_sheets(app: QApplication, dark: bool) -> None:
+    """Swap the theme's colours in every widget's own style sheet (built before a switch).
+
+    Widgets set sheets like ``f"background: {theme.PANEL}"`` when they are built; this
+    keeps them right when the look changes while they exist.
+    """
+    mapping = _sheet_map(dark)
+    pattern = re.compile(r"#[0-9a-fA-F]{6}\b")
+    for widget in app.allWidgets():
+        sheet = widget.styleSheet()
+        if not sheet or "#" not in sheet:
+            continue
+        new = pattern.sub(lambda m: mapping.get(m.group(0).lower(), m.group(0)), sheet)
+        if new != sheet:
+            widget.setStyleSheet(new)
 
 
 def translucent(color: str, alpha: int) -> QColor:
