@@ -51,3 +51,32 @@ def test_save_clears_modified_and_new_edit_after_undo_drops_redo(tmp_path: Path)
     reopened = Document.open(tmp_path / "m.wbproj")
     assert "relu_3" in reopened.graph.nodes
     assert doc.analysis is doc.analysis  # cached until the next change
+
+
+def test_recording_a_run_saves_the_runs_list_without_marking_the_document_modified(tmp_path):
+    from workbench.core.project import load_project
+    from workbench.core.templates import make_project
+
+    doc = Document(make_project("mlp"))
+    path = tmp_path / "m.wbproj"
+    doc.save(path)
+    assert not doc.modified
+    doc.project.runs.append({"id": "r1", "path": "m.runs/r1", "status": "finished"})
+    assert doc.save_runs()
+    assert not doc.modified
+    assert [r["id"] for r in load_project(path).runs] == ["r1"]
+    # Unsaved edits stay unsaved (and out of the file); the runs still reach it.
+    doc.edit("Add", lambda g: g.add_node("ReLU", node_id="extra"))
+    doc.project.runs.append({"id": "r2", "path": "m.runs/r2", "status": "stopped"})
+    assert doc.save_runs()
+    assert doc.modified
+    on_disk = load_project(path)
+    assert [r["id"] for r in on_disk.runs] == ["r1", "r2"]
+    assert "extra" not in on_disk.graph.nodes
+
+
+def test_runs_of_a_document_without_a_file_wait_for_the_next_save():
+    doc = Document()
+    doc.project.runs.append({"id": "r1"})
+    assert not doc.save_runs()
+    assert doc.modified

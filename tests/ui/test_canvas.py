@@ -484,3 +484,139 @@ def test_skip_connection_is_routed_around_the_nodes_it_passes(canvas):
     # An edge between neighbours stays a plain curve.
     plain = canvas.edge_item(doc.graph.edges[0]).path()
     assert plain.boundingRect().width() < 1
+
+
+# --- context menus and one-gesture edits (issue 9, item 17) ---------------------------------
+
+
+def right_click(canvas: GraphCanvas, monkeypatch, view_pos: QPoint):
+    """Send a real context-menu event; return the menu the canvas would show."""
+    from PySide6.QtGui import QContextMenuEvent
+
+    shown = []
+    monkeypatch.setattr(GraphCanvas, "_exec_menu", lambda self, menu, pos: shown.append(menu))
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, view_pos, canvas.viewport().mapToGlobal(view_pos))
+    QApplication.sendEvent(canvas.viewport(), event)
+    assert len(shown) == 1, "no menu was shown"
+    return shown[0]
+
+
+def texts(menu) -> list[str]:
+    return [a.text() for a in menu.actions() if not a.isSeparator()]
+
+
+def find_action(menu, *path: str):
+    for part in path[:-1]:
+        menu = next(a.menu() for a in menu.actions() if a.text() == part)
+    return next(a for a in menu.actions() if a.text() == path[-1])
+
+
+def linear_on_conv_doc() -> Document:
+    return make_doc(
+        ("Input", {"shape": [1, 12, 12]}),
+        ("Conv2d", {"out_channels": 4, "kernel_size": 3}),
+        ("Linear", {"units": 8}),
+        ("Output", {"num_classes": 3}),
+    )
+
+
+def test_right_click_on_a_node_in_error_offers_its_fix_first_and_applies_it_as_one_edit(canvas, monkeypatch):
+    doc = show(canvas, linear_on_conv_doc())
+    assert not doc.analysis.ok
+    menu = right_click(canvas, monkeypatch, vp(canvas, canvas.node_item("linear_1").scenePos()))
+    assert texts(menu)[0] == "Insert Flatten before this layer"
+    assert menu.defaultAction() is menu.actions()[0]
+    assert {"Duplicate", "Disconnect All", "Delete"} <= set(texts(menu))
+    assert canvas.selected_node_ids() == ["linear_1"]
+    menu.actions()[0].trigger()
+    assert doc.analysis.ok
+    (flatten,) = doc.graph.of_type("Flatten")
+    assert Edge("conv2d_1", flatten.id) in doc.graph.edges and Edge(flatten.id, "linear_1") in doc.graph.edges
+    assert doc.undo_label() == "Insert Flatten"
+    doc.undo()
+    assert not doc.graph.of_type("Flatten") and Edge("conv2d_1", "linear_1") in doc.graph.edges
+
+
+def test_node_menu_duplicates_disconnects_and_deletes(canvas, monkeypatch):
+    doc = show(canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})))
+    where = vp(canvas, canvas.node_item("relu_1").scenePos())
+    menu = right_click(canvas, monkeypatch, where)
+    assert "Insert Flatten before this layer" not in texts(menu)
+    find_action(menu, "Duplicate").trigger()
+    (copy,) = [n for n in doc.graph.of_type("ReLU") if n.id != "relu_1"]
+    assert canvas.selected_node_ids() == [copy.id]
+    box = canvas.node_item(copy.id).sceneBoundingRect()
+    assert not any(box.intersects(canvas.node_item(n).sceneBoundingRect()) for n in doc.graph.nodes if n != copy.id)
+    menu = right_click(canvas, monkeypatch, where)
+    find_action(menu, "Disconnect All").trigger()
+    assert not any("relu_1" in (e.src, e.dst) for e in doc.graph.edges)
+    assert doc.undo_label() == "Disconnect relu_1"
+
+
+def test_deleting_a_layer_in_a_chain_reconnects_its_neighbours_in_one_undo_step(canvas, qtbot):
+    doc = show(canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})))
+    canvas.select_nodes(["relu_1"])
+    with qtbot.waitSignal(canvas.status_message) as blocker:
+        canvas.delete_selected()
+    assert "reconnected linear_1" in blocker.args[0]
+    assert Edge("linear_1", "output_1") in doc.graph.edges and doc.analysis.ok
+    doc.undo()
+    assert "relu_1" in doc.graph.nodes and Edge("linear_1", "output_1") not in doc.graph.edges
+
+
+def test_right_click_on_an_edge_inserts_a_layer_there(canvas, monkeypatch):
+    doc = show(canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("Output", {})))
+    item = canvas.edge_item(Edge("linear_1", "output_1"))
+    menu = right_click(canvas, monkeypatch, vp(canvas, item.path().pointAtPercent(0.5)))
+    assert texts(menu) == ["Insert Layer Here", "Delete Connection"]
+    find_action(menu, "Insert Layer Here", "Activation", "ReLU").trigger()
+    (relu,) = doc.graph.of_type("ReLU")
+    assert Edge("linear_1", relu.id) in doc.graph.edges and Edge(relu.id, "output_1") in doc.graph.edges
+    assert doc.analysis.ok
+    # The layers below made room: nothing overlaps.
+    boxes = [canvas.node_item(n).sceneBoundingRect() for n in doc.graph.nodes]
+    assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def test_right_click_on_the_canvas_offers_add_paste_fit_and_layout(canvas, monkeypatch):
+    doc = show(canvas, make_doc(("Input", {"shape": [8]}), ("Output", {})))
+    spot = vp(canvas, canvas.node_item("input_1").scenePos() + QPointF(400, 0))
+    menu = right_click(canvas, monkeypatch, spot)
+    assert texts(menu) == ["Add Layer", "Paste", "Fit to View", "Auto-layout", "Select All"]
+    assert not find_action(menu, "Paste").isEnabled()
+    find_action(menu, "Add Layer", "Dense", "Linear").trigger()
+    (lin,) = doc.graph.of_type("Linear")
+    assert abs(lin.pos[0] - canvas.mapToScene(spot).x()) < 2
+
+
+def test_a_layer_added_without_a_drop_point_does_not_overlap_others(canvas):
+    doc = show(canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("Output", {})))
+    at = canvas.node_item("linear_1").scenePos()
+    ids = [canvas.add_node_near("ReLU", at) for _ in range(3)]
+    boxes = {n: canvas.node_item(n).sceneBoundingRect().adjusted(4, 4, -4, -4) for n in doc.graph.nodes}
+    for n in ids:
+        assert not any(boxes[n].intersects(b) for m, b in boxes.items() if m != n)
+
+
+def test_auto_layout_keeps_the_text_readable(canvas):
+    from workbench.ui.canvas import READABLE_ZOOM
+
+    steps = [("Input", {"shape": [8]})] + [("Linear", {"units": 8}), ("ReLU", {})] * 15 + [("Output", {})]
+    doc = show(canvas, make_doc(*steps))
+    doc.edit("Move", lambda g: g.move_node("relu_3", (900, -700)))
+    canvas.reset_zoom()
+    canvas.auto_layout()
+    assert canvas.zoom() >= READABLE_ZOOM - 1e-6
+    assert doc.undo_label() == "Auto layout"
+
+
+def test_find_selects_and_centres_a_layer(canvas):
+    steps = [("Input", {"shape": [8]})] + [("Linear", {"units": 8}), ("ReLU", {})] * 15 + [("Output", {})]
+    show(canvas, make_doc(*steps))
+    assert canvas.find_node("relu_12") == "relu_12"
+    assert canvas.selected_node_ids() == ["relu_12"]
+    centre = canvas.mapToScene(canvas.viewport().rect().center())
+    node = canvas.node_item("relu_12").scenePos()
+    assert abs(centre.y() - node.y()) < 5
+    assert canvas.find_node("output") == "output_1"
+    assert canvas.find_node("nothing like it") == ""

@@ -501,9 +501,13 @@ def test_arrays_show_shapes_rows_sequence_options_and_findings(window, tmp_path,
     assert not dialog.image_box.isVisibleTo(dialog) and not dialog.target_box.isVisibleTo(dialog)
     assert dialog.table.caption.text() == "x: (40, 50) · y: (40,)"
     assert dialog.table.model.columns == ["x", "y"]
-    assert dialog.findings.texts() == ["x: 3 rows contain NaN", "y: labels are 0-3"]
+    # Token ids do not fit the LeNet template: the check says so beside the data's findings.
+    texts = dialog.findings.texts()
+    assert [t for t in texts if not t.startswith("model:")] == ["x: 3 rows contain NaN", "y: labels are 0-3"]
+    assert "model: it does not fit this data (see above)" in texts
+    assert dialog.fit_label.text().startswith("This data does not fit this model")
     assert dialog.findings.item(0).data(Qt.ItemDataRole.UserRole) == "warning"
-    assert dialog.findings_label.text() == "CHECK: 1 WARNING, 1 INFO"
+    assert dialog.findings_label.text() == "CHECK: 2 WARNINGS, 1 INFO"
     assert dialog.settings().seq_len is None
     dialog.seq_keep_check.setChecked(False)
     dialog.seq_len_spin.setValue(32)
@@ -735,3 +739,43 @@ def test_cancelling_a_background_rescan_keeps_the_project(window, tmp_path, qtbo
     assert tab.state() == "error" and tab.error_title.text() == "Scanning was cancelled"
     assert tab.retry_button.isVisibleTo(tab)
     assert window.document.project.dataset is not None and not window.document.modified
+
+
+# --- issue 9, item 14: data that does not fit the model -------------------------------------------
+
+
+def test_a_table_into_an_image_model_says_it_does_not_fit_and_offers_the_mlp_template(window, tmp_path, qtbot):
+    before = window.document.graph.to_dict()
+    path = make_table(tmp_path / "flowers.csv")
+    dialog = window.import_dataset(path)
+    qtbot.waitUntil(lambda: not dialog.is_scanning(), timeout=WAIT_MS)
+    texts = dialog.findings.texts()
+    assert not any("No problems found" in t for t in texts)
+    assert "model: it does not fit this data (see above)" in texts
+    assert dialog.findings_label.text() != "Check: no problems"
+    assert dialog.fit_banner.isVisibleTo(dialog)
+    assert dialog.fit_label.text().startswith("This table does not fit this model")
+    assert "Conv2d" in dialog.fit_label.text()
+    assert dialog.use_template_button.text() == "Use the MLP template for this table"
+
+    with qtbot.waitSignal(window.data_controller.imported, timeout=WAIT_MS) as blocker:
+        dialog.use_template_button.click()
+    qtbot.waitUntil(lambda: window.data_tab.state() == "data", timeout=WAIT_MS)
+    doc = window.document
+    assert [n.type for n in doc.graph][:2] == ["Input", "Linear"]
+    assert analyze(doc.graph).errors == []
+    assert "template" in blocker.args[0][0]
+    assert doc.project.dataset is not None
+    doc.undo()  # one step brings LeNet back
+    assert doc.graph.to_dict() == before
+
+
+def test_data_that_fits_after_adapting_shows_no_misfit(qtbot, tmp_path):
+    w = MainWindow(restore_state=False)
+    qtbot.addWidget(w)
+    assert w.new_project("mlp")
+    dialog = w.import_dataset(make_table(tmp_path / "flowers.csv"))
+    qtbot.waitUntil(lambda: not dialog.is_scanning(), timeout=WAIT_MS)
+    assert dialog.fit is not None and dialog.fit.fits
+    assert not dialog.fit_banner.isVisibleTo(dialog)
+    assert not any("does not fit" in t for t in dialog.findings.texts())

@@ -85,7 +85,7 @@ def test_window_has_the_pages_panels_and_menus(window):
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Start", "Model", "Data", "Train", "Export"]
     assert window.current_page() == "model"
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["&File", "&Edit", "&View"]
+    assert menus == ["&File", "&Edit", "&View", "&Help"]
     file_items = [a.text() for a in window.file_menu.actions() if a.text()]
     assert file_items == [
         "&New…",
@@ -555,3 +555,206 @@ def test_build_lenet_undo_all_redo_all_save_and_reopen(make_window, tmp_path):
     assert fresh.open_project(path)
     assert fresh.document.graph.to_dict() == built
     assert fresh.summary.row_ids() == [n["id"] for n in built["nodes"]]
+
+
+# --- issue 9: placing, finding, help, theme, drop highlight, runs ----------------------------
+
+
+def test_layers_added_from_the_palette_search_do_not_overlap(window):
+    from workbench.ui.canvas import NODE_HEIGHT, NODE_WIDTH
+
+    for _ in range(3):
+        window.layer_palette.layer_activated.emit("Dropout")
+    nodes = list(window.document.graph)
+    for i, a in enumerate(nodes):
+        for b in nodes[i + 1 :]:
+            apart = abs(a.pos[0] - b.pos[0]) >= NODE_WIDTH or abs(a.pos[1] - b.pos[1]) >= NODE_HEIGHT
+            assert apart, f"{a.id} overlaps {b.id}"
+
+
+def test_find_layer_selects_and_centres_a_layer_on_the_canvas(window, monkeypatch):
+    window.resize(1200, 800)
+    window.show()
+    asked = Recorder("relu_3 — ReLU")
+    monkeypatch.setattr(MainWindow, "_ask_find_layer", lambda self, choices: asked(choices))
+    window.find_layer_action.trigger()
+    assert "relu_3 — ReLU" in asked.calls[0][0]
+    assert window.canvas.selected_node_ids() == ["relu_3"]
+    canvas = window.canvas
+    centre = canvas.mapToScene(canvas.viewport().rect().center())
+    assert abs(centre.y() - canvas.node_item("relu_3").scenePos().y()) < 5
+    assert window.find_layer_action.text() == "Find &Layer…"
+    assert window.search_layers_action.text() == "&Search Layers to Add…"
+
+
+def test_help_menu_has_about_shortcuts_and_the_user_guide(window, qtbot):
+    from PySide6 import QtCore
+
+    from workbench import __version__
+
+    texts = [a.text() for a in window.help_menu.actions() if a.text()]
+    assert texts == ["&User Guide", "&Keyboard Shortcuts", "&About Model Workbench"]
+    about = window.show_about()
+    text = about.text.text()
+    for needle in (__version__, "MIT", "Qt", QtCore.qVersion(), "PyTorch", "ONNX Runtime"):
+        assert needle in text
+    about.close()
+
+    dialog = window.show_shortcuts()
+    rows = dialog.rows
+    assert ("Edit", "Undo", "Ctrl+Z") in rows
+    assert ("View", "Find Layer", "Ctrl+F") in rows
+    assert ("Help", "Keyboard Shortcuts", "Ctrl+/") in rows
+    assert dialog.table.rowCount() == len(rows)
+    assert rows == sorted(rows, key=rows.index)  # menu order
+    dialog.close()
+
+    guide = window.show_user_guide()
+    assert guide.browser.toPlainText().startswith("Model Workbench user guide")
+    assert "Right-click" in guide.browser.toPlainText()
+    guide.close()
+
+
+def test_about_reads_versions_without_importing_torch():
+    code = textwrap.dedent(
+        """
+        import sys
+        from workbench.ui.help import about_html, versions
+        html = about_html()
+        assert 'torch' not in sys.modules, 'torch imported'
+        names = dict(versions())
+        assert names['PyTorch'] != 'not installed', names
+        print('ok')
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_the_user_guide_ships_inside_the_package():
+    from workbench.ui.help import user_guide_text
+
+    assert user_guide_text().startswith("# Model Workbench user guide")
+
+
+@pytest.fixture
+def restore_look():
+    """Theme tests change the whole application's look: put it back afterwards."""
+    from workbench.ui import theme
+
+    app = QApplication.instance()
+    saved = (app.styleSheet(), app.palette(), app.style().name(), app.font())
+    yield
+    sheet, palette, style, font = saved
+    theme.use_colors(False)
+    app.setStyle(style)
+    app.setPalette(palette)
+    app.setFont(font)
+    app.setStyleSheet(sheet)
+
+
+def test_view_theme_switches_to_dark_is_remembered_and_follows_the_system(
+    window, make_window, monkeypatch, restore_look
+):
+    from workbench.ui import theme
+
+    assert [a.text() for a in window.theme_menu.actions()] == ["&System", "&Light", "&Dark"]
+    assert window.theme_actions["system"].isChecked()
+    window.resize(1000, 700)
+    window.show()
+    from PySide6.QtWidgets import QLabel
+
+    card = QLabel("built in light", window)  # a widget styled with the colours of its day
+    card.setStyleSheet(f"QLabel {{ background: {theme.PANEL}; color: {theme.TEXT}; }}")
+    window.set_theme("dark")
+    assert theme.is_dark()
+    assert card.styleSheet() == f"QLabel {{ background: {theme.DARK['PANEL']}; color: {theme.DARK['TEXT']}; }}"
+    assert window.settings.get("theme") == "dark"
+    assert QApplication.instance().palette().window().color().lightness() < 80
+    canvas = window.canvas
+    image = canvas.viewport().grab().toImage()
+    assert image.pixelColor(3, 3).lightness() < 60  # the canvas background is dark too
+    window.set_theme("light")
+    assert not theme.is_dark()
+    assert card.styleSheet() == f"QLabel {{ background: {theme.LIGHT['PANEL']}; color: {theme.LIGHT['TEXT']}; }}"
+    assert QApplication.instance().palette().window().color().lightness() > 200
+
+    # "System" follows the system's colour scheme, also when it changes.
+    monkeypatch.setattr(theme, "system_is_dark", lambda: True)
+    window.set_theme("system")
+    assert theme.is_dark()
+    monkeypatch.setattr(theme, "system_is_dark", lambda: False)
+    window._on_system_scheme_changed()
+    assert not theme.is_dark()
+
+    window.set_theme("dark")
+    again = make_window(settings=Settings(window.settings.path))
+    assert again.theme_actions["dark"].isChecked()
+
+
+def test_dark_theme_restyles_the_train_tab_plots(window, qtbot, restore_look):
+    import pyqtgraph as pg
+
+    from workbench.ui import theme
+
+    window.show_page("train")
+    window.train_tab.ensure_plots()
+    window.set_theme("dark")  # plots built in light are restyled
+    plots = window.train_tab.findChildren(pg.PlotWidget)
+    assert plots
+    for plot in plots:
+        assert plot.backgroundBrush().color().name() == theme.DARK["PANEL"]
+        legend = plot.getPlotItem().legend
+        if legend is not None:
+            assert legend.brush().color().lightness() < 80
+    # Plots built while dark are dark from the start.
+    window.set_document(Document(make_project("mlp")))
+    plots = window.train_tab.findChildren(pg.PlotWidget)
+    assert all(p.backgroundBrush().color().name() == theme.DARK["PANEL"] for p in plots)
+
+
+def test_dragging_files_over_the_window_shows_a_drop_highlight(window, tmp_path):
+    from PySide6.QtGui import QDragLeaveEvent
+
+    path = tmp_path / "fruit.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    window.resize(1000, 700)
+    window.show()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    overlay = window.drop_overlay
+    assert overlay is not None and overlay.isVisible()
+    assert overlay.text() == "Drop to import fruit.csv"
+    QApplication.sendEvent(window, QDragLeaveEvent())
+    assert not overlay.isVisible()
+    QApplication.sendEvent(window, enter)
+    assert overlay.isVisible()
+    empty = QMimeData()  # a drop with nothing usable still ends the highlight
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, empty, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+    assert not overlay.isVisible()
+
+
+def test_recording_a_run_does_not_mark_the_project_modified(window, tmp_path):
+    from workbench.core.project import load_project
+    from workbench.ui.training import RunOutcome
+
+    path = tmp_path / "digits.wbproj"
+    assert window.save_project(path)
+    assert not window.isWindowModified()
+    run_dir = tmp_path / "digits.runs" / "r1"
+    run_dir.mkdir(parents=True)
+    outcome = RunOutcome("finished", "3 epochs", run_id="r1", run_dir=str(run_dir), epochs_done=3)
+    window.train_controller._record(window.document, outcome)
+    assert not window.isWindowModified()
+    assert window.windowTitle() == "digits[*] — Model Workbench"
+    assert [r["id"] for r in load_project(path).runs] == ["r1"]

@@ -340,3 +340,35 @@ def test_start_page_offers_templates_and_recent(qtbot, tmp_path):
     with qtbot.waitSignal(page.recent_chosen) as blocker:
         page.recent_buttons[0].click()
     assert blocker.args == [str(recent)]
+
+
+# --- issue 9, item 19 -----------------------------------------------------------------------
+
+
+def test_the_palette_never_cuts_a_layer_name(palette, qtbot):
+    from PySide6.QtWidgets import QLayout
+
+    # As narrow as a panel (dock) lets it be: its minimum size hint.
+    narrowest = palette.minimumSizeHint().width()
+    palette.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)  # offscreen: no WM
+    palette.resize(narrowest, 500)
+    palette.show()
+    qtbot.waitExposed(palette)
+    tree = palette.tree
+    fm = tree.fontMetrics()
+    for i in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(i)
+        for j in range(top.childCount()):
+            item = top.child(j)
+            rect = tree.visualItemRect(item)
+            need = fm.horizontalAdvance(item.text(0))
+            assert rect.left() + need <= tree.viewport().width(), item.text(0)
+
+
+def test_maxpool_stride_says_same_as_kernel_instead_of_zero(inspector, lenet):
+    inspector.set_selection(["maxpool2d_1"])
+    stride = inspector.fields["stride"].widget
+    assert lenet.graph.nodes["maxpool2d_1"].params["stride"] == 0
+    assert stride.text() == "same as kernel"
+    stride.setValue(3)
+    assert stride.text() == "3"

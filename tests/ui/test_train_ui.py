@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from workbench.core.project import load_project
 from workbench.data import open_dataset
 from workbench.data.link import default_settings, fit_model_to_data, store_settings
 from workbench.engine.config import TrainConfig, form_sections
@@ -186,7 +187,9 @@ def test_start_trains_and_the_curves_receive_points(window, qtbot, tmp_path):
     runs = window.document.project.runs
     assert len(runs) == 1 and runs[0]["id"] == outcome.run_id and runs[0]["status"] == "finished"
     assert runs[0]["path"] == f"net.runs/{outcome.run_id}"
-    assert window.document.modified  # Save records the run
+    # Recording a run is not a user edit: it goes into the file, the title gets no "*".
+    assert not window.document.modified and not window.isWindowModified()
+    assert [r["id"] for r in load_project(project).runs] == [outcome.run_id]
     assert "Epoch 3/3" in tab.log.toPlainText()
     assert tab.progress.text().startswith("Finished")
     assert tab.start_button.isEnabled() and tab.more_button.isEnabled()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.graph import Graph, GraphError
-from workbench.core.project import Project, load_project, save_project
+from workbench.core.project import Project, ProjectError, load_project, save_project
 from workbench.core.shapes import Analysis, analyze
 
 Listener = Callable[["Document"], None]
@@ -72,6 +72,29 @@ class Document:
         """Flag a change that is not in the undo history (e.g. dataset settings)."""
         self._saved_marker = object()
         self._changed()
+
+    def save_runs(self) -> bool:
+        """Write the runs list into the project file, leaving other unsaved changes alone.
+
+        A finished training run is recorded by the app, not edited by the user, so it
+        must not make the project "modified". The file on disk gets the new runs list and
+        keeps everything else as it was saved; the in-memory project keeps its unsaved
+        edits. Without a file (or if it cannot be written) the document is marked
+        modified instead, so the runs are saved with the next Save. Returns whether the
+        file was written.
+        """
+        if self.path is None:
+            self.mark_modified()
+            return False
+        try:
+            on_disk = load_project(self.path)
+            on_disk.runs = [dict(r) for r in self.project.runs]
+            save_project(on_disk, self.path)
+        except (OSError, ProjectError):
+            self.mark_modified()
+            return False
+        self._changed()
+        return True
 
     # --- listeners --------------------------------------------------------------------
 

@@ -43,3 +43,38 @@ def auto_layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[
     for n, pos in positions.items():
         graph.move_node(n, pos)
     return positions
+
+
+def free_position(
+    graph: Graph,
+    pos: tuple[float, float],
+    size: tuple[float, float],
+    gap: float = 16.0,
+) -> tuple[float, float]:
+    """The spot nearest to ``pos`` where a box of ``size`` (centred) overlaps no node.
+
+    Every node is taken to be a box of ``size`` centred on its position; ``gap`` is the
+    room kept between boxes. Candidates lie on a grid of one box plus the gap, searched
+    outwards ring by ring, nearest first.
+    """
+    w, h = size[0] + gap, size[1] + gap
+    boxes = [n.pos for n in graph]
+
+    def free(x: float, y: float) -> bool:
+        return all(abs(x - bx) >= w or abs(y - by) >= h for bx, by in boxes)
+
+    x0, y0 = pos
+    if free(x0, y0):
+        return (x0, y0)
+    for ring in range(1, 60):
+        spots = [
+            (x0 + i * w / 2, y0 + j * h)
+            for i in range(-2 * ring, 2 * ring + 1)
+            for j in range(-ring, ring + 1)
+            if max(abs(i) / 2, abs(j)) >= ring - 0.5
+        ]
+        spots.sort(key=lambda p: ((p[0] - x0) ** 2 + (p[1] - y0) ** 2, p[1], p[0]))
+        for x, y in spots:
+            if free(x, y):
+                return (x, y)
+    return (x0, y0)

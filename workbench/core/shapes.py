@@ -25,6 +25,13 @@ class Issue:
     message: str
     severity: Severity = "error"
     edge: Edge | None = None
+    #: A one-click fix: the layer type to insert just before ``node`` (e.g. "Flatten").
+    fix: str | None = None
+
+    @property
+    def fix_label(self) -> str:
+        """The fix as a command, e.g. "Insert Flatten before this layer" ('' if none)."""
+        return f"Insert {self.fix} before this layer" if self.fix else ""
 
 
 @dataclass
@@ -134,7 +141,8 @@ def analyze(graph: Graph) -> Analysis:
             out = layer.infer(node.params, specs)
         except (ShapeError, ParamError) as e:
             edge = in_ports[nid][0] if len(in_ports[nid]) == 1 else None
-            issues.append(Issue(nid, str(e), edge=edge))
+            fix = getattr(e, "insert", None) if edge is not None else None
+            issues.append(Issue(nid, str(e), edge=edge, fix=fix))
             continue
         info.output = out
         info.params = int(layer.count_params(node.params, specs, out))
@@ -146,7 +154,7 @@ def analyze(graph: Graph) -> Analysis:
         for k, issue in enumerate(issues):
             # A half-built side branch must not block training the rest of the model.
             if issue.node is not None and issue.node not in feeding and issue.severity == "error":
-                issues[k] = Issue(issue.node, issue.message, "warning", issue.edge)
+                issues[k] = Issue(issue.node, issue.message, "warning", issue.edge, issue.fix)
         for nid in order:
             if nid not in feeding:
                 issues.append(Issue(nid, f"{nid} does not lead to the Output and will be ignored: connect it or delete it", "warning"))

@@ -79,7 +79,11 @@ def run_gui(
     app.setApplicationDisplayName("Model Workbench")
     app.setOrganizationName("ModelWorkbench")
     app.setApplicationVersion(__version__)
-    apply_theme(app)  # type: ignore[arg-type]
+    from workbench.core.settings import Settings
+
+    settings = Settings()
+    # Light or dark as the user chose in View ▸ Theme, or as the system says.
+    apply_theme(app, str(settings.get("theme", "system")))  # type: ignore[arg-type]
 
     open_error: str | None = None
     document: Document | None = None
@@ -98,7 +102,7 @@ def run_gui(
                 return _fail(f"template '{template or DEFAULT_TEMPLATE}' cannot be built: {e}")
             document = Document()
 
-    window = MainWindow(restore_state=not (screenshot or first_paint_probe))
+    window = MainWindow(settings, restore_state=not (screenshot or first_paint_probe))
     window.set_document(document)
     if project is not None and document.path is not None:
         window.settings.add_recent(document.path)

@@ -21,10 +21,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QAction,
     QBrush,
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontDatabase,
     QFontMetricsF,
@@ -44,17 +46,19 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsView,
+    QMenu,
     QStyleOptionGraphicsItem,
     QWidget,
 )
 
-from workbench.core import catalog
+from workbench.core import catalog, edits
 from workbench.core.document import Document
 from workbench.core.graph import Edge, GraphError
-from workbench.core.layout import ROW_HEIGHT
+from workbench.core.layout import ROW_HEIGHT, free_position
 from workbench.core.layout import auto_layout as core_auto_layout
 from workbench.core.shapes import Issue
-from workbench.ui.theme import ACCENT, ERROR, MUTED, TEXT, WARNING, human_count
+from workbench.ui import theme
+from workbench.ui.theme import human_count
 
 #: Mime type of a palette drag; the data is the UTF-8 layer type name.
 LAYER_MIME = "application/x-workbench-layer"
@@ -72,16 +76,6 @@ GRID = 20.0
 LONG_EDGE = 1.6 * ROW_HEIGHT  # edges longer than this look for nodes in their way
 READABLE_ZOOM = 0.8  # a newly shown model is not shrunk below this
 SCENE_EXTENT = 50_000.0
-
-BACKGROUND = QColor("#f8f9fb")
-GRID_MINOR = QColor("#f0f2f5")
-GRID_MAJOR = QColor("#e3e6eb")
-NODE_FILL = QColor("#ffffff")
-NODE_BORDER = QColor("#c4c9d1")
-EDGE_COLOR = QColor("#8a929e")
-PORT_COLOR = QColor("#7b8491")
-GOOD = QColor("#16a34a")
-CANDIDATE_FILL = QColor("#dbeafe")
 
 #: Stripe colour of each palette group.
 GROUP_COLORS: dict[str, str] = {
@@ -197,14 +191,14 @@ class PortItem(QGraphicsItem):
         r = PORT_RADIUS
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self.state in (PortItem.GOOD, PortItem.BAD):
-            color = GOOD if self.state == PortItem.GOOD else QColor(ERROR)
+            color = QColor(theme.OK) if self.state == PortItem.GOOD else QColor(theme.ERROR)
             pen, brush, r = QPen(color, 1.4), QBrush(color), r + 2
         elif self.state == PortItem.CANDIDATE:
-            pen, brush, r = QPen(QColor(ACCENT), 1.6), QBrush(CANDIDATE_FILL), r + 1
+            pen, brush, r = QPen(QColor(theme.ACCENT), 1.6), QBrush(QColor(theme.CANDIDATE_FILL)), r + 1
         elif self._hover:
-            pen, brush, r = QPen(QColor(ACCENT), 1.4), QBrush(QColor(ACCENT)), r + 1
+            pen, brush, r = QPen(QColor(theme.ACCENT), 1.4), QBrush(QColor(theme.ACCENT)), r + 1
         else:
-            pen, brush = QPen(PORT_COLOR, 1.4), QBrush(PORT_COLOR if self.connected else NODE_FILL)
+            pen, brush = QPen(QColor(theme.PORT), 1.4), QBrush(QColor(theme.PORT if self.connected else theme.NODE_FILL))
         painter.setPen(pen)
         painter.setBrush(brush)
         painter.drawEllipse(QPointF(0, 0), r, r)
@@ -227,7 +221,7 @@ class NodeItem(QGraphicsItem):
         self.out_port.setPos(0, NODE_HEIGHT / 2)
         self.severity: str | None = None
         self._key: tuple[Any, ...] | None = None
-        self._stripe = QColor(MUTED)
+        self._stripe = QColor(theme.MUTED)
         self._title = ""
         self._title_font = canvas.fonts[0]
         self._shape = ""
@@ -298,7 +292,7 @@ class NodeItem(QGraphicsItem):
         except KeyError:
             layer = None
         group = layer.group if layer else ""
-        self._stripe = QColor(GROUP_COLORS.get(group, MUTED))
+        self._stripe = QColor(GROUP_COLORS.get(group, theme.MUTED))
         title_font, mono_font, small_font = self.canvas.fonts
         inner = NODE_WIDTH - 26.0
         # A long type name first gets a slightly smaller font, then an ellipsis.
@@ -348,18 +342,18 @@ class NodeItem(QGraphicsItem):
         _, mono_font, small_font = self.canvas.fonts
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self.isSelected():
-            painter.setPen(QPen(QColor(ACCENT), 2.0))
+            painter.setPen(QPen(QColor(theme.ACCENT), 2.0))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(box.adjusted(-3, -3, 3, 3), 8, 8)
         if self.severity == "error":
-            border = QPen(QColor(ERROR), 2.0)
+            border = QPen(QColor(theme.ERROR), 2.0)
         elif self.severity == "warning":
-            border = QPen(QColor(WARNING), 2.0)
+            border = QPen(QColor(theme.WARNING), 2.0)
         else:
-            border = QPen(NODE_BORDER, 1.0)
+            border = QPen(QColor(theme.NODE_BORDER), 1.0)
         path = QPainterPath()
         path.addRoundedRect(box, 6, 6)
-        painter.fillPath(path, NODE_FILL)
+        painter.fillPath(path, QColor(theme.NODE_FILL))
         painter.save()
         painter.setClipPath(path)
         painter.fillRect(QRectF(box.left(), box.top(), 5, box.height()), self._stripe)
@@ -370,14 +364,14 @@ class NodeItem(QGraphicsItem):
 
         left = box.left() + 14
         width = box.width() - 24
-        painter.setPen(QColor(TEXT))
+        painter.setPen(QColor(theme.TEXT))
         painter.setFont(self._title_font)
         painter.drawText(QRectF(left, box.top() + 5, width, 17), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._title)
         painter.setFont(mono_font)
-        painter.setPen(QColor("#374151") if self._shape_known else QColor("#9ca3af"))
+        painter.setPen(QColor(theme.SHAPE_TEXT if self._shape_known else theme.FAINT_TEXT))
         painter.drawText(QRectF(left, box.top() + 22, width, 15), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._shape)
         painter.setFont(small_font)
-        painter.setPen(QColor(MUTED))
+        painter.setPen(QColor(theme.MUTED))
         footer = QRectF(left, box.top() + 37, width, 14)
         painter.drawText(footer, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._footer_left)
         if self._footer_right:
@@ -422,13 +416,17 @@ class EdgeItem(QGraphicsPathItem):
         self.error = message
         self._apply_pen()
 
+    def restyle(self) -> None:
+        """Pick up the current theme's colours."""
+        self._apply_pen()
+
     def _apply_pen(self) -> None:
         if self.isSelected():
-            pen = QPen(QColor(ACCENT), 2.5)
+            pen = QPen(QColor(theme.ACCENT), 2.5)
         elif self.error:
-            pen = QPen(QColor(ERROR), 2.2 if self._hover else 1.8)
+            pen = QPen(QColor(theme.ERROR), 2.2 if self._hover else 1.8)
         else:
-            pen = QPen(QColor("#5f6875") if self._hover else EDGE_COLOR, 2.2 if self._hover else 1.5)
+            pen = QPen(QColor(theme.EDGE_HOVER if self._hover else theme.EDGE), 2.2 if self._hover else 1.5)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         self.setPen(pen)
 
@@ -771,24 +769,114 @@ class GraphCanvas(QGraphicsView):
             return str(node_id)
         return ""
 
+    def add_node_near(self, type_name: str, scene_pos: QPointF) -> str:
+        """Add a ``type_name`` node at the free spot nearest to ``scene_pos``; return its id.
+
+        Used where the user did not point at a spot (the palette's search, a menu), so
+        the new layer never lands on top of another.
+        """
+        if self.document is None:
+            return ""
+        x, y = free_position(self.document.graph, (scene_pos.x(), scene_pos.y()), (NODE_WIDTH, NODE_HEIGHT))
+        return self.add_node_at(type_name, QPointF(x, y))
+
     def delete_selected(self) -> None:
-        """Delete the selected nodes and edges as one edit."""
+        """Delete the selected nodes and edges as one edit.
+
+        A deleted layer in the middle of a chain (one input, feeding others) leaves its
+        neighbours joined when their shapes fit, in the same undo step.
+        """
         nodes = self.selected_node_ids()
         edges = [e for e in self.selected_edges() if e.src not in nodes and e.dst not in nodes]
         if not nodes and not edges:
             return
+        outcome: list[tuple[list[Edge], list[str]]] = []
 
         def delete(g: Any) -> None:
             for e in edges:
                 g.disconnect(e)
-            for nid in nodes:
-                g.remove_node(nid)
+            outcome.append(edits.remove_and_reconnect(g, nodes))
 
         if nodes:
             label = f"Delete {nodes[0]}" if len(nodes) == 1 else f"Delete {len(nodes)} layers"
         else:
             label = "Delete connection" if len(edges) == 1 else "Delete connections"
         self._edit(label, delete)
+        if outcome:
+            made, notes = outcome[0]
+            if notes:
+                self.status_message.emit(f"{label}: " + "; ".join(notes))
+            elif made:
+                joined = ", ".join(f"{e.src} \u2192 {e.dst}" for e in made)
+                self.status_message.emit(f"{label}; reconnected {joined}")
+
+    def duplicate_selected(self) -> list[str]:
+        """Copy the selected nodes (and the edges among them) beside them, as one edit."""
+        ids = self.selected_node_ids()
+        if not ids:
+            return []
+        label = f"Duplicate {ids[0]}" if len(ids) == 1 else f"Duplicate {len(ids)} layers"
+
+        def dup(g: Any) -> list[str]:
+            # Beside the originals, on a spot where the copy overlaps nothing.
+            left = min(g.nodes[n].pos[0] for n in ids)
+            top = min(g.nodes[n].pos[1] for n in ids)
+            x, y = free_position(g, (left + NODE_WIDTH + 30, top), (NODE_WIDTH, NODE_HEIGHT))
+            return edits.duplicate(g, ids, (x - left, y - top))
+
+        new = self._edit(label, dup) or []
+        if new:
+            self.select_nodes(new)
+        return list(new)
+
+    def disconnect_node(self, node_id: str) -> None:
+        """Remove every connection of one node (one edit)."""
+        self._edit(f"Disconnect {node_id}", lambda g: edits.disconnect_all(g, node_id))
+
+    def insert_on_edge(self, edge: Edge, type_name: str) -> str:
+        """Put a new layer on a connection (one edit); return its id."""
+        new = self._edit(f"Insert {type_name}", lambda g: edits.insert_on_edge(g, edge, type_name))
+        if new:
+            self.select_nodes([new])
+        return str(new or "")
+
+    def fix_for(self, node_id: str) -> Issue | None:
+        """The node's first error that comes with a one-click fix, if any."""
+        if self.document is None:
+            return None
+        for issue in self.document.analysis.issues_for(node_id):
+            if issue.fix and issue.edge is not None:
+                return issue
+        return None
+
+    def apply_fix(self, node_id: str) -> str:
+        """Apply the node's one-click fix (e.g. insert a Flatten before it) as one edit."""
+        issue = self.fix_for(node_id)
+        if issue is None or issue.fix is None or issue.edge is None:
+            return ""
+        return self.insert_on_edge(issue.edge, issue.fix)
+
+    def find_nodes(self, text: str) -> list[str]:
+        """Ids of nodes whose id or type contains ``text`` (case-insensitive); exact first."""
+        if self.document is None:
+            return []
+        needle = text.strip().casefold()
+        if not needle:
+            return []
+        hits = [n for n in self.document.graph if needle in n.id.casefold() or needle in n.type.casefold()]
+        hits.sort(key=lambda n: (n.id.casefold() != needle and n.type.casefold() != needle, n.pos[1], n.pos[0]))
+        return [n.id for n in hits]
+
+    def find_node(self, text: str) -> str:
+        """Select and centre the first node matching ``text``; return its id ('' if none)."""
+        ids = self.find_nodes(text)
+        if not ids:
+            self.status_message.emit(f"No layer on the canvas matches \u201c{text.strip()}\u201d")
+            return ""
+        self.select_nodes([ids[0]])
+        self.center_on_node(ids[0])
+        self.setFocus()
+        return ids[0]
 
     def copy_selected(self) -> None:
         """Put the selected nodes (and the edges among them) on the clipboard."""
@@ -838,11 +926,12 @@ class GraphCanvas(QGraphicsView):
         return list(ids)
 
     def auto_layout(self) -> None:
-        """Arrange every node by depth (one undoable edit), then fit the view."""
+        """Arrange every node by depth (one undoable edit), then fit the view (readably)."""
         if self.document is None or not self.document.graph.nodes:
             return
         self._edit("Auto layout", core_auto_layout)
-        self.fit_to_view()
+        # Fit, but never so small the text cannot be read: a tall model shows its top.
+        self.initial_view()
 
     def _commit_moves(self) -> None:
         if self.document is None:
@@ -867,6 +956,17 @@ class GraphCanvas(QGraphicsView):
         self._reroute = True  # a moved node may now block, or clear, a long edge's way
         self._edit("Move", move)
         self._reroute = False
+
+    def restyle(self) -> None:
+        """Redraw everything in the current theme's colours (after a light/dark switch)."""
+        for node in self._nodes.values():
+            node.update()
+            for port in [node.out_port, *node.in_ports]:
+                port.update()
+        for edge in self._edges.values():
+            edge.restyle()
+        self.resetCachedContent()
+        self.viewport().update()
 
     # --- view ---------------------------------------------------------------------------
 
@@ -942,14 +1042,14 @@ class GraphCanvas(QGraphicsView):
         event.accept()
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        painter.fillRect(rect, BACKGROUND)
+        painter.fillRect(rect, QColor(theme.CANVAS_BG))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         scale = self.zoom()
         step = GRID
         while step * scale < 14:
             step *= 5
         major = step * 5
-        for spacing, color in ((step, GRID_MINOR), (major, GRID_MAJOR)):
+        for spacing, color in ((step, QColor(theme.GRID_MINOR)), (major, QColor(theme.GRID_MAJOR))):
             pen = QPen(color, 1.0)
             pen.setCosmetic(True)
             painter.setPen(pen)
@@ -972,13 +1072,134 @@ class GraphCanvas(QGraphicsView):
         font = QFont(QApplication.font())
         font.setPointSizeF(12)
         painter.setFont(font)
-        painter.setPen(QColor("#8b93a1"))
+        painter.setPen(QColor(theme.MUTED))
         painter.drawText(
             QRectF(self.viewport().rect()),
             Qt.AlignmentFlag.AlignCenter,
             "Drag layers here from the palette",
         )
         painter.restore()
+
+    # --- context menus ------------------------------------------------------------------
+
+    def _item_under(self, view_pos: QPoint) -> NodeItem | EdgeItem | None:
+        item = self.itemAt(view_pos)
+        if isinstance(item, PortItem):
+            return item.node
+        if isinstance(item, NodeItem | EdgeItem):
+            return item
+        return None
+
+    def context_menu(self, view_pos: QPoint) -> QMenu:
+        """The menu for what is under ``view_pos``: a node, a connection or the canvas.
+
+        Right-clicking an unselected node or connection selects it first, as in file
+        managers, so the menu's commands act on what the user sees selected.
+        """
+        menu = QMenu(self)
+        scene_pos = self.mapToScene(view_pos)
+        item = self._item_under(view_pos)
+        if self.document is None:
+            return menu
+        if isinstance(item, NodeItem):
+            if not item.isSelected():
+                self.select_nodes([item.node_id])
+            self._fill_node_menu(menu, item.node_id)
+        elif isinstance(item, EdgeItem):
+            if not item.isSelected():
+                self._scene.clearSelection()
+                item.setSelected(True)
+            self._fill_edge_menu(menu, item.edge)
+        else:
+            self._fill_canvas_menu(menu, scene_pos)
+        return menu
+
+    def _fill_node_menu(self, menu: QMenu, node_id: str) -> None:
+        issue = self.fix_for(node_id)
+        if issue is not None:
+            fix = menu.addAction(issue.fix_label)
+            fix.setObjectName("fixAction")
+            fix.setToolTip(issue.message)
+            fix.setStatusTip(issue.message)
+            f = menu.font()
+            f.setBold(True)
+            fix.setFont(f)
+            fix.triggered.connect(lambda _=False: self.apply_fix(node_id))
+            menu.setDefaultAction(fix)
+            menu.addSeparator()
+        ids = self.selected_node_ids()
+        many = len(ids) > 1
+        dup = menu.addAction(f"Duplicate {len(ids)} Layers" if many else "Duplicate")
+        dup.triggered.connect(lambda _=False: self.duplicate_selected())
+        disc = menu.addAction("Disconnect All")
+        disc.setToolTip("Remove every connection into and out of this layer")
+        disc.setEnabled(any(node_id in (e.src, e.dst) for e in self.document.graph.edges) if self.document else False)
+        disc.triggered.connect(lambda _=False: self.disconnect_node(node_id))
+        copy = menu.addAction("Copy")
+        copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
+        copy.triggered.connect(lambda _=False: self.copy_selected())
+        menu.addSeparator()
+        delete = menu.addAction(f"Delete {len(ids)} Layers" if many else "Delete")
+        delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        delete.triggered.connect(lambda _=False: self.delete_selected())
+
+    def _layer_menu(self, parent: QMenu, title: str, action: Any, single_input: bool) -> QMenu:
+        """A submenu of catalog layers by group; ``action(type_name)`` runs on a pick."""
+        sub = parent.addMenu(title)
+        for group, layers in catalog.by_group().items():
+            names = [
+                layer.name
+                for layer in layers
+                if not single_input or (layer.name not in ("Input", "Output") and isinstance(layer.inputs, int) and layer.inputs == 1)
+            ]
+            if not names:
+                continue
+            group_menu = sub.addMenu(group)
+            for name in names:
+                act = group_menu.addAction(name)
+                act.setToolTip(catalog.get(name).doc)
+                act.triggered.connect(lambda _=False, n=name: action(n))
+        return sub
+
+    def _fill_edge_menu(self, menu: QMenu, edge: Edge) -> None:
+        self._layer_menu(menu, "Insert Layer Here", lambda name: self.insert_on_edge(edge, name), True)
+        menu.addSeparator()
+        delete = menu.addAction("Delete Connection")
+        delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        delete.triggered.connect(lambda _=False: self._edit("Delete connection", lambda g: g.disconnect(edge)))
+
+    def _fill_canvas_menu(self, menu: QMenu, scene_pos: QPointF) -> None:
+        self._layer_menu(menu, "Add Layer", lambda name: self.add_node_near(name, scene_pos), False)
+        paste = menu.addAction("Paste")
+        paste.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
+        mime = QApplication.clipboard().mimeData()
+        paste.setEnabled(mime is not None and mime.hasFormat(NODES_MIME))
+        paste.triggered.connect(lambda _=False: self.paste())
+        menu.addSeparator()
+        has_nodes = bool(self._nodes)
+        for text, slot, key in (
+            ("Fit to View", self.fit_to_view, "Ctrl+Shift+F"),
+            ("Auto-layout", self.auto_layout, "Ctrl+L"),
+            ("Select All", self.select_all, QKeySequence.StandardKey.SelectAll),
+        ):
+            act: QAction = menu.addAction(text)
+            act.setShortcut(QKeySequence(key))
+            act.setEnabled(has_nodes)
+            act.triggered.connect(lambda _=False, f=slot: f())
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if self._drag_port is not None:
+            event.accept()
+            return
+        menu = self.context_menu(event.pos())
+        if not menu.isEmpty():
+            self._exec_menu(menu, event.globalPos())
+        menu.deleteLater()
+        event.accept()
+
+    def _exec_menu(self, menu: QMenu, global_pos: QPoint) -> None:
+        """Show ``menu`` and wait for a pick (tests replace this)."""
+        menu.exec(global_pos)
 
     # --- palette drops ------------------------------------------------------------------
 
@@ -1035,7 +1256,7 @@ class GraphCanvas(QGraphicsView):
     def _start_connect(self, port: PortItem) -> None:
         self._drag_port = port
         line = QGraphicsPathItem()
-        pen = QPen(QColor(ACCENT), 1.6, Qt.PenStyle.DashLine)
+        pen = QPen(QColor(theme.ACCENT), 1.6, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
         line.setPen(pen)
         line.setZValue(100)

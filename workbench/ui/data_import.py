@@ -66,6 +66,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.adapt import FitCheck, check_fit
+from workbench.core.graph import Graph
 from workbench.data import (
     DataCancelled,
     DataError,
@@ -593,7 +595,7 @@ class RowsModel(QAbstractTableModel):
             row = self.rows[r]
             return _cell(row[c]) if c < len(row) else ""
         if role == Qt.ItemDataRole.BackgroundRole and c == self.highlight:
-            return QBrush(QColor("#e8efff"))
+            return QBrush(QColor(theme.PRESSED_TINT))
         if role == Qt.ItemDataRole.FontRole and c == self.highlight:
             return self._bold
         if role == Qt.ItemDataRole.ForegroundRole and c in self.dimmed:
@@ -796,10 +798,17 @@ class DatasetImportDialog(QDialog):
         path: str | os.PathLike[str],
         settings: DataSettings | None = None,
         parent: QWidget | None = None,
+        model: Graph | None = None,
     ) -> None:
         super().__init__(parent)
         self.path = str(Path(path).resolve())
         self._initial = settings
+        #: The model the data will go into (a copy), to check that the data fits it.
+        self.model = model.copy() if model is not None else None
+        #: What the last check found (None before a scan, or without a model).
+        self.fit: FitCheck | None = None
+        #: The template chosen with "Use the … template" (None: keep the model).
+        self.chosen_template: str | None = None
         self._source: Source | None = None
         self._info: DatasetInfo | None = None
         self._result: ScanResult | None = None
@@ -959,6 +968,7 @@ class DatasetImportDialog(QDialog):
         lcol.addWidget(self.preview_label)
         lcol.addWidget(self.preview_stack, 3)
         lcol.addWidget(self.findings_label)
+        lcol.addWidget(self._build_fit_banner())
         lcol.addWidget(self.findings, 1)
 
         options = QWidget()
@@ -988,6 +998,81 @@ class DatasetImportDialog(QDialog):
         split.setStretchFactor(1, 2)
         split.setSizes([620, 380])
         return split
+
+    def _build_fit_banner(self) -> QWidget:
+        """"This table does not fit this model …" with the template that fits as one click."""
+        banner = QFrame()
+        banner.setObjectName("fitBanner")
+        banner.setStyleSheet(
+            f"QFrame#fitBanner {{ background: {theme.ERROR_TINT}; border: 1px solid {theme.WARNING};"
+            " border-radius: 6px; }"
+        )
+        icon = QLabel()
+        icon.setPixmap(severity_icon("warning", 16).pixmap(16, 16))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.fit_label = QLabel()
+        self.fit_label.setObjectName("fitMessage")
+        self.fit_label.setWordWrap(True)
+        self.fit_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.use_template_button = QPushButton()
+        self.use_template_button.setObjectName("secondary")
+        self.use_template_button.clicked.connect(self.use_fitting_template)
+        text = QVBoxLayout()
+        text.setSpacing(6)
+        text.addWidget(self.fit_label)
+        row = QHBoxLayout()
+        row.addWidget(self.use_template_button)
+        row.addStretch(1)
+        text.addLayout(row)
+        lay = QHBoxLayout(banner)
+        lay.setContentsMargins(10, 8, 10, 8)
+        lay.addWidget(icon)
+        lay.addLayout(text, 1)
+        banner.hide()
+        self.fit_banner = banner
+        return banner
+
+    def _update_fit(self) -> None:
+        """Check that the data, with these settings, fits the model; show it under Check."""
+        info, source = self._info, self._source
+        if info is None or source is None:
+            return
+        self.fit = None
+        if self.model is not None:
+            shape, dtype = source.input_spec(self.settings())
+            vocab = info.details.get("vocab_size")
+            self.fit = check_fit(
+                self.model,
+                tuple(shape),
+                dtype,
+                info.task,
+                info.num_classes,
+                info.num_targets,
+                int(vocab) if vocab else None,
+                data_kind=info.kind,
+            )
+        problems = list(info.problems)
+        misfit = self.fit is not None and not self.fit.fits
+        if misfit and self.fit is not None:
+            # The banner above says why and offers the fix; the list only counts it.
+            problems.append(Problem("model", "it does not fit this data (see above)", "warning"))
+            self.fit_label.setText(self.fit.problem)
+            self.use_template_button.setText(self.fit.action)
+            self.use_template_button.setVisible(bool(self.fit.template))
+            self.use_template_button.setToolTip(
+                f"Replace the model with the “{self.fit.template_title}” template and import "
+                "(Undo brings the current model back)"
+            )
+        self.fit_banner.setVisible(misfit)
+        self.findings.set_problems(problems)
+        self.findings_label.setText(findings_title(problems))
+
+    def use_fitting_template(self) -> None:
+        """Import with the model replaced by the template that fits the data."""
+        if self.fit is None or not self.fit.template or not self.is_ready():
+            return
+        self.chosen_template = self.fit.template
+        self.accept()
 
     def _build_target_box(self) -> QGroupBox:
         self.target_box = QGroupBox("Target column")
@@ -1445,6 +1530,7 @@ class DatasetImportDialog(QDialog):
 
         shape, dtype = self._source.input_spec(self.settings())
         self.input_label.setText(f"The model will see one sample as {format_shape(list(shape))} {dtype}.")
+        self._update_fit()
 
     # --- closing -------------------------------------------------------------------------
 

@@ -324,7 +324,7 @@ class DataTab(QWidget):
         self.notes_label.setWordWrap(True)
         self.notes_label.setTextFormat(Qt.TextFormat.RichText)
         self.notes_label.setStyleSheet(
-            "QLabel#adaptationNotes { background: #eef4ff; border: 1px solid #c7d7fe; border-radius: 6px; padding: 8px; }"
+            f"QLabel#adaptationNotes {{ background: {theme.INFO_TINT}; border: 1px solid {theme.INFO_BORDER}; border-radius: 6px; padding: 8px; }}"
         )
         self.findings_title = label("CHECK", "section")
         self.findings = FindingsList()
@@ -726,7 +726,7 @@ class DataController(QObject):
         if self.dialog is not None:
             self.dialog.reject()
         warm_up_pyqtgraph()
-        dialog = DatasetImportDialog(path, settings, self.window)
+        dialog = DatasetImportDialog(path, settings, self.window, model=self.window.document.graph)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._on_dialog_accepted(dialog))
         dialog.finished.connect(lambda _r: self._on_dialog_finished(dialog))
@@ -742,7 +742,7 @@ class DataController(QObject):
         source = dialog.source()
         if source is None:
             return
-        self.apply_import(source, dialog.settings())
+        self.apply_import(source, dialog.settings(), template=dialog.chosen_template)
 
     def change_settings(self) -> DatasetImportDialog | None:
         """Reopen the import dialog with the current settings."""
@@ -752,24 +752,44 @@ class DataController(QObject):
         return self.import_path(self.settings.path, self.settings)
 
     def apply_import(
-        self, source: Source, settings: DataSettings, result: ScanResult | None = None
+        self,
+        source: Source,
+        settings: DataSettings,
+        result: ScanResult | None = None,
+        template: str | None = None,
     ) -> list[str] | None:
         """Store ``settings`` in the project and fit the model to ``source`` (one undoable edit).
 
         ``result`` is shown in the tab when given; otherwise the tab's preview is
-        gathered off the GUI thread. Returns the notes on what changed in the model, or
-        None when the model could not be fitted (the user was told why; nothing was stored).
+        gathered off the GUI thread. With ``template``, the model is first replaced by
+        that template (the import dialog offers it when the data does not fit the
+        model), in the same undo step. Returns the notes on what changed in the model,
+        or None when the model could not be fitted (the user was told why; nothing was
+        stored).
         """
-        from workbench.core.graph import GraphError
+        from workbench.core.adapt import use_template
+        from workbench.core.graph import Graph, GraphError
+        from workbench.core.templates import TEMPLATES
         from workbench.data import DataError
         from workbench.data.link import fit_model_to_data, store_settings
 
         doc = self.window.document
+
+        def fit(g: Graph) -> list[str]:
+            if template is None:
+                return fit_model_to_data(g, source, settings)
+            use_template(g, template)
+            title = TEMPLATES[template].title
+            return [f"The model was replaced by the “{title}” template to fit the data", *fit_model_to_data(g, source, settings)]
+
+        label = "Fit model to dataset" if template is None else f"Use the {TEMPLATES[template].title} template"
         try:
-            notes: list[str] = doc.edit("Fit model to dataset", lambda g: fit_model_to_data(g, source, settings))
+            notes: list[str] = doc.edit(label, fit)
         except (GraphError, DataError) as e:
             self.window.show_error("Cannot fit the model to the dataset", str(e))
             return None
+        if template is not None:
+            self.window._fit_pending = True  # a new model: fit it in view when the Model page shows
         if not doc.graph.of_type("Input"):
             notes = [*notes, "The model has no Input layer yet: add one, or start from a template, to train on this dataset"]
         store_settings(doc.project, settings, doc.path)

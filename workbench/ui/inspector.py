@@ -98,6 +98,9 @@ class _ParamField:
             hi = int(p.maximum) if p.maximum is not None else INT_LIMIT
             specials = [int(s) for s in p.special if isinstance(s, int)]
             w.setRange(min([lo, *specials]), max([hi, *specials]))
+            if p.special_text and specials and specials[0] == w.minimum():
+                # A spin box shows this text in place of its minimum: "same as kernel", not 0.
+                w.setSpecialValueText(p.special_text)
             w.setKeyboardTracking(False)  # no commit per keystroke
             w.setAccelerated(True)
             w.valueChanged.connect(self._schedule)

@@ -23,8 +23,10 @@ from typing import Any, Literal
 from PySide6.QtCore import QByteArray, QEvent, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
+    QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
@@ -33,8 +35,10 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QLayout,
     QMainWindow,
@@ -127,6 +131,7 @@ class MainWindow(QMainWindow):
         self._fit_pending = False
 
         self.setAcceptDrops(True)
+        self.drop_overlay: QLabel | None = None
         self._build_pages()
         self._build_actions()
         self._build_menus()
@@ -311,7 +316,10 @@ class MainWindow(QMainWindow):
         self.zoom_out_action = self._action("Zoom &Out", self.canvas.zoom_out, SK.ZoomOut)
         self.reset_zoom_action = self._action("&Reset Zoom", self.canvas.reset_zoom, "Ctrl+0")
         self.find_layer_action = self._action(
-            "Find &Layer…", self._focus_palette_search, SK.Find, "Search the layer palette"
+            "Find &Layer…", self.find_layer_dialog, SK.Find, "Select a layer on the canvas and scroll to it"
+        )
+        self.search_layers_action = self._action(
+            "&Search Layers to Add…", self._focus_palette_search, "Ctrl+K", "Search the layer palette"
         )
         self._canvas_actions = [
             self.cut_action,
@@ -368,6 +376,7 @@ class MainWindow(QMainWindow):
             view.addAction(act)
         view.addSeparator()
         view.addAction(self.find_layer_action)
+        view.addAction(self.search_layers_action)
         panels = view.addMenu("&Panels")
         for dock, key in (
             (self.palette_dock, "Ctrl+Shift+1"),
@@ -380,6 +389,8 @@ class MainWindow(QMainWindow):
         panels.addSeparator()
         panels.addAction("Reset Panel Layout", self.reset_layout)
         self.view_menu = view
+        self._build_theme_menu(view)
+        self._build_help_menu()
 
     def _build_status_bar(self) -> None:
         self.stats_label = QLabel()
@@ -459,6 +470,8 @@ class MainWindow(QMainWindow):
     def _on_page_changed(self, index: int) -> None:
         if hasattr(self, "undo_action"):
             self._update_actions()
+        if theme.is_dark():
+            theme.restyle_plots(self.tabs.currentWidget())  # plots built since the switch
         if self.current_page() == "model":
             QTimer.singleShot(0, self._fit_if_pending)
 
@@ -491,12 +504,8 @@ class MainWindow(QMainWindow):
         """Add a ``type_name`` layer in the middle of the canvas view; return its id."""
         self.show_page("model")
         center = self.canvas.mapToScene(self.canvas.viewport().rect().center())
-        x, y = center.x(), center.y()
-        taken = [n.pos for n in self.document.graph]
-        # Step aside from layers already there so repeated adds do not stack up.
-        while any(abs(px - x) < 20 and abs(py - y) < 20 for px, py in taken):
-            x, y = x + 30, y + 30
-        node_id = self.canvas.add_node_at(type_name, QPointF(x, y))
+        # On the free spot nearest the middle, so a new layer never hides another.
+        node_id = self.canvas.add_node_near(type_name, QPointF(center))
         if node_id:
             self.canvas.setFocus()
         return node_id
@@ -862,10 +871,46 @@ class MainWindow(QMainWindow):
         return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
-        if self._local_paths(event):
+        paths = self._local_paths(event)
+        if paths:
             event.acceptProposedAction()
+            self._show_drop_overlay(paths)
         else:
             event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:  # noqa: N802 - Qt override
+        self._hide_drop_overlay()
+        super().dragLeaveEvent(event)
+
+    def _show_drop_overlay(self, paths: list[str]) -> None:
+        """Cover the window with "Drop to import …" while files are dragged over it."""
+        if self.drop_overlay is None:
+            overlay = QLabel(self)
+            overlay.setObjectName("dropOverlay")
+            overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            overlay.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            overlay.setWordWrap(True)
+            self.drop_overlay = overlay
+        overlay = self.drop_overlay
+        projects = [p for p in paths if p.lower().endswith(SUFFIX)]
+        name = Path(paths[0]).name or paths[0]
+        if projects:
+            text = f"Drop to open {Path(projects[0]).name}"
+        else:
+            text = f"Drop to import {name}" + (f" (and {len(paths) - 1} more)" if len(paths) > 1 else "")
+        overlay.setText(text)
+        tint = theme.HOVER_TINT
+        overlay.setStyleSheet(
+            f"QLabel#dropOverlay {{ background: {tint}; color: {theme.ACCENT}; font-size: 18pt;"
+            f" font-weight: 600; border: 3px dashed {theme.ACCENT}; border-radius: 14px; }}"
+        )
+        overlay.setGeometry(self.rect().adjusted(12, 12, -12, -12))
+        overlay.raise_()
+        overlay.show()
+
+    def _hide_drop_overlay(self) -> None:
+        if self.drop_overlay is not None:
+            self.drop_overlay.hide()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
         if self._local_paths(event):
@@ -874,6 +919,7 @@ class MainWindow(QMainWindow):
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        self._hide_drop_overlay()
         paths = self._local_paths(event)
         if not paths:
             event.ignore()
@@ -895,6 +941,105 @@ class MainWindow(QMainWindow):
                 self.import_dataset(others[0])
                 if len(others) > 1:
                     self.show_status(f"Importing {Path(others[0]).name}: one dataset at a time", 10000)
+
+    # --- help and theme ----------------------------------------------------------------
+
+    def _build_help_menu(self) -> None:
+        menu = self.menuBar().addMenu("&Help")
+        self.user_guide_action = menu.addAction("&User Guide", self.show_user_guide)
+        self.user_guide_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self.shortcuts_action = menu.addAction("&Keyboard Shortcuts", self.show_shortcuts)
+        self.shortcuts_action.setShortcut(QKeySequence("Ctrl+/"))
+        menu.addSeparator()
+        self.about_action = menu.addAction("&About Model Workbench", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.help_menu = menu
+
+    def show_about(self) -> QWidget:
+        """Help ▸ About: version, licence, Qt/PyTorch/ONNX Runtime versions (non-blocking)."""
+        from workbench.ui.help import AboutDialog
+
+        return self._open_dialog(AboutDialog(self))
+
+    def show_shortcuts(self) -> QWidget:
+        """Help ▸ Keyboard Shortcuts, generated from the menus' actions."""
+        from workbench.ui.help import ShortcutsDialog
+
+        return self._open_dialog(ShortcutsDialog(self.menuBar(), self))
+
+    def show_user_guide(self) -> QWidget:
+        """Help ▸ User Guide, the Markdown guide shipped in the package."""
+        from workbench.ui.help import UserGuideDialog
+
+        return self._open_dialog(UserGuideDialog(self))
+
+    def _open_dialog(self, dialog: QWidget) -> QWidget:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def _build_theme_menu(self, view: QMenu) -> None:
+        view.addSeparator()
+        menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
+        for mode, text in (("system", "&System"), ("light", "&Light"), ("dark", "&Dark")):
+            act = menu.addAction(text)
+            act.setCheckable(True)
+            act.setStatusTip(
+                "Follow the system's light or dark setting" if mode == "system" else f"Always use the {mode} look"
+            )
+            group.addAction(act)
+            act.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
+            self.theme_actions[mode] = act
+        self.theme_menu = menu
+        self.theme_actions.get(self.theme_mode(), self.theme_actions["system"]).setChecked(True)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme_changed)
+
+    def theme_mode(self) -> str:
+        """The chosen theme: "system", "light" or "dark" (kept in the settings)."""
+        mode = self.settings.get("theme", "system")
+        return mode if mode in theme.MODES else "system"
+
+    def set_theme(self, mode: str) -> None:
+        """Switch to ``mode`` ("system", "light", "dark"), remember it, and redraw."""
+        if mode not in theme.MODES:
+            raise ValueError(f"unknown theme '{mode}'")
+        self.settings.set("theme", mode)
+        self.theme_actions[mode].setChecked(True)
+        self._apply_theme()
+
+    def _apply_theme(self) -> None:
+        app = QApplication.instance()
+        if not isinstance(app, QApplication):
+            return
+        theme.apply_theme(app, self.theme_mode())
+        self.canvas.restyle()
+        self._update_stats()
+
+    def _on_system_scheme_changed(self, *_: Any) -> None:
+        if self.theme_mode() == "system":
+            self._apply_theme()
+
+    # --- finding layers ----------------------------------------------------------------
+
+    def find_layer_dialog(self) -> str:
+        """View ▸ Find Layer: ask for a layer and select and centre it on the canvas."""
+        self.show_page("model")
+        choices = [f"{n.id} — {n.type}" for n in self.document.graph]
+        if not choices:
+            self.show_status("The model has no layers yet", 6000)
+            return ""
+        text = self._ask_find_layer(choices)
+        if not text:
+            return ""
+        return self.canvas.find_node(text.split(" — ")[0])
+
+    def _ask_find_layer(self, choices: list[str]) -> str | None:
+        """Ask which layer to find (typed or picked from the list)."""
+        text, ok = QInputDialog.getItem(self, "Find Layer", "Layer (name or type):", choices, 0, True)
+        return text if ok and text else None
 
     # --- datasets ----------------------------------------------------------------------
 

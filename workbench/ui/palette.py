@@ -102,9 +102,21 @@ class LayerPalette(QWidget):
         layout.addWidget(self._stack, 1)
         layout.addWidget(hint)
         self.rebuild()
+        # Never narrower than the longest name ("TransformerEncoderLayer"): a cut-off
+        # name is hard to recognise, and the panel is the only place the names are listed.
+        self.tree.setMinimumWidth(self._names_width())
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(230, 500)
+        return QSize(max(230, self._names_width() + 16), 500)
+
+    def _names_width(self) -> int:
+        """Width the tree needs to show every layer's full name (and a scroll bar)."""
+        fm = self.tree.fontMetrics()
+        widest = max((fm.horizontalAdvance(layer.name) for layers in catalog.by_group().values() for layer in layers), default=0)
+        # Two levels of indentation (group, layer), the item's own padding, the frame
+        # and a vertical scroll bar that may appear.
+        scroll = self.tree.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        return widest + 2 * self.tree.indentation() + 16 + 2 * self.tree.frameWidth() + scroll
 
     # --- content -----------------------------------------------------------------------
 

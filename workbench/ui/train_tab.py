@@ -580,7 +580,7 @@ class LivePlots(QWidget):
             item.setLabel("left", y_label, color=theme.MUTED)
         if legend:
             leg = item.addLegend(offset=(-8, 8), labelTextColor=theme.TEXT, labelTextSize="8pt")
-            leg.setBrush(pg.mkBrush(255, 255, 255, 200))
+            leg.setBrush(pg.mkBrush(theme.translucent(theme.PANEL, 200)))
             leg.setPen(pg.mkPen(theme.BORDER))
         item.hideButtons()
         return w
@@ -1273,7 +1273,7 @@ class TrainTab(QWidget):
         bg, border, fg = (
             (theme.ERROR_TINT, theme.ERROR, theme.ERROR)
             if kind == "error"
-            else ("#eaf1ff", theme.ACCENT, theme.TEXT)
+            else (theme.INFO_TINT, theme.ACCENT, theme.TEXT)
         )
         self.banner.setStyleSheet(
             f"QFrame#trainBanner {{ background: {bg}; border: 1px solid {border}; border-radius: 6px; }}"

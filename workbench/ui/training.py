@@ -848,7 +848,8 @@ class TrainingController(QObject):
             document.project.runs.append(
                 {"id": outcome.run_id, "path": Path(rel).as_posix(), **fields}
             )
-        document.mark_modified()
+        # A run is not a user edit: write it into the project file, don't mark it modified.
+        document.save_runs()
 
 
 class GuiThreadGC:

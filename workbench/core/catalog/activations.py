@@ -121,7 +121,7 @@ SOFTMAX = LayerType(
     group="Activation",
     doc="Turns scores into probabilities that sum to 1 along one axis; a classifier's Output does not need it.",
     params=(
-        Param("dim", "int", -1, "Axis to normalize, counting the batch axis as 0; -1 is the last axis.", minimum=1, maximum=8, special=(-1,), label="Axis"),
+        Param("dim", "int", -1, "Axis to normalize, counting the batch axis as 0; -1 is the last axis.", minimum=1, maximum=8, special=(-1,), special_text="last axis", label="Axis"),
     ),
     infer=_softmax_infer,
     build=_softmax_build,

@@ -21,7 +21,15 @@ class ParamError(ValueError):
 
 
 class ShapeError(ValueError):
-    """A layer cannot accept the shapes it is given; the message says how to fix it."""
+    """A layer cannot accept the shapes it is given; the message says how to fix it.
+
+    ``insert`` names a layer type that, inserted just before the layer, fixes the
+    error (e.g. "Flatten"), so a user interface can offer the fix as one click.
+    """
+
+    def __init__(self, message: str, *, insert: str | None = None) -> None:
+        super().__init__(message)
+        self.insert = insert
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,8 @@ class Param:
     # A value that means something special and is allowed despite the limits
     # (for example -1 in a Reshape or "same as kernel" 0 for a stride).
     special: tuple[Any, ...] = ()
+    # What the first special value means, shown in its place in forms (e.g. "same as kernel").
+    special_text: str = ""
 
     @property
     def title(self) -> str:
@@ -214,7 +224,12 @@ def require_float(layer: str, spec: TensorSpec) -> None:
 
 
 def require_rank(
-    layer: str, spec: TensorSpec, ranks: Sequence[int], expected: str, fix: str
+    layer: str,
+    spec: TensorSpec,
+    ranks: Sequence[int],
+    expected: str,
+    fix: str,
+    insert: str | None = None,
 ) -> None:
     """Raise ShapeError unless ``spec`` has one of ``ranks`` axes (batch included).
 
@@ -224,9 +239,10 @@ def require_rank(
         ranks: Accepted numbers of axes, batch axis included.
         expected: What the layer needs, e.g. ``"(N, features)"``.
         fix: How to fix it, e.g. ``"insert a Flatten before it"``.
+        insert: The layer type that fixes it when inserted before the layer, if one does.
     """
     if spec.rank not in ranks:
-        raise ShapeError(f"{layer} needs {expected} but gets {spec}: {fix}")
+        raise ShapeError(f"{layer} needs {expected} but gets {spec}: {fix}", insert=insert)
 
 
 def out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:

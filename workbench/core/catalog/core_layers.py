@@ -63,7 +63,7 @@ def _output_infer(p: P, xs: S) -> TensorSpec:
         fix = "insert a GlobalAvgPool (over time) or a Flatten before it, or set the recurrent layer's output to last"
     else:
         fix = "insert a Flatten or a GlobalAvgPool before it"
-    require_rank("Output", x, (2,), "(N, features)", fix)
+    require_rank("Output", x, (2,), "(N, features)", fix, insert="Flatten" if x.rank > 3 else None)
     return TensorSpec((_output_units(p),))
 
 
@@ -98,7 +98,7 @@ def _linear_infer(p: P, xs: S) -> TensorSpec:
     if x.rank < 2:
         raise ShapeError(f"Linear needs (N, features) but gets {x}")
     if x.rank > 3:
-        raise ShapeError(f"Linear needs (N, features) but gets {x}: insert a Flatten before it")
+        raise ShapeError(f"Linear needs (N, features) but gets {x}: insert a Flatten before it", insert="Flatten")
     # (N, T, F) sequences are allowed: the layer applies to every step.
     return TensorSpec((*x.shape[:-1], p["units"]))
 

@@ -25,7 +25,7 @@ S = Sequence[TensorSpec]
 def _pool_params() -> tuple[Param, ...]:
     return (
         Param("kernel_size", "int", 2, "Width of each pooling window; 2 halves the size.", minimum=1, maximum=255, label="Kernel size"),
-        Param("stride", "int", 0, "Step between windows; 0 means the same as the kernel size.", minimum=1, maximum=255, special=(0,)),
+        Param("stride", "int", 0, "Step between windows; 0 means the same as the kernel size.", minimum=1, maximum=255, special=(0,), special_text="same as kernel"),
         Param("padding", "int", 0, "Padding on each side; at most half the kernel size.", minimum=0, maximum=127),
     )
 
