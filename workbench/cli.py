@@ -268,11 +268,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise CliError(f"--top-k must be at least 1, not {args.top_k}")
+    skipped: list[str] = []  # image files that cannot be decoded are left out, as training does
     try:
         predictor = Predictor(args.model)
-        predictions = predictor.predict_paths(args.inputs, top_k=args.top_k)
+        predictions = predictor.predict_paths(args.inputs, top_k=args.top_k, skipped=skipped)
     except PredictError as e:
         raise CliError(str(e)) from None
+    if not predictions and skipped:
+        if len(skipped) == 1:
+            raise CliError(skipped[0])
+        raise CliError(f"none of the {len(skipped)} images could be decoded: " + "; ".join(skipped))
+    for message in skipped:
+        print(f"workbench: skipped {message}", file=sys.stderr)
     print(json.dumps(predictions, indent=2) if args.json else format_predictions(predictor, predictions))
     return 0
 

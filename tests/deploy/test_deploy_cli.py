@@ -90,6 +90,31 @@ def test_predict_errors_are_one_line(
         assert captured.err.startswith("workbench: ") and message in captured.err, captured.err
 
 
+def test_predict_skips_corrupt_images(tmp_path: Path, image_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
+    """Like training, predict leaves out images it cannot decode, says which, and goes on."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for f in image_model.files[:3]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "a_broken.png").write_bytes(image_model.files[0].read_bytes()[:60])
+    (folder / "z_text.png").write_text("not an image")
+    assert main(["predict", str(image_model.path), str(folder), "--json"]) == 0
+    captured = capsys.readouterr()
+    predictions = json.loads(captured.out)
+    assert [Path(p["input"]).name for p in predictions] == sorted(f.name for f in image_model.files[:3])
+    lines = captured.err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("workbench: skipped ") for line in lines), lines
+    assert "a_broken.png: cannot be decoded as an image" in lines[0] and "z_text.png: is not an image" in lines[1]
+    # Nothing decodable at all: one line, exit 2.
+    only_bad = tmp_path / "bad"
+    only_bad.mkdir()
+    (only_bad / "a.png").write_bytes(b"junk")
+    (only_bad / "b.png").write_bytes(b"more junk")
+    assert main(["predict", str(image_model.path), str(only_bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and one_line(captured.err) and "none of the 2 images could be decoded" in captured.err
+
+
 def test_serve_refuses_a_port_in_use(table_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
     with ModelServer(table_model.path, port=0, quiet=True) as busy:
         port = busy.url.rsplit(":", 1)[1]
