@@ -126,7 +126,28 @@ def test_serve_refuses_a_port_in_use(table_model: Exported, capsys: pytest.Captu
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
-def test_serve_answers_and_stops_on_ctrl_c(table_model: Exported) -> None:
+def test_serve_ctrl_c_right_after_the_banner_is_a_clean_stop(
+    table_model: Exported, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl+C landing between the "Listening" line and the serve loop (seen under load) is
+    still a clean stop: exit 0, "stopped", not the interrupted exit 130."""
+    import workbench.cli
+
+    def print_then_interrupt(*args: object, **kwargs: object) -> None:
+        print(*args, **kwargs)  # type: ignore[call-overload]
+        if args and str(args[0]).startswith("Listening"):
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(workbench.cli, "print", print_then_interrupt, raising=False)
+    previous = signal.getsignal(signal.SIGINT)
+    assert main(["serve", str(table_model.path), "--port", "0", "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "stopped"
+    assert signal.getsignal(signal.SIGINT) is previous  # the handler is put back
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT and SIGTERM")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_answers_and_stops_on_ctrl_c(table_model: Exported, signum: int) -> None:
     code = (
         "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
         "from workbench.cli import main; rc = main(sys.argv[1:]); "
@@ -145,7 +166,7 @@ def test_serve_answers_and_stops_on_ctrl_c(table_model: Exported) -> None:
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url + "/health", timeout=10) as r:
             assert json.load(r) == {"status": "ok"}
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         rest = proc.stdout.read()
         assert proc.wait(timeout=10) == 0
         assert rest.strip() == "stopped"

@@ -120,7 +120,7 @@ BAD_REQUESTS: list[tuple[str, str, bytes | None, dict[str, str], int, str]] = [
     ("POST", "/predict", b'{"instances": [[150, 7, "red"], [150, 7]]}', {}, 400, "instance 1: has 2 values but the model takes 3 columns"),
     ("POST", "/predict", b'{"instances": [{"weight": 150}]}', {}, 400, "instance 0: has no value for the column 'length'"),
     ("POST", "/predict", b'{"instances": [[150, 7, "red"]], "top_k": 0}', {}, 400, '"top_k" must be a whole number'),
-    ("POST", "/predict", b"{}", {"Content-Length": "many"}, 400, "the Content-Length 'many' is not a number"),
+    ("POST", "/predict", b"{}", {"Content-Length": "many"}, 400, "the Content-Length is not a number of bytes"),
     ("POST", "/predict", b"{}", {"Transfer-Encoding": "chunked", "Content-Length": "2"}, 411, "chunked bodies are not accepted"),
     ("GET", "/predict", None, {}, 405, "GET is not allowed here; use POST"),
     ("POST", "/health", b"{}", {}, 405, "POST is not allowed here; use GET"),
