@@ -265,7 +265,7 @@ class _App:
         except _HttpError as e:
             status, data, close, headers = e.status, _json({"error": e.message}), e.close, e.headers
         except Exception as e:  # a bug: log it here, tell the client only that it happened
-            logger.exception("%s %s failed", request.method, request.url.path)
+            logger.exception("%s %s failed", request.method, scope["path"])
             status = 500
             data = _json({"error": f"internal error ({type(e).__name__}); see the server's log"})
         h = request.headers
@@ -281,7 +281,7 @@ class _App:
             client = (scope.get("client") or ("?",))[0]
             logger.info(
                 '%s "%s %s" %d %dB %.1f ms%s%s',
-                client, request.method, scope.get("raw_path", b"").decode("latin-1") or request.url.path, status, len(data),
+                client, request.method, scope.get("raw_path", b"").decode("latin-1") or scope["path"], status, len(data),
                 (time.perf_counter() - start) * 1000, extra, note,
             )
 
@@ -292,7 +292,7 @@ class _App:
             raise _HttpError(501, f"Unsupported method ('{method}')")
         if method == "HEAD":
             method = "GET"
-        path = request.url.path
+        path = request.scope["path"]
         if path in ("/health", "/health/"):
             _allow(method, "GET")
             return _json({"status": "ok"})
