@@ -125,3 +125,17 @@ def test_tritonclient_sees_errors(image_server: ModelServer) -> None:
             client.infer("pets", [tensor])
     finally:
         client.close()
+
+
+def test_the_bench_digits_model_serves_both_protocols(tmp_path: Any) -> None:
+    """``workbench bench --serve``'s model (written without torch) is a genuine export."""
+    from workbench.deploy.bench_serve import make_digits_model
+
+    path = make_digits_model(tmp_path / "digits.onnx")
+    x = np.random.default_rng(3).random((2, 1, 8, 8), dtype=np.float32)
+    with ModelServer(path, port=0, quiet=True) as server:
+        doc = {"inputs": [{"name": "x", "shape": [2, 1, 8, 8], "datatype": "FP32", "data": x.reshape(-1).tolist()}]}
+        status, answer, _ = request(server, "POST", "/v2/models/digits/infer", json.dumps(doc).encode())
+        assert status == 200 and server.predictor.classes == [str(d) for d in range(10)]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(np.asarray(answer["outputs"][0]["data"], np.float32).reshape(2, 10), session.run(None, {"x": x})[0])
