@@ -272,11 +272,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise CliError(f"--top-k must be at least 1, not {args.top_k}")
+    skipped: list[str] = []  # image files that cannot be decoded are left out, as training does
     try:
         predictor = Predictor(args.model)
-        predictions = predictor.predict_paths(args.inputs, top_k=args.top_k)
+        predictions = predictor.predict_paths(args.inputs, top_k=args.top_k, skipped=skipped)
     except PredictError as e:
         raise CliError(str(e)) from None
+    if not predictions and skipped:
+        if len(skipped) == 1:
+            raise CliError(skipped[0])
+        raise CliError(f"none of the {len(skipped)} images could be decoded: " + "; ".join(skipped))
+    for message in skipped:
+        print(f"workbench: skipped {message}", file=sys.stderr)
     print(json.dumps(predictions, indent=2) if args.json else format_predictions(predictor, predictions))
     return 0
 
@@ -291,27 +298,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"--max-bytes must be at least 1, not {args.max_bytes}")
     try:
         server = ModelServer(args.model, host=args.host, port=args.port, max_bytes=args.max_bytes, quiet=args.quiet)
-        server.start()
     except (PredictError, ServeError) as e:
         raise CliError(str(e)) from None
     log = logging.getLogger("workbench.serve")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    try:
-        p, url = server.predictor, server.url
-        print(f"Serving {Path(args.model).name}: {p.describe()}")
-        print(f"  POST {url}/predict   {{\"instances\": [{p.example_instance()}]}}")
-        print(f"  GET  {url}/metadata")
-        print(f"  GET  {url}/health")
-        local = args.host in ("127.0.0.1", "localhost", "::1")
-        where = "this machine only" if local else f"{args.host}: other machines that can reach it may use the model"
-        print(f"Listening on {where}. Press Ctrl+C to stop.", flush=True)
-        server.serve_forever()
-    finally:
-        server.stop()
-        log.removeHandler(handler)
+    # From here on Ctrl+C and SIGTERM, whenever they land, stop the server cleanly (exit 0).
+    with server.stop_on_signals():
+        try:
+            server.start()
+        except ServeError as e:
+            raise CliError(str(e)) from None
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        try:
+            p, url = server.predictor, server.url
+            print(f"Serving {Path(args.model).name}: {p.describe()}")
+            print(f"  POST {url}/predict   {{\"instances\": [{p.example_instance()}]}}")
+            print(f"  GET  {url}/metadata")
+            print(f"  GET  {url}/health   (and the Open Inference Protocol, KServe v2, under {url}/v2/models/{server.name})")
+            local = args.host in ("127.0.0.1", "localhost", "::1")
+            where = "this machine only" if local else f"{args.host}: other machines that can reach it may use the model"
+            print(f"Listening on {where}. Press Ctrl+C to stop.", flush=True)
+            server.serve_forever()
+        finally:
+            server.stop()
+            log.removeHandler(handler)
     print("stopped")
     return 0
 
@@ -334,6 +346,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         rows = run_parity()
         results = {"cases": rows}
         text = format_parity(rows)
+    elif args.serve:
+        from workbench.deploy import bench_serve
+
+        results = bench_serve.run(old=args.old, slow=args.sockets, log=None if args.json else lambda line: print(line, file=sys.stderr))
+        text = bench_serve.format_report(results)
     elif args.images:
         from workbench.data import bench_images
 
@@ -435,15 +452,19 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--quiet", action="store_true", help="do not log each request")
     sv.set_defaults(func=cmd_serve)
 
-    b = sub.add_parser("bench", help="benchmarks: training speed (default), builder, image streaming")
+    b = sub.add_parser("bench", help="benchmarks: training speed (default), builder, image streaming, serving")
     mode = b.add_mutually_exclusive_group()
     mode.add_argument("--builder", action="store_true", help="shape inference on a large graph and launch to first paint")
     mode.add_argument("--images", action="store_true", help="index and stream a generated folder of small PNGs")
     mode.add_argument("--ui", action="store_true", help="event-loop gaps of the window while it trains (p50, p99, max)")
     mode.add_argument("--parity", action="store_true", help="templates against hand-written PyTorch on the sample datasets")
+    mode.add_argument("--serve", action="store_true",
+                      help="the prediction server against onnxruntime: keep-alive, 32 clients, huge images, slow sockets")
     b.add_argument("--nodes", type=int, default=300, help="--builder: graph size (default 300)")
     b.add_argument("--count", type=int, default=100_000, help="--images: number of images (default 100000)")
     b.add_argument("--rounds", type=int, default=3, help="training: interleaved rounds (default 3)")
+    b.add_argument("--old", metavar="REV", help="--serve: also measure the server of this git revision (or folder)")
+    b.add_argument("--sockets", type=int, default=2000, help="--serve: slow sockets to open (default 2000)")
     b.add_argument("--json", action="store_true", help="machine-readable output")
     b.set_defaults(func=cmd_bench)
     return p

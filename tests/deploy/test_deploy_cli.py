@@ -90,6 +90,31 @@ def test_predict_errors_are_one_line(
         assert captured.err.startswith("workbench: ") and message in captured.err, captured.err
 
 
+def test_predict_skips_corrupt_images(tmp_path: Path, image_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
+    """Like training, predict leaves out images it cannot decode, says which, and goes on."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for f in image_model.files[:3]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "a_broken.png").write_bytes(image_model.files[0].read_bytes()[:60])
+    (folder / "z_text.png").write_text("not an image")
+    assert main(["predict", str(image_model.path), str(folder), "--json"]) == 0
+    captured = capsys.readouterr()
+    predictions = json.loads(captured.out)
+    assert [Path(p["input"]).name for p in predictions] == sorted(f.name for f in image_model.files[:3])
+    lines = captured.err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("workbench: skipped ") for line in lines), lines
+    assert "a_broken.png: cannot be decoded as an image" in lines[0] and "z_text.png: is not an image" in lines[1]
+    # Nothing decodable at all: one line, exit 2.
+    only_bad = tmp_path / "bad"
+    only_bad.mkdir()
+    (only_bad / "a.png").write_bytes(b"junk")
+    (only_bad / "b.png").write_bytes(b"more junk")
+    assert main(["predict", str(image_model.path), str(only_bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and one_line(captured.err) and "none of the 2 images could be decoded" in captured.err
+
+
 def test_serve_refuses_a_port_in_use(table_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
     with ModelServer(table_model.path, port=0, quiet=True) as busy:
         port = busy.url.rsplit(":", 1)[1]
@@ -101,7 +126,28 @@ def test_serve_refuses_a_port_in_use(table_model: Exported, capsys: pytest.Captu
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
-def test_serve_answers_and_stops_on_ctrl_c(table_model: Exported) -> None:
+def test_serve_ctrl_c_right_after_the_banner_is_a_clean_stop(
+    table_model: Exported, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl+C landing between the "Listening" line and the serve loop (seen under load) is
+    still a clean stop: exit 0, "stopped", not the interrupted exit 130."""
+    import workbench.cli
+
+    def print_then_interrupt(*args: object, **kwargs: object) -> None:
+        print(*args, **kwargs)  # type: ignore[call-overload]
+        if args and str(args[0]).startswith("Listening"):
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(workbench.cli, "print", print_then_interrupt, raising=False)
+    previous = signal.getsignal(signal.SIGINT)
+    assert main(["serve", str(table_model.path), "--port", "0", "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "stopped"
+    assert signal.getsignal(signal.SIGINT) is previous  # the handler is put back
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT and SIGTERM")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_answers_and_stops_on_ctrl_c(table_model: Exported, signum: int) -> None:
     code = (
         "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
         "from workbench.cli import main; rc = main(sys.argv[1:]); "
@@ -120,7 +166,7 @@ def test_serve_answers_and_stops_on_ctrl_c(table_model: Exported) -> None:
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url + "/health", timeout=10) as r:
             assert json.load(r) == {"status": "ok"}
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         rest = proc.stdout.read()
         assert proc.wait(timeout=10) == 0
         assert rest.strip() == "stopped"

@@ -337,7 +337,7 @@ def test_regression_predictions(regression_model: Exported, tmp_path: Path) -> N
 
 def test_the_deploy_package_does_not_import_torch() -> None:
     code = (
-        "import sys, workbench.deploy.predict, workbench.deploy.server, workbench.deploy.metadata; "
+        "import sys, workbench.deploy.predict, workbench.deploy.server, workbench.deploy.metadata, workbench.deploy.bench_serve; "
         "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.') or m.startswith('PySide6')); "
         "print(bad); sys.exit(1 if bad else 0)"
     )

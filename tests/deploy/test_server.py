@@ -120,7 +120,7 @@ BAD_REQUESTS: list[tuple[str, str, bytes | None, dict[str, str], int, str]] = [
     ("POST", "/predict", b'{"instances": [[150, 7, "red"], [150, 7]]}', {}, 400, "instance 1: has 2 values but the model takes 3 columns"),
     ("POST", "/predict", b'{"instances": [{"weight": 150}]}', {}, 400, "instance 0: has no value for the column 'length'"),
     ("POST", "/predict", b'{"instances": [[150, 7, "red"]], "top_k": 0}', {}, 400, '"top_k" must be a whole number'),
-    ("POST", "/predict", b"{}", {"Content-Length": "many"}, 400, "the Content-Length 'many' is not a number"),
+    ("POST", "/predict", b"{}", {"Content-Length": "many"}, 400, "the Content-Length is not a number of bytes"),
     ("POST", "/predict", b"{}", {"Transfer-Encoding": "chunked", "Content-Length": "2"}, 411, "chunked bodies are not accepted"),
     ("GET", "/predict", None, {}, 405, "GET is not allowed here; use POST"),
     ("POST", "/health", b"{}", {}, 405, "POST is not allowed here; use GET"),
@@ -162,11 +162,10 @@ def test_limits_on_bodies_and_instances(small_server: ModelServer) -> None:
     assert len(big) > 1024
     status, answer, headers = request(small_server, "POST", "/predict", big)
     assert status == 413 and "the limit is 1,024" in answer["error"] and headers["Connection"] == "close"
-    # A huge Content-Length is refused at once, without waiting for (or reading) the body.
-    start = time.perf_counter()
+    # A huge Content-Length is refused without waiting for the body (none is sent: waiting
+    # for it would end in a 408 after the timeout, not a 413).
     status, answer, _ = request(small_server, "POST", "/predict", b"", {"Content-Length": str(10**12)})
     assert status == 413 and "1,000,000,000,000 bytes" in answer["error"]
-    assert time.perf_counter() - start < 1.0
     status, answer = post(small_server, {"instances": [[150, 7.0, "red"]] * 9})
     assert status == 413 and answer == {"error": "9 instances in one request; the limit is 8"}
     assert post(small_server, {"instances": [[150, 7.0, "red"]] * 8})[0] == 200
@@ -179,7 +178,7 @@ def test_a_silent_client_is_timed_out(small_server: ModelServer) -> None:
         start = time.perf_counter()
         s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")
         assert s.recv(1024) == b""
-        assert 0.4 < time.perf_counter() - start < 5
+        assert time.perf_counter() - start > 0.4  # not before the timeout (no upper bound: issue 10)
     # A body that never comes: 408, in JSON.
     with socket.create_connection((host, int(port)), timeout=10) as s:
         s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
@@ -239,9 +238,7 @@ def test_life_cycle(table_model: Exported) -> None:
     with pytest.raises(ServeError, match="the port is in use") as e:
         ModelServer(predictor, port=int(url.rsplit(":", 1)[1]), quiet=True).start()
     assert one_line(str(e.value))
-    start = time.perf_counter()
-    server.stop(wait=False)
-    assert time.perf_counter() - start < 0.1
+    server.stop(wait=False)  # returns at once; the server's own thread shuts it down
     assert not server.running
     deadline = time.monotonic() + 5
     while True:  # the helper thread closes the socket soon after

@@ -54,11 +54,34 @@ def _flatten(im: Image.Image) -> Image.Image:
     return im
 
 
+def open_image(source: str | os.PathLike[str] | bytes, size: tuple[int, int], color: Color) -> Image.Image:
+    """Open an image file without decoding its pixels (Pillow reads only the header).
+
+    A JPEG is set to decode at the smallest scale (1/2, 1/4 or 1/8) still at least ``size``
+    (``Image.draft``), so ``im.size`` is what :func:`load_image` will decode; other formats
+    decode at full size. Used to check a pixel budget before decoding anything.
+
+    Raises:
+        ValueError: the image has more than ``MAX_PIXELS`` pixels.
+        Exception: whatever Pillow raises for a file it cannot identify.
+    """
+    h, w = size
+    if not isinstance(source, bytes):
+        with open(source, "rb") as f:
+            source = f.read()
+    im = Image.open(io.BytesIO(source))
+    if im.width * im.height > MAX_PIXELS:
+        raise ValueError(f"too large: {im.width}x{im.height} pixels (the limit is {MAX_PIXELS:,})")
+    if im.format == "JPEG":
+        im.draft("L" if color == "grayscale" else "RGB", (w, h))  # decode at a reduced scale when much larger
+    return im
+
+
 def load_image(source: str | os.PathLike[str] | bytes | Image.Image, size: tuple[int, int], color: Color) -> Image.Image:
     """Open (first frame), flatten, convert and resize one image.
 
     Args:
-        source: A path, the file's bytes, or an already opened Pillow image.
+        source: A path, the file's bytes, or a Pillow image (e.g. from :func:`open_image`).
         size: ``(height, width)`` of the result.
         color: ``"grayscale"`` or ``"rgb"``.
 
@@ -70,18 +93,8 @@ def load_image(source: str | os.PathLike[str] | bytes | Image.Image, size: tuple
     """
     h, w = size
     target = "L" if color == "grayscale" else "RGB"
-    if isinstance(source, Image.Image):
-        im = source
-    else:
-        if not isinstance(source, bytes):
-            with open(source, "rb") as f:
-                source = f.read()
-        im = Image.open(io.BytesIO(source))
-        if im.width * im.height > MAX_PIXELS:
-            raise ValueError(f"too large: {im.width}x{im.height} pixels (the limit is {MAX_PIXELS:,})")
-        if im.format == "JPEG":
-            im.draft(target, (w, h))  # decode at a reduced scale when the image is much larger
-        im.load()
+    im = source if isinstance(source, Image.Image) else open_image(source, size, color)
+    im.load()
     im = _flatten(im)
     if im.mode != target:
         im = im.convert(target)
@@ -90,7 +103,7 @@ def load_image(source: str | os.PathLike[str] | bytes | Image.Image, size: tuple
     return im
 
 
-def decode_image(path: str | os.PathLike[str] | bytes, size: tuple[int, int], color: Color) -> np.ndarray:
+def decode_image(path: str | os.PathLike[str] | bytes | Image.Image, size: tuple[int, int], color: Color) -> np.ndarray:
     """Decode one image file into a ``(channels, height, width)`` uint8 array.
 
     Raises:
@@ -102,4 +115,4 @@ def decode_image(path: str | os.PathLike[str] | bytes, size: tuple[int, int], co
     return np.ascontiguousarray(a.transpose(2, 0, 1))
 
 
-__all__ = ["Color", "decode_image", "load_image"]
+__all__ = ["Color", "decode_image", "load_image", "open_image"]

@@ -38,11 +38,12 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+from PIL import Image
 
 from workbench.data import ARRAY_SUFFIXES, TABLE_SUFFIXES
 from workbench.data.arrays import convert_x, encode_x
 from workbench.data.base import DataError
-from workbench.data.decode import decode_image
+from workbench.data.decode import decode_image, open_image
 from workbench.data.images import IMAGE_EXTENSIONS
 from workbench.data.tables import encode_file, encode_rows
 from workbench.deploy.metadata import MetadataError, ModelInfo, parse
@@ -56,6 +57,10 @@ _DTYPES = ("float32", "float64", "float16", "int64", "int32")
 
 class PredictError(ValueError):
     """An input or a model file that cannot be used; the message is one line."""
+
+
+class TooLargeError(PredictError):
+    """A request's images hold more pixels than its budget (checked before decoding)."""
 
 
 # --------------------------------------------------------------------------- activations
@@ -333,19 +338,35 @@ class Predictor:
         return np.concatenate(xs), names
 
     def iter_paths(
-        self, paths: Iterable[str | os.PathLike[str]], batch_size: int = CHUNK
+        self, paths: Iterable[str | os.PathLike[str]], batch_size: int = CHUNK, *, skipped: list[str] | None = None
     ) -> Iterator[tuple[np.ndarray, list[str]]]:
         """Like :meth:`encode_paths`, one batch of at most ``batch_size`` samples at a time.
 
         Every path is checked before anything is decoded, so a missing file fails fast.
         A table or array file is read whole (they hold encoded rows, not pixels).
+
+        Args:
+            skipped: When given, an image file that cannot be read or decoded is left out
+                (as training leaves it out) and its one-line error appended here, instead
+                of raising :class:`PredictError`.
         """
         items = self._expand([os.fspath(p) for p in paths])
         if self.kind == "image":
             for start in range(0, len(items), batch_size):
                 part = items[start : start + batch_size]
-                pixels = np.stack([self._decode_image_file(p) for p in part])
-                yield self._normalize(pixels), part
+                decoded: list[np.ndarray] = []
+                names: list[str] = []
+                for p in part:
+                    try:
+                        decoded.append(self._decode_image_file(p))
+                    except PredictError as e:
+                        if skipped is None:
+                            raise
+                        skipped.append(str(e))
+                        continue
+                    names.append(p)
+                if decoded:
+                    yield self._normalize(np.stack(decoded)), names
             return
         for p in items:
             x, names = self._encode_file(p)
@@ -417,7 +438,7 @@ class Predictor:
 
     # -- encoding instances (the server) -----------------------------------------------------
 
-    def encode_instances(self, instances: Sequence[Any]) -> np.ndarray:
+    def encode_instances(self, instances: Sequence[Any], *, pixel_budget: int | None = None) -> np.ndarray:
         """Encode a request's instances (parsed JSON) into one model input batch.
 
         Image models take ``{"b64": "..."}`` (an image file's bytes, base64); table models a
@@ -427,7 +448,14 @@ class Predictor:
         row of the training file's ``x``; models without preprocessing one model input as
         a nested list.
 
+        Args:
+            pixel_budget: Image models: the most pixels the request's images may decode to,
+                all together. Every image's header is read first (a JPEG counted at the
+                reduced scale it will decode at, see :func:`~workbench.data.decode.open_image`),
+                so an over-budget request is refused before any pixel is decoded.
+
         Raises:
+            TooLargeError: the images exceed ``pixel_budget``.
             PredictError: there are no instances, or one is malformed; the message says which
                 (``instance 3: ...``, counting from 0) and why.
         """
@@ -436,7 +464,17 @@ class Predictor:
         if not instances:
             raise PredictError("instances is empty")
         if self.kind == "image":
-            return self._normalize(np.stack([self._image_instance(i, v) for i, v in enumerate(instances)]))
+            opened = [self._image_instance(i, v) for i, v in enumerate(instances)]
+            if pixel_budget is not None:
+                total = sum(im.width * im.height for im in opened)
+                if total > pixel_budget:
+                    big = max(range(len(opened)), key=lambda i: opened[i].width * opened[i].height)
+                    w, h = opened[big].size
+                    raise TooLargeError(
+                        f"the images would decode to {total:,} pixels (instance {big} alone is {w}×{h}); "
+                        f"the limit is {pixel_budget:,} pixels per request (send smaller images, or fewer per request)"
+                    )
+            return self._normalize(np.stack([self._load_instance(i, im) for i, im in enumerate(opened)]))
         if self.kind == "table":
             rows = [self._table_instance(i, v) for i, v in enumerate(instances)]
             try:
@@ -456,7 +494,8 @@ class Predictor:
             parts.append(self._encode_arrays(a[None], f"instance {i}", single=True))
         return np.concatenate(parts)
 
-    def _image_instance(self, i: int, v: Any) -> np.ndarray:
+    def _image_instance(self, i: int, v: Any) -> Image.Image:
+        """Instance ``i`` opened (its header read, a JPEG set to decode at a reduced scale)."""
         if not isinstance(v, Mapping) or not isinstance(v.get("b64"), str):
             raise PredictError(f'instance {i}: an image model takes {{"b64": "<base64 of an image file>"}}, not {_json_type(v)}')
         try:
@@ -465,10 +504,23 @@ class Predictor:
             raise PredictError(f"instance {i}: 'b64' is not valid base64") from None
         if not data:
             raise PredictError(f"instance {i}: 'b64' holds no bytes")
+        pre = self.info.preprocessing
         try:
-            return self._decode_image(data)
+            return open_image(data, self._image_size(), "grayscale" if pre.get("color") == "grayscale" else "rgb")
         except Exception as e:  # Pillow raises many kinds for a broken file
             raise PredictError(f"instance {i}: {_image_failure(e)}") from None
+
+    def _load_instance(self, i: int, im: Image.Image) -> np.ndarray:
+        pre = self.info.preprocessing
+        try:
+            return decode_image(im, self._image_size(), "grayscale" if pre.get("color") == "grayscale" else "rgb")
+        except Exception as e:  # Pillow raises many kinds for a broken file
+            raise PredictError(f"instance {i}: {_image_failure(e)}") from None
+
+    def _image_size(self) -> tuple[int, int]:
+        """An image model's input ``(height, width)``."""
+        size = self.info.preprocessing["size"]
+        return int(size[0]), int(size[1])
 
     def _table_instance(self, i: int, v: Any) -> list[Any]:
         columns = self.columns
@@ -646,16 +698,27 @@ class Predictor:
             out.append(pred)
         return out
 
-    def predict_paths(self, paths: Iterable[str | os.PathLike[str]], top_k: int = TOP_K) -> list[dict[str, Any]]:
-        """Predictions for input files (see :meth:`encode_paths`), decoded in bounded batches."""
+    def predict_paths(
+        self, paths: Iterable[str | os.PathLike[str]], top_k: int = TOP_K, *, skipped: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Predictions for input files (see :meth:`encode_paths`), decoded in bounded batches.
+
+        With ``skipped``, image files that cannot be decoded are left out and listed there
+        (see :meth:`iter_paths`).
+        """
         out: list[dict[str, Any]] = []
-        for x, names in self.iter_paths(paths):
+        for x, names in self.iter_paths(paths, skipped=skipped):
             out.extend(self.predictions(self.run(x), names, top_k))
         return out
 
-    def predict_instances(self, instances: Sequence[Any], top_k: int = TOP_K) -> list[dict[str, Any]]:
-        """Predictions for a request's instances; ``input`` is each instance's index."""
-        x = self.encode_instances(instances)
+    def predict_instances(
+        self, instances: Sequence[Any], top_k: int = TOP_K, *, pixel_budget: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Predictions for a request's instances; ``input`` is each instance's index.
+
+        ``pixel_budget``: see :meth:`encode_instances`.
+        """
+        x = self.encode_instances(instances, pixel_budget=pixel_budget)
         return self.predictions(self.run(x), list(range(len(x))), top_k)
 
 
@@ -781,6 +844,7 @@ __all__ = [
     "TOP_K",
     "PredictError",
     "Predictor",
+    "TooLargeError",
     "format_predictions",
     "sigmoid",
     "softmax",
