@@ -186,6 +186,47 @@ def test_ctrl_c_during_the_folder_swap_leaves_one_whole_folder(tmp_path: Path, m
     assert (out / "weights.pt").read_bytes() != old_weights  # the verified new export is in place
 
 
+# --- a Ctrl+C that Python or a library swallows -------------------------------------------------
+
+
+class _InterruptedWhileCollected:
+    """Sends SIGINT from ``__del__``: Python only reports it ("Exception ignored in ...")."""
+
+    def __del__(self) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+
+def _swallowed_in_a_library() -> None:
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        raise RuntimeError("the library's own error") from None
+
+
+@pytest.mark.parametrize("swallow", [_InterruptedWhileCollected, _swallowed_in_a_library], ids=["gc-callback", "library"])
+def test_the_command_stops_on_a_ctrl_c_that_was_swallowed(
+    swallow: Callable[[], object], project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "net.onnx"
+    out.write_bytes(OLD)
+
+    def check(*_args: Any, **_kwargs: Any) -> tuple[int, None, str]:
+        try:
+            swallow()
+        except RuntimeError:
+            pass  # the library's caller goes on
+        return 0, None, "no samples"
+
+    monkeypatch.setattr(service, "_check_samples", check)
+    assert main(["export", str(project), "--untrained", "-o", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == "workbench: interrupted"
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert out.read_bytes() == OLD
+    assert _names(tmp_path) == ["net.onnx", "proj"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 # --- a real process, a real Ctrl+C ---------------------------------------------------------------
 
 # ``workbench export`` with its check on the dataset's samples slowed down, so the SIGINT lands

@@ -9,6 +9,8 @@ files.
 A swap that takes more than one rename (two files, or a folder moved aside and the new
 one moved in) runs under :func:`interrupts_held`, so a Ctrl+C that arrives meanwhile is
 raised once the swap is complete: the target is always one whole export.
+:func:`watch_interrupts` makes sure the command line notices a Ctrl+C that Python or a
+library swallowed.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
+import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 
 def staging_path(target: Path, tag: str = "staging", suffix: str | None = None) -> Path:
@@ -44,12 +48,13 @@ def remove_quietly(*paths: Path | None) -> None:
 
 @contextlib.contextmanager
 def interrupts_held() -> Iterator[None]:
-    """Hold back Ctrl+C (SIGINT) until the block is done, then raise it as ``KeyboardInterrupt``.
+    """Hold back Ctrl+C (SIGINT) until the block is done, then deliver it to the handler that was there.
 
-    For a few renames that must happen together. Only the main thread receives signals,
-    and only Python's own handler is replaced: elsewhere this does nothing.
+    For a few renames that must happen together. Only the main thread receives signals:
+    elsewhere, or where SIGINT is ignored, this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if not callable(previous):
         yield
         return
     caught: list[int] = []
@@ -61,6 +66,39 @@ def interrupts_held() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous)
         if caught:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # the handler runs now (KeyboardInterrupt by default)
+
+
+@contextlib.contextmanager
+def watch_interrupts() -> Iterator[Callable[[], bool]]:
+    """Yield ``interrupted()``: True once Ctrl+C was pressed in the block (for the command line).
+
+    Ctrl+C still raises ``KeyboardInterrupt`` at once. Where Python or a library swallows
+    it (raised inside a garbage-collection callback it is only reported as "Exception
+    ignored"; torch's exporter turns it into its own error) the export still stops at its
+    next stage when given ``cancelled=interrupted``, and that report is not printed.
+    """
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed.is_set
+        return
+
+    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+        pressed.set()
+        raise KeyboardInterrupt
+
+    def on_unraisable(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            pressed.set()
+        else:
+            hook(unraisable)
+
+    handler, hook = signal.signal(signal.SIGINT, on_sigint), sys.unraisablehook
+    sys.unraisablehook = on_unraisable
+    try:
+        yield pressed.is_set
+    finally:
+        sys.unraisablehook = hook
+        signal.signal(signal.SIGINT, handler)
