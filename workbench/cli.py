@@ -247,18 +247,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from workbench.export.report import ExportError
     from workbench.export.service import export_trained, load_trained
+    from workbench.export.staging import watch_interrupts
 
     _load(args.project)  # a broken project file gets the loader's message
-    try:
-        if args.untrained and args.run:
-            raise CliError("--untrained and --run exclude each other")
-        trained = load_trained(args.project, args.run, untrained=args.untrained)
-        result = export_trained(
-            trained, args.format, args.output, opset=args.opset,
-            progress=lambda msg: print(f"{msg}…", file=sys.stderr),
-        )
-    except ExportError as e:
-        raise CliError(str(e)) from None
+    with watch_interrupts() as interrupted:
+        try:
+            if args.untrained and args.run:
+                raise CliError("--untrained and --run exclude each other")
+            trained = load_trained(args.project, args.run, untrained=args.untrained)
+            result = export_trained(
+                trained, args.format, args.output, opset=args.opset,
+                progress=lambda msg: print(f"{msg}…", file=sys.stderr), cancelled=interrupted,
+            )
+        except ExportError as e:
+            if interrupted():  # a Ctrl+C that a library turned into its own error, or swallowed
+                raise KeyboardInterrupt from None
+            raise CliError(str(e)) from None
     for line in result.lines:
         print(line)
     for note in result.notes:

@@ -104,3 +104,28 @@ def test_attach_bad_data_leaves_the_project_untouched(tmp_path: Path, capsys: py
     code, _, err = run(capsys, "data", "attach", str(project), str(tmp_path / "nothing"))
     assert code == 2 and err.startswith("workbench: ")
     assert project.read_bytes() == before
+
+
+def test_a_table_with_1e308_is_a_data_problem_not_a_learning_rate_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], recwarn: pytest.WarningsRecorder
+) -> None:
+    lines = ["a,b,label"] + [f"{(i * 7) % 11 - 5},{(i * 3) % 5},{'xy'[i % 2]}" for i in range(60)]
+    lines[9] = "1e308,1,x"  # line 10
+    lines[20] = "2,inf,y"  # line 21
+    csv = tmp_path / "big.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    code, out, _err = run(capsys, "data", "inspect", str(csv))
+    assert code == 0
+    assert "error: column 'a': 1 value(s) too large to standardize (line 10: 1e+308)" in out
+    assert "warning: column 'b': 1 non-finite value(s) (line 21: 'inf'); treated as missing" in out
+    assert "no problems found" not in out
+
+    project = tmp_path / "p.wbproj"
+    assert run(capsys, "new", "--template", "mlp", str(project))[0] == 0
+    code, _out, err = run(capsys, "train", str(project), "--data", str(csv), "--epochs", "1")
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith(
+        "workbench: big.csv: column 'a': 1 value(s) too large to standardize (line 10: 1e+308)"
+    ), err
+    assert "learning rate" not in err and "NaN" not in err
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]

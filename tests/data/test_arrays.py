@@ -169,7 +169,7 @@ def test_single_class_imbalance_and_empty_classes(tmp_path: Path) -> None:
     x = RNG.normal(size=(40, 2))
     one = ArraySource.scan(npz(tmp_path, "one.npz", x=x, y=np.zeros(40, int)))
     assert [p.severity for p in one.info().problems] == ["error"]
-    with pytest.raises(DataError, match="one.npz: a single class"):
+    with pytest.raises(DataError, match="one.npz: y: a single class"):
         one.prepare(DataSettings())
     y = np.array([0] * 36 + [2] * 4)
     skewed = ArraySource.scan(npz(tmp_path, "skew.npz", x=x, y=y, classes=np.array(["a", "b", "c"])))
@@ -187,8 +187,8 @@ def test_nan_and_inf_samples_are_left_out(tmp_path: Path) -> None:
     info = src.info()
     assert info.num_samples == 47 and info.task == "regression"
     text = problems_text(src)
-    assert "2 sample(s) hold NaN or infinite values; they are left out" in text
-    assert "1 sample(s) have a NaN or infinite target" in text
+    assert "2 sample(s) hold NaN or infinite values (index 3, 7); they are left out" in text
+    assert "1 sample(s) have a NaN or infinite target (index 10); they are left out" in text
     prep = src.prepare(DataSettings())
     assert sum(prep.split.sizes().values()) == 47 and np.isfinite(prep.train.x.numpy()).all()
 
@@ -359,3 +359,44 @@ def test_open_dataset_dispatches_arrays(tmp_path: Path, name: str) -> None:
         np.save(tmp_path / "d_x.npy", RNG.normal(size=(9, 2)))
         np.save(tmp_path / "d_y.npy", labels(9))
     assert isinstance(open_dataset(tmp_path / name), ArraySource)
+
+
+@pytest.mark.parametrize("ext", [".npz", ".npy"])
+def test_values_that_overflow_float32_are_a_data_error_naming_the_samples(tmp_path: Path, ext: str) -> None:
+    import warnings
+
+    x = RNG.normal(size=(50, 3))
+    x[7, 1] = 1e308  # fits a float64; as float32 (what the model is fed) it is inf
+    x[12, 0] = -5e39
+    y = labels(50)
+    if ext == ".npz":
+        path = npz(tmp_path, x=x, y=y)
+    else:
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "y.npy", y)
+        path = tmp_path / "x.npy"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        src = ArraySource.scan(path)
+        errors = [p for p in src.info().problems if p.severity == "error"]
+        assert len(errors) == 1 and errors[0].item == "x", problems_text(src)
+        assert "2 sample(s) hold values too large for float32 (index 7: 1e+308, index 12: -5e+39)" in errors[0].reason
+        with pytest.raises(DataError, match=r"x: 2 sample\(s\) hold values too large for float32 \(index 7"):
+            src.prepare(DataSettings())
+
+
+def test_a_regression_target_that_overflows_is_a_data_error(tmp_path: Path) -> None:
+    import warnings
+
+    x = RNG.normal(size=(50, 3))
+    y = RNG.normal(size=50)
+    y[4] = 1e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        src = ArraySource.scan(npz(tmp_path, x=x, y=y))
+        assert src.task == "regression"
+        errors = [p for p in src.info().problems if p.severity == "error"]
+        assert len(errors) == 1 and errors[0].item == "y", problems_text(src)
+        assert "1 sample(s) have targets too large to train on (index 4: 1e+308)" in errors[0].reason
+        with pytest.raises(DataError, match=r"d\.npz: y: 1 sample\(s\) have targets too large"):
+            src.prepare(DataSettings())

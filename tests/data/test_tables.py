@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -259,7 +262,8 @@ def test_non_numeric_cells_in_a_numeric_column(tmp_path: Path) -> None:
     src = TableSource.scan(write(tmp_path, "t.csv", "a,b,label\n" + "\n".join(rows)))
     assert {s.name: s.type for s in src.column_summaries}["a"] == "numeric"
     text = problems_text(src)
-    assert "column 'a': 2 non-numeric cell(s) in a numeric column (line 6: 'oops', line 11: 'inf'); treated as missing" in text
+    assert "column 'a': 1 non-numeric cell(s) in a numeric column (line 6: 'oops'); treated as missing" in text
+    assert "column 'a': 1 non-finite value(s) (line 11: 'inf'); treated as missing" in text
     prep = src.prepare(DataSettings())
     assert any("Imputed 2 missing cell(s)" in n for n in prep.notes)
     assert np.isfinite(prep.train.x.numpy()).all()
@@ -479,3 +483,67 @@ def test_read_table_columns_are_arrays(tmp_path: Path) -> None:
 
 def src_classification_preprocessing(path: Path) -> dict:
     return TableSource.scan(path, target="few_ints").prepare(DataSettings(target="few_ints")).preprocessing
+
+
+# --- non-finite and overflowing numbers ------------------------------------------------------
+
+
+def _numbers_table(tmp_path: Path, name: str, cells: dict[tuple[int, str], str], target: str = "class") -> Path:
+    """60 rows of a, b, c and a target (a class, or a number for regression); ``cells`` overrides
+    ``(row, column)`` cells. Row i is on line i + 2."""
+    rng = np.random.default_rng(4)
+    lines = ["a,b,c,y"]
+    for i in range(60):
+        a, b, c = rng.normal(size=3)
+        row = {"a": f"{a:.4f}", "b": f"{b:.4f}", "c": f"{c:.4f}",
+               "y": ("x" if a + c > 0 else "z") if target == "class" else f"{2 * a + b:.4f}"}
+        for (r, col), text in cells.items():
+            if r == i:
+                row[col] = text
+        lines.append(",".join(row[k] for k in ("a", "b", "c", "y")))
+    return write(tmp_path, name, "\n".join(lines) + "\n")
+
+
+@contextlib.contextmanager
+def _no_numpy_warnings() -> Iterator[None]:
+    """numpy's overflow warnings (RuntimeWarning) fail the test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        yield
+
+
+def test_values_whose_squares_overflow_are_a_data_error_naming_column_and_line(tmp_path: Path) -> None:
+    # 1e308 fits a float64, but standardizing the column squares it: inf, then NaN losses
+    p = _numbers_table(tmp_path, "big.csv", {(7, "a"): "1e308", (30, "a"): "-3e200"})
+    with _no_numpy_warnings():
+        src = TableSource.scan(p)
+        errors = [e for e in src.info().problems if e.severity == "error"]
+        assert len(errors) == 1 and errors[0].item == "column 'a'", problems_text(src)
+        assert "2 value(s) too large to standardize (line 9: 1e+308, line 32: -3e+200)" in errors[0].reason
+        with pytest.raises(DataError, match=r"big\.csv: column 'a': 2 value\(s\) too large to standardize \(line 9: 1e\+308"):
+            src.prepare(DataSettings())
+
+
+def test_infinite_cells_are_named_non_finite_with_their_lines(tmp_path: Path) -> None:
+    p = _numbers_table(tmp_path, "inf.csv", {(20, "b"): "inf", (21, "b"): "-Infinity", (5, "c"): "oops"})
+    with _no_numpy_warnings():
+        src = TableSource.scan(p)
+        text = problems_text(src)
+        assert "warning column 'b': 2 non-finite value(s) (line 22: 'inf', line 23: '-Infinity'); treated as missing" in text
+        assert "warning column 'c': 1 non-numeric cell(s) in a numeric column (line 7: 'oops'); treated as missing" in text
+        prep = src.prepare(DataSettings())
+    assert np.isfinite(prep.train.x.numpy()).all()
+
+
+def test_an_overflowing_regression_target_is_a_data_error(tmp_path: Path) -> None:
+    # the targets are standardized too (and kept as float32): 1e308 overflows them
+    p = _numbers_table(tmp_path, "bigy.csv", {(11, "y"): "1e308", (40, "y"): "inf"}, target="number")
+    with _no_numpy_warnings():
+        src = TableSource.scan(p, target="y")
+        assert src.task == "regression"
+        errors = [e for e in src.info().problems if e.severity == "error"]
+        assert len(errors) == 1 and errors[0].item == "column 'y'", problems_text(src)
+        assert "the target has 1 value(s) too large to train on (line 13: 1e+308)" in errors[0].reason
+        assert "1 non-finite value(s) in the numeric target (line 42: 'inf'); those rows are left out" in problems_text(src)
+        with pytest.raises(DataError, match=r"bigy\.csv: column 'y': the target has 1 value\(s\) too large"):
+            src.prepare(DataSettings(target="y"))

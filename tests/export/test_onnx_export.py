@@ -95,15 +95,15 @@ def test_metadata_is_written(tmp_path: Path) -> None:
     assert props["opset"] == "19"
 
 
-def test_difference_above_tolerance_leaves_no_file(tmp_path: Path) -> None:
+def test_difference_above_tolerance_keeps_the_older_file(tmp_path: Path) -> None:
     model, shape, dtype = _template("mlp")
     out = tmp_path / "mlp.onnx"
-    out.write_bytes(b"an older export")  # must not survive looking like this one
+    out.write_bytes(b"an older export")  # replaced only by a verified file; the error says none was written
     with pytest.raises(ExportError, match=r"differs from torch by up to") as info:
         export_onnx(model, shape, dtype, out, tolerance=-1.0)
     assert "\n" not in str(info.value)
     assert isinstance(info.value, ValueError)
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [out] and out.read_bytes() == b"an older export"
 
 
 def test_checker_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

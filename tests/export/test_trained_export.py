@@ -145,7 +145,8 @@ def test_a_file_that_fails_on_real_samples_is_not_kept(
     monkeypatch.setattr(service, "_check_samples", lambda *a, **k: (16, 0.5, ""))
     with pytest.raises(ExportError, match="dataset's own samples.*not kept"):
         service.export_trained(service.load_trained(trained["mlp"]), "onnx", out)
-    assert list(tmp_path.iterdir()) == []  # neither the new file nor the older one
+    assert list(tmp_path.iterdir()) == [out]  # not the new file: the older one, unchanged
+    assert out.read_bytes() == b"an older export"
 
 
 def test_a_vanished_dataset_still_exports_with_a_note(trained: dict[str, Path], tmp_path: Path) -> None:

@@ -396,6 +396,21 @@ def test_a_table_imports_with_the_target_chosen_in_the_dialog(qtbot, tmp_path):
     assert tab.table.model.highlight == 3
 
 
+def test_the_import_dialog_shows_overflowing_and_infinite_numbers(qtbot, tmp_path):
+    lines = ["a,b,label"] + [f"{(i * 7) % 11 - 5},{(i * 3) % 5},{'xy'[i % 2]}" for i in range(60)]
+    lines[9] = "1e308,1,x"  # line 10
+    lines[20] = "2,inf,y"  # line 21
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(lines) + "\n")
+    dialog = DatasetImportDialog(path)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.is_scanning(), timeout=WAIT_MS)
+    texts = dialog.findings.texts()
+    assert texts[0].startswith("column 'a': 1 value(s) too large to standardize (line 10: 1e+308)"), texts
+    assert "column 'b': 1 non-finite value(s) (line 21: 'inf'); treated as missing" in texts
+    assert not dialog.import_button.isEnabled()
+
+
 def test_a_target_column_that_cannot_be_used_keeps_the_table(window, tmp_path, qtbot):
     path = tmp_path / "t.csv"
     path.write_text("a,b,empty,label\n" + "".join(f"{i},{i * 2 % 7},,{'xy'[i % 2]}\n" for i in range(30)))

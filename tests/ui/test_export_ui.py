@@ -351,6 +351,86 @@ def test_weights_and_python_code_export_through_the_tab(window, qtbot, trained, 
     assert "Untrained model" in tab.figure("From")
 
 
+OLD_BYTES = b"an earlier export, still wanted\n"
+
+
+def _hold_the_sample_check(monkeypatch):
+    """Make the export wait in its check on the dataset's samples until released.
+
+    Returns (entered, release): set when the export reached the check (its file is staged
+    beside the target by then), and the event that lets it go on.
+    """
+    import threading
+
+    import workbench.export.service as service
+
+    entered, release = threading.Event(), threading.Event()
+    check = service._check_samples
+
+    def held(*args, **kwargs):
+        entered.set()
+        release.wait(WAIT_MS / 1000)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_check_samples", held)
+    return entered, release
+
+
+def test_a_failed_export_keeps_the_file_already_there(window, qtbot, trained, tmp_path, monkeypatch):
+    import workbench.export.service as service
+
+    tab = open_export(window, qtbot, trained)
+    out = tmp_path / "kept.onnx"
+    out.write_bytes(OLD_BYTES)
+    tab.set_output(out)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the sample check broke")
+
+    monkeypatch.setattr(service, "_check_samples", broken)
+    assert export_and_wait(window, qtbot) == "error"
+    assert tab.result_text.text() == "RuntimeError: the sample check broke."
+    assert out.read_bytes() == OLD_BYTES
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.onnx"]  # no staged file left
+
+
+def test_a_cancelled_export_keeps_the_file_already_there(window, qtbot, trained, tmp_path, monkeypatch):
+    tab = open_export(window, qtbot, trained)
+    out = tmp_path / "kept.onnx"
+    out.write_bytes(OLD_BYTES)
+    tab.set_output(out)
+    entered, release = _hold_the_sample_check(monkeypatch)
+    c = window.export_controller
+    tab.export_button.click()
+    qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+    assert any(p.name.startswith(".kept.onnx.") for p in tmp_path.iterdir())  # staged beside it
+    c.export_task.cancel()  # as at exit (workers.cancel_all)
+    release.set()
+    qtbot.waitUntil(lambda: not c.is_exporting(), timeout=WAIT_MS)
+    assert out.read_bytes() == OLD_BYTES
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.onnx"]
+
+
+def test_closing_the_window_mid_export_swaps_in_the_whole_new_file(qtbot, trained, tmp_path, monkeypatch):
+    import onnx
+
+    w = MainWindow(restore_state=False)
+    qtbot.addWidget(w)
+    tab = open_export(w, qtbot, trained)
+    out = tmp_path / "late.onnx"
+    out.write_bytes(OLD_BYTES)
+    tab.set_output(out)
+    entered, release = _hold_the_sample_check(monkeypatch)
+    tab.export_button.click()
+    qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+    assert not w.close()  # the export finishes in the background, then the window closes
+    assert out.read_bytes() == OLD_BYTES  # not touched until the new file is verified
+    release.set()
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=WAIT_MS)
+    onnx.checker.check_model(str(out))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late.onnx"]
+
+
 # --- serving ------------------------------------------------------------------------------------------
 
 

@@ -23,7 +23,9 @@ x                           layout        per sample
 y: integers, booleans or strings are classes; floats with a few whole values are
 classes too; other floats are regression targets ((N,) or (N, k)); one-hot rows are
 turned into class indices. Samples whose x or y holds NaN or infinity are left out
-(reported by the check).
+(reported by the check, with their indices). Float64 values too large for float32 (what
+the model is fed, e.g. 1e308) are an error naming the samples, in x and in regression
+targets (which are standardized too).
 """
 
 from __future__ import annotations
@@ -282,6 +284,38 @@ def _finite_rows(a: np.ndarray) -> np.ndarray:
     return out
 
 
+#: The largest float32 (what the model is fed) and float64.
+_F32_MAX = float(np.finfo(np.float32).max)
+_F64_MAX = float(np.finfo(np.float64).max)
+
+
+def _indices(idx: np.ndarray) -> str:
+    """``index 3, 7, …``: the first few sample indices."""
+    return "index " + ", ".join(str(int(i)) for i in idx[:5]) + (", …" if len(idx) > 5 else "")
+
+
+def _too_large_rows(a: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Samples of float array ``a`` holding a finite value above ``limit`` in size: their
+    indices, and each one's largest value (signed)."""
+    if a.dtype.kind != "f" or np.finfo(a.dtype).max <= limit:
+        return np.zeros(0, np.int64), np.zeros(0)
+    rows: list[np.ndarray] = []
+    worst: list[np.ndarray] = []
+    for i in range(0, len(a), _CHUNK):
+        part = np.asarray(a[i : i + _CHUNK]).reshape(min(_CHUNK, len(a) - i), -1)
+        size = np.where(np.isfinite(part), np.abs(part), 0)
+        at = np.flatnonzero(size.max(axis=1, initial=0) > limit)
+        rows.append(at + i)
+        worst.append(part[at, size[at].argmax(axis=1)] if len(at) else np.zeros(0))
+    return np.concatenate(rows), np.concatenate(worst)
+
+
+def _values(idx: np.ndarray, values: np.ndarray) -> str:
+    """``index 7: 1e+308, index 12: -5e+39`` for the first three."""
+    shown = ", ".join(f"index {int(i)}: {float(v):g}" for i, v in zip(idx[:3], values[:3], strict=True))
+    return shown + (", …" if len(idx) > 3 else "")
+
+
 def _class_names(classes: np.ndarray | None) -> list[str] | None:
     if classes is None:
         return None
@@ -317,7 +351,8 @@ def _interpret_y(y: np.ndarray, classes: np.ndarray | None, name: str) -> _Targe
             kind = y.dtype.kind
         elif kind == "f":
             t.task = "regression"
-            t.labels = np.asarray(y, np.float32)
+            with np.errstate(over="ignore"):  # too large values are reported by the check
+                t.labels = np.asarray(y, np.float32)
             t.num_targets = int(y.shape[1])
             return t
         else:
@@ -340,7 +375,8 @@ def _interpret_y(y: np.ndarray, classes: np.ndarray | None, name: str) -> _Targe
             y = y.astype(np.int64)
         else:
             t.task = "regression"
-            t.labels = y.astype(np.float32)
+            with np.errstate(over="ignore"):  # too large values are reported by the check
+                t.labels = y.astype(np.float32)
             return t
     y = y.astype(np.int64)
     uniq = np.unique(y)
@@ -399,14 +435,18 @@ class ArraySource(Source):
         if not ok.all():
             k = int((~ok).sum())
             self._problems.append(Problem(
-                "x", f"{k} sample(s) hold NaN or infinite values; they are left out", "warning"
+                "x", f"{k} sample(s) hold NaN or infinite values ({_indices(np.flatnonzero(~ok))}); they are left out",
+                "warning",
             ))
             self.notes.append(f"{k} sample(s) with NaN or infinite values in x left out")
         y_ok = _finite_rows(y)
         if not y_ok.all():
             k = int((~y_ok & ok).sum())
             if k:
-                self._problems.append(Problem("y", f"{k} sample(s) have a NaN or infinite target; they are left out"))
+                self._problems.append(Problem(
+                    "y", f"{k} sample(s) have a NaN or infinite target ({_indices(np.flatnonzero(~y_ok & ok))}); "
+                    "they are left out",
+                ))
                 self.notes.append(f"{k} sample(s) with NaN or infinite y left out")
             ok &= y_ok
         if not ok.any():
@@ -422,6 +462,7 @@ class ArraySource(Source):
         self.notes.extend(target.notes)
         self._problems.extend(target.problems)
         self._given = given[self._keep] if given is not None else None
+        self._check_sizes(x, y_kept)
         self.vocab_size: int | None = None
         if self.layout == "tokens":
             self.vocab_size = int(_max(x)) + 1
@@ -453,6 +494,29 @@ class ArraySource(Source):
         return source
 
     # -- what the scan learned ---------------------------------------------------------
+
+    def _check_sizes(self, x: np.ndarray, y_kept: np.ndarray) -> None:
+        """Errors for the kept samples whose x, or regression target, does not fit float32."""
+        rows, worst = _too_large_rows(x, _F32_MAX)
+        keep = np.isin(rows, self._keep)
+        rows, worst = rows[keep], worst[keep]
+        if len(rows):
+            self._problems.append(Problem(
+                "x", f"{len(rows)} sample(s) hold values too large for float32 ({_values(rows, worst)}): "
+                f"the model is fed float32, which holds sizes up to {_F32_MAX:.2g}; fix or remove those samples",
+                "error",
+            ))
+        if self.task == "regression":
+            # standardized like the features, then trained on as float32
+            limit = min(_F32_MAX, math.sqrt(_F64_MAX / (4 * max(len(y_kept), 1))))
+            at, worst = _too_large_rows(np.asarray(y_kept).reshape(len(y_kept), -1), limit)
+            if len(at):
+                self._problems.append(Problem(
+                    "y", f"{len(at)} sample(s) have targets too large to train on ({_values(self._keep[at], worst)}): "
+                    f"targets are standardized and trained on as float32, so they must stay below {limit:.2g} "
+                    "in size; fix or remove those samples",
+                    "error",
+                ))
 
     def _check(self) -> None:
         if self.classes is None:
@@ -572,7 +636,7 @@ class ArraySource(Source):
 
         for p in self._problems:
             if p.severity == "error":
-                raise DataError(f"{self.path.name}: {p.reason}")
+                raise DataError(f"{self.path.name}: {p.item}: {p.reason}")
         if settings.seq_len is not None and settings.seq_len < 1:
             raise DataError("the sequence length must be at least 1")
         split = self.split(settings)
@@ -619,7 +683,16 @@ class ArraySource(Source):
             std = np.where(std < 1e-12, 1.0, std)
             pre["mean"], pre["std"] = mean.tolist(), std.tolist()
             for which in parts:
-                parts[which] = _normalize(parts[which], pre)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    parts[which] = _normalize(parts[which], pre)
+                bad = np.flatnonzero(~_finite_rows(parts[which]))
+                if len(bad):
+                    rows = self._keep[getattr(split, which)[bad]]
+                    raise DataError(
+                        f"{self.path.name}: x: {len(rows)} sample(s) hold values too large for float32 once "
+                        f"normalized with the training split's mean and std ({_indices(rows)}); "
+                        "fix or remove those samples"
+                    )
             what = {"features": "feature", "sequences": "feature", "images": "channel"}[self.layout]
             notes.append(f"Normalized per {what} with the training split's mean and std")
         if pre["seq_len"] is not None:

@@ -9,8 +9,11 @@ byte-order mark), UTF-16 with a byte-order mark and Latin-1 are read.
 Scanning decides what each column is: numeric, categorical (one-hot encoded), or
 dropped with a reason (id-like, constant, empty, too many distinct values), and what
 the target is (regression when it is numeric with many distinct values or fractions,
-classification otherwise). :meth:`TableSource.prepare` standardizes numeric columns
-with training-split statistics and encodes categories seen in the training split;
+classification otherwise). Infinite cells are reported with their lines and treated as
+missing; numbers too large to standardize (their squares overflow) are an error that
+names the column and the lines, before any training. :meth:`TableSource.prepare`
+standardizes numeric columns with training-split statistics and encodes categories seen
+in the training split;
 ``Prepared.preprocessing`` holds everything :func:`encode_rows` needs to repeat that
 on new rows at inference.
 """
@@ -62,6 +65,9 @@ REGRESSION_FRACTION = 0.05
 NUMERIC_SHARE = 0.9
 #: The imbalance warning fires when the largest class is this many times the smallest.
 IMBALANCE_RATIO = 3.0
+#: The largest float64 and float32 (what the model is fed).
+_F64_MAX = float(np.finfo(np.float64).max)
+_F32_MAX = float(np.finfo(np.float32).max)
 CHUNK_ROWS = 8192
 PREVIEW_ROWS = 200
 SNIFF_BYTES = 65536
@@ -86,7 +92,8 @@ class Column:
     ``floats`` holds every cell that reads as a finite number (NaN elsewhere);
     ``missing`` marks the empty / NA / NaN / null / ? cells; ``numeric`` tells whether
     the column is mostly numbers (then its other cells are ``bad``: reported, and
-    treated as missing).
+    treated as missing). ``nonfinite`` marks the bad cells that are infinite numbers
+    (``inf``, ``-Infinity``), with their own examples (``(line, text)``).
     """
 
     name: str
@@ -96,6 +103,8 @@ class Column:
     bad_examples: list[tuple[int, str]]
     _codes: np.ndarray | None = None
     _levels: list[str] | None = None
+    nonfinite: np.ndarray | None = None
+    nonfinite_examples: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -134,9 +143,11 @@ class _ColumnBuilder:
         self.floats: list[np.ndarray] = []
         self.missing: list[np.ndarray] = []
         self.bad: list[np.ndarray] = []
+        self.nonfinite: list[np.ndarray] = []
         self.codes: list[np.ndarray | None] = []
         self.levels: dict[str, int] = {}
         self.bad_examples: list[tuple[int, str]] = []
+        self.nonfinite_examples: list[tuple[int, str]] = []
         self.any_text = False
 
     def add(self, cells: Sequence[str], lines: Sequence[int]) -> None:
@@ -150,12 +161,14 @@ class _ColumnBuilder:
             self.floats.append(arr)
             self.missing.append(np.isnan(arr))
             self.bad.append(np.zeros(n, bool))
+            self.nonfinite.append(np.zeros(n, bool))
             self.codes.append(None)
             return
         self.any_text = True
         floats = np.full(n, np.nan)
         missing = np.zeros(n, bool)
         bad = np.zeros(n, bool)
+        nonfinite = np.zeros(n, bool)
         codes = np.full(n, -1, np.int32)
         levels = self.levels
         for i, cell in enumerate(cells):
@@ -178,6 +191,10 @@ class _ColumnBuilder:
                         pass
             if math.isfinite(v):
                 floats[i] = v
+            elif math.isinf(v):  # a number, but not one a model can use
+                bad[i] = nonfinite[i] = True
+                if len(self.nonfinite_examples) < 5:
+                    self.nonfinite_examples.append((lines[i], s))
             else:
                 bad[i] = True
                 if len(self.bad_examples) < 5:
@@ -185,14 +202,21 @@ class _ColumnBuilder:
         self.floats.append(floats)
         self.missing.append(missing)
         self.bad.append(bad)
+        self.nonfinite.append(nonfinite)
         self.codes.append(codes)
 
-    def add_floats(self, arr: np.ndarray) -> None:
-        """Add a chunk that is already numeric (Parquet), NaN where missing."""
-        arr = np.asarray(arr, np.float64)
+    def add_floats(self, arr: np.ndarray, first_row: int = 1) -> None:
+        """Add a chunk that is already numeric (Parquet), NaN where missing; ``first_row``
+        numbers its rows in messages."""
+        arr = np.array(arr, np.float64)
+        inf = np.isinf(arr)
+        for i in np.flatnonzero(inf)[: max(0, 5 - len(self.nonfinite_examples))]:
+            self.nonfinite_examples.append((first_row + int(i), repr(float(arr[i]))))
+        arr[inf] = np.nan
         self.floats.append(arr)
-        self.missing.append(np.isnan(arr))
-        self.bad.append(np.zeros(len(arr), bool))
+        self.missing.append(np.isnan(arr) & ~inf)
+        self.bad.append(inf)
+        self.nonfinite.append(inf)
         self.codes.append(None)
 
     def finish(self) -> Column:
@@ -200,7 +224,9 @@ class _ColumnBuilder:
         floats = np.concatenate(self.floats) if self.floats else np.zeros(0)
         missing = np.concatenate(self.missing) if self.missing else np.zeros(0, bool)
         bad = np.concatenate(self.bad) if self.bad else np.zeros(0, bool)
-        col = Column(self.name, floats, missing, bad, self.bad_examples)
+        nonfinite = np.concatenate(self.nonfinite) if self.nonfinite else np.zeros(0, bool)
+        col = Column(self.name, floats, missing, bad, self.bad_examples,
+                     nonfinite=nonfinite, nonfinite_examples=self.nonfinite_examples)
         if self.any_text:
             # Chunks that were all numbers get codes from their formatted numbers.
             levels = self.levels
@@ -236,6 +262,14 @@ class Table:
     has_header: bool = True
     encoding: str = "utf-8"
     problems: list[Problem] = field(default_factory=list)
+    #: The line of the file each row was read from (None: rows numbered from 1, as for Parquet).
+    lines: np.ndarray | None = None
+
+    def where(self, row: int) -> str:
+        """Where row ``row`` (0-based) is in the file, for messages: ``line 12`` or ``row 11``."""
+        if self.lines is not None:
+            return f"line {int(self.lines[row])}"
+        return f"row {row + 1}"
 
     @property
     def names(self) -> list[str]:
@@ -429,6 +463,7 @@ def _read_text(
         preview: list[list[str]] = []
         chunk: list[list[str]] = []
         lines: list[int] = []
+        all_lines: list[np.ndarray] = []
         n_rows = 0
 
         def flush() -> None:
@@ -436,6 +471,7 @@ def _read_text(
                 return
             for j, cells in enumerate(zip(*chunk, strict=True)):
                 builders[j].add(cells, lines)
+            all_lines.append(np.array(lines, np.int64))
             chunk.clear()
             lines.clear()
 
@@ -477,7 +513,9 @@ def _read_text(
     if len(columns) > 2 and names[-1] == f"column_{ncols}" and columns[-1].missing.all():
         columns.pop()
         preview = [r[:-1] for r in preview]
-    return Table(path, columns, n_rows, preview, delimiter, has_header, encoding, problems)
+    table = Table(path, columns, n_rows, preview, delimiter, has_header, encoding, problems)
+    table.lines = np.concatenate(all_lines)
+    return table
 
 
 def _rows(reader: Any, name: str) -> Iterator[tuple[int, list[str]]]:
@@ -519,7 +557,7 @@ def _read_parquet(path: Path) -> Table:
         typ = col.type
         if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ) or pa.types.is_decimal(typ):
             arr = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
-            b.add_floats(np.asarray(arr, np.float64))
+            b.add_floats(np.asarray(arr, np.float64), first_row=1)
             texts.append(["" if math.isnan(v) else _format_number(v) for v in arr[:PREVIEW_ROWS]])
         else:
             cells = ["" if v is None else str(v) for v in col.to_pylist()]
@@ -572,7 +610,9 @@ def _summarize(col: Column) -> ColumnSummary:
         if n_missing == 0 and whole and distinct == n and n >= 2:
             if _is_id_name(col.name):
                 return ColumnSummary(col.name, "id", 0, distinct, "id-like: a unique number in every row")
-            if n >= 10 and v[0] in (0, 1) and bool(np.all(np.diff(v) == 1)):
+            with np.errstate(over="ignore", invalid="ignore"):  # huge values are reported by the check
+                steps_of_one = bool(np.all(np.diff(v) == 1))
+            if n >= 10 and v[0] in (0, 1) and steps_of_one:
                 return ColumnSummary(col.name, "id", 0, distinct, f"id-like: the row numbers {int(v[0])}…{int(v[-1])}")
         if distinct == 1:
             return ColumnSummary(col.name, "constant", n_missing, 1, "the same value in every row")
@@ -592,6 +632,28 @@ def _summarize(col: Column) -> ColumnSummary:
             f"{distinct} distinct texts: too many to one-hot encode (at most {MAX_CATEGORIES})",
         )
     return ColumnSummary(col.name, "categorical", n_missing, distinct)
+
+
+def _square_limit(n: int) -> float:
+    """How large a value of a column of ``n`` numbers may be for the column to be standardized:
+    the squared deviations from the mean, summed in float64, must stay finite."""
+    return math.sqrt(_F64_MAX / (4 * max(n, 1)))
+
+
+def _too_large(values: np.ndarray, limit: float) -> np.ndarray:
+    """Indices of the values larger than ``limit`` in size (NaN never is)."""
+    with np.errstate(invalid="ignore"):
+        return np.flatnonzero(np.abs(values) > limit)
+
+
+def _number_examples(table: Table, rows: np.ndarray, values: np.ndarray) -> str:
+    """``line 9: 1e+308, line 32: -3e+200`` for the first three of ``rows`` (file rows)."""
+    shown = ", ".join(f"{table.where(int(r))}: {float(v):g}" for r, v in zip(rows[:3], values[:3], strict=True))
+    return shown + (", …" if len(rows) > 3 else "")
+
+
+def _cell_examples(examples: list[tuple[int, str]]) -> str:
+    return ", ".join(f"line {ln}: '{t}'" for ln, t in examples[:3])
 
 
 def _default_target(table: Table) -> Column:
@@ -678,17 +740,37 @@ class TableSource(Source):
             if not whole or many:
                 self.task: Task = "regression"
                 self.classes: list[str] | None = None
-                self._labels = vals.astype(np.float32)
+                # targets are standardized like the features, and trained on as float32
+                limit = min(_square_limit(len(vals)), _F32_MAX)
+                huge = _too_large(vals, limit)
+                if len(huge):
+                    where = _number_examples(self.table, np.flatnonzero(keep)[huge], vals[huge])
+                    self._problems.append(Problem(
+                        f"column '{col.name}'",
+                        f"the target has {len(huge)} value(s) too large to train on ({where}): targets are "
+                        f"standardized and trained on as float32, so they must stay below {limit:.2g} in size; "
+                        "fix or remove those rows",
+                        "error",
+                    ))
+                with np.errstate(over="ignore"):
+                    self._labels = vals.astype(np.float32)
             else:
                 self.task = "classification"
                 self.classes = [_format_number(float(u)) for u in uniq]
                 self._labels = np.searchsorted(uniq, vals).astype(np.int64)
-            n_bad = int(col.bad.sum())
+            n_inf = int(col.nonfinite.sum()) if col.nonfinite is not None else 0
+            n_bad = int(col.bad.sum()) - n_inf
             if n_bad:
-                examples = ", ".join(f"line {ln}: '{t}'" for ln, t in col.bad_examples[:3])
                 self._problems.append(Problem(
                     f"column '{col.name}'",
-                    f"{n_bad} non-numeric cell(s) in the numeric target ({examples}); those rows are left out",
+                    f"{n_bad} non-numeric cell(s) in the numeric target ({_cell_examples(col.bad_examples)}); "
+                    "those rows are left out",
+                ))
+            if n_inf:
+                self._problems.append(Problem(
+                    f"column '{col.name}'",
+                    f"{n_inf} non-finite value(s) in the numeric target ({_cell_examples(col.nonfinite_examples)}); "
+                    "those rows are left out",
                 ))
         else:
             codes, levels = col.codes()
@@ -742,17 +824,56 @@ class TableSource(Source):
                 self._problems.append(Problem(f"column '{s.name}'", f"dropped: {s.reason}", "info"))
                 continue
             n_bad = int(col.bad[self._rows].sum()) if s.type == "numeric" else 0
-            if n_bad:
-                examples = ", ".join(f"line {ln}: '{t}'" for ln, t in col.bad_examples[:3])
+            n_inf = int(col.nonfinite[self._rows].sum()) if s.type == "numeric" and col.nonfinite is not None else 0
+            if n_bad - n_inf:
                 self._problems.append(Problem(
                     f"column '{s.name}'",
-                    f"{n_bad} non-numeric cell(s) in a numeric column ({examples}); treated as missing",
+                    f"{n_bad - n_inf} non-numeric cell(s) in a numeric column ({_cell_examples(col.bad_examples)}); "
+                    "treated as missing",
                 ))
+            if n_inf:
+                self._problems.append(Problem(
+                    f"column '{s.name}'",
+                    f"{n_inf} non-finite value(s) ({_cell_examples(col.nonfinite_examples)}); treated as missing",
+                ))
+            if s.type == "numeric":
+                self._check_size(col)
             n_missing = int(self._missing_mask(col, s.type)[self._rows].sum()) - n_bad
             if n_missing:
                 self._problems.append(Problem(
                     f"column '{s.name}'", f"{n_missing} missing value(s) ({_pct(n_missing, n)})"
                 ))
+
+    def _check_size(self, col: Column) -> None:
+        """An error for the values of numeric feature ``col`` too large to standardize."""
+        v = col.floats[self._rows]
+        limit = _square_limit(int(np.count_nonzero(~np.isnan(v))))
+        huge = _too_large(v, limit)
+        if len(huge):
+            self._problems.append(Problem(
+                f"column '{col.name}'",
+                f"{len(huge)} value(s) too large to standardize ({_number_examples(self.table, self._rows[huge], v[huge])}): "
+                f"squaring them overflows; keep values below {limit:.2g} in size, or fix or remove those rows",
+                "error",
+            ))
+
+    def _check_standardized(self, pre: Mapping[str, Any]) -> None:
+        """A DataError when a value, standardized with the training split's mean and std, does
+        not fit the float32 the model is fed (a huge value outside the training split)."""
+        cols = {c.name: c for c in self.table.columns}
+        for f in pre["features"]:
+            if f["type"] != "numeric":
+                continue
+            v = cols[f["name"]].floats[self._rows]
+            with np.errstate(over="ignore", invalid="ignore"):
+                z = (v - f["mean"]) / f["std"]
+            huge = _too_large(z, _F32_MAX)
+            if len(huge):
+                raise DataError(
+                    f"{self.path.name}: column '{f['name']}': {len(huge)} value(s) too large for the model "
+                    f"once standardized with the training split's mean and std "
+                    f"({_number_examples(self.table, self._rows[huge], v[huge])}); fix or remove those rows"
+                )
 
     @staticmethod
     def _missing_mask(col: Column, typ: str) -> np.ndarray:
@@ -916,7 +1037,7 @@ class TableSource(Source):
         name = self.path.name
         for p in self._problems:
             if p.severity == "error":
-                raise DataError(f"{name}: {p.reason}")
+                raise DataError(f"{name}: {p.item}: {p.reason}" if p.item.startswith("column ") else f"{name}: {p.reason}")
         if settings.target and self.table.column(settings.target) is not self._target_col:
             # The project names another target column: re-target without re-reading.
             return self.with_target(settings.target).prepare(settings, progress, cancelled)
@@ -933,6 +1054,7 @@ class TableSource(Source):
         if cancelled is not None and cancelled():
             raise DataCancelled()
         pre = self.fit_preprocessing(self._rows[split.train], settings.missing)
+        self._check_standardized(pre)
         cols = {c.name: c for c in self.table.columns}
         x, imputed = _encode(pre, cols, self._rows)
         if settings.missing == "impute" and imputed:

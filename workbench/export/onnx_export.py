@@ -6,7 +6,8 @@ passed explicitly, traced at a batch of 2 so the batch axis stays symbolic. The 
 written to a temporary name beside the target, checked with ``onnx.checker`` (full
 check), run with onnxruntime against PyTorch at batch sizes 1 and 7 (and, for a
 symbolic sequence axis, at a second sequence length), and only then renamed into place.
-A failed export leaves no file at the target path.
+A failed or interrupted export writes nothing at the target path: a file already there
+is kept.
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ def export_onnx(
 
     Raises:
         ExportError: the exporter failed, the checker rejected the file, or onnxruntime
-            disagrees with torch by more than ``tolerance``. No file is left at ``path``.
+            disagrees with torch by more than ``tolerance``. Nothing is written at ``path``
+            then (a file already there is kept).
     """
     import numpy as np
     import onnx
@@ -306,8 +308,7 @@ def export_onnx(
         except OSError as e:
             raise ExportError(f"{target}: cannot be replaced ({e.strerror or e})") from None
     except BaseException:
-        _remove(tmp)
-        _remove(target)  # an older file there would now look like this export
+        _remove(tmp)  # a file already at the target stays as it was
         raise
 
     return ExportReport(

@@ -46,6 +46,7 @@ from workbench.core.catalog import TensorSpec, format_shape
 from workbench.core.graph import Graph, Node
 from workbench.core.shapes import Analysis, analyze
 from workbench.export.report import ExportError, one_line
+from workbench.export.staging import interrupts_held
 
 FORMAT = "model-workbench-python-export"
 VERSION = 1
@@ -2240,18 +2241,23 @@ def _is_previous_export(folder: Path) -> bool:
 
 
 def _replace_folder(new: Path, target: Path) -> None:
-    """Put folder ``new`` at ``target``, moving an existing ``target`` away only for the swap."""
-    if not target.exists():
-        os.replace(new, target)
-        return
-    backup = new.with_name(new.name + ".old")
-    os.replace(target, backup)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        os.replace(backup, target)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
+    """Put folder ``new`` at ``target``, moving an existing ``target`` away only for the swap.
+
+    A Ctrl+C meanwhile is raised once the swap is over (:func:`interrupts_held`), so the
+    target is never missing and no half-removed old folder is left beside it.
+    """
+    with interrupts_held():
+        if not target.exists():
+            os.replace(new, target)
+            return
+        backup = new.with_name(new.name + ".old")
+        os.replace(target, backup)
+        try:
+            os.replace(new, target)
+        except BaseException:
+            os.replace(backup, target)
+            raise
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 def export_python(

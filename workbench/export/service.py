@@ -30,6 +30,7 @@ from workbench.core.export_check import DEFAULT_OPSET, FORMATS, export_issues, i
 from workbench.core.graph import Graph, GraphError
 from workbench.core.project import Project, ProjectError, load_project
 from workbench.export.report import ExportError, ExportReport, one_line
+from workbench.export.staging import remove_quietly, staging_path
 
 if TYPE_CHECKING:
     from torch import nn
@@ -409,13 +410,28 @@ def export_trained(
     tolerance: float = 1e-4,
     check_samples: bool = True,
     progress: Callable[[str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ExportResult:
     """Export ``trained`` as ``fmt`` ("onnx", "weights" or "python") to ``out``.
 
+    The export is written beside ``out`` under a temporary name, verified, and only then
+    renamed over whatever was at ``out`` (:mod:`workbench.export.staging`).
+
+    Args:
+        cancelled: Asked between the stages (the window's task passes its own); once it
+            answers True the export stops with :class:`ExportError`.
+
     Raises:
-        ExportError: the builder's checks fail, the export fails or does not verify; no
-            file is left at ``out``. One line.
+        ExportError: the builder's checks fail, the export fails, does not verify or was
+            cancelled. One line. Then, as on any interruption (``KeyboardInterrupt``), the
+            file or folder already at ``out`` is kept and no temporary file is left.
     """
+    stop = cancelled or (lambda: False)
+
+    def check_cancelled() -> None:
+        if stop():
+            raise ExportError(f"the export was cancelled; {target.name} was not changed")
+
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format '{fmt}' (choose {', '.join(FORMATS)})")
     errors = [i for i in export_issues(trained.model_graph, fmt, opset) if i.severity == "error"]
@@ -431,6 +447,7 @@ def export_trained(
         raise ExportError(f"{target.parent}: cannot write there (permission denied)")
     say = progress or (lambda _msg: None)
     source = trained.describe()
+    check_cancelled()
 
     if fmt == "weights":
         from workbench.export.weights import export_weights
@@ -467,7 +484,7 @@ def export_trained(
     props = metadata_props(info)
     for key in ("input_name", "input_shape", "input_dtype"):
         props.pop(key)  # the exporter writes what the file really has
-    staging = target.with_name(f".{target.name}.{os.getpid()}.staging.onnx")
+    staging = staging_path(target, suffix=".onnx")
     try:
         report = export_onnx(
             trained.inference_model(),
@@ -479,6 +496,7 @@ def export_trained(
             tolerance=tolerance,
             sequence_axis=is_sequence_input(inp.params["dtype"], inp.params["shape"]),
         )
+        check_cancelled()
         sample_note = "dataset samples not checked"
         if check_samples:
             say("checking the file on the dataset's own samples")
@@ -491,14 +509,13 @@ def export_trained(
                         f"(tolerance {tolerance:g}); the file was not kept"
                     )
                 report.max_abs_diff = max(report.max_abs_diff, diff)
+        check_cancelled()
         try:
             replace_retrying(staging, target)
         except OSError as e:
             raise ExportError(f"{target}: cannot be replaced ({e.strerror or e})") from None
     except BaseException as e:
-        for leftover in (staging, target):  # an older file at target would now look like this export
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        remove_quietly(staging)  # the file already at target (an earlier export) is kept
         if isinstance(e, ExportError) and str(staging) in str(e):
             raise ExportError(str(e).replace(str(staging), str(target))) from None
         raise

@@ -2,8 +2,10 @@
 
 ``export_weights(model, graph_dict, "model.pt")`` writes ``model.pt`` (the state dict,
 plain tensors only) and ``model.json`` beside it (the graph as ``Graph.to_dict()`` gives
-it, and the name, shape and dtype of every tensor). Both files are written through a
-temporary file and a rename.
+it, and the name, shape and dtype of every tensor). Both files are written beside the
+target under temporary names, read back and compared with the model, and only then renamed
+over the previous pair (see :mod:`workbench.export.staging`): an export that fails or is
+interrupted keeps the old files, and the two files at the target always belong together.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from workbench.core.fileio import atomic_write
+from workbench.core.fileio import replace_retrying
 from workbench.export.report import ExportError
+from workbench.export.staging import interrupts_held, remove_quietly, staging_path
 
 FORMAT = "model-workbench-weights"
 VERSION = 1
@@ -29,9 +32,48 @@ def architecture_path(path: str | os.PathLike[str]) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def _write_atomic(path: Path, write: Any) -> None:
-    # mkstemp's 0600 is not what an exported file should have
-    atomic_write(path, write, mode=0o644)
+def _write_new(path: Path, write: Any) -> None:
+    """Create ``path`` (it must not exist) with what ``write(binary_file)`` writes, synced to disk."""
+    with open(path, "xb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    if os.name != "nt":
+        os.chmod(path, 0o644)
+
+
+def _verify(path: Path, state: Mapping[str, torch.Tensor], graph_json: str) -> None:
+    """Read the staged pair back as :func:`load_weights` does; it must give ``state`` and the graph."""
+    loaded, graph = load_weights(path)
+    if set(loaded) != set(state) or not all(torch.equal(loaded[k], v) for k, v in state.items()):
+        raise ExportError(f"{path.name}: the weights read back differ from the model's")
+    if json.dumps(graph) != graph_json:
+        raise ExportError(f"{architecture_path(path).name}: the architecture read back differs from the model's")
+
+
+def _swap_in(staged: Path, target: Path) -> None:
+    """Rename the staged weights and architecture over ``target`` and its ``.json``, together."""
+    staged_arch, arch = architecture_path(staged), architecture_path(target)
+    backup: Path | None = None
+    existed = target.exists()
+    with interrupts_held():
+        try:
+            backup = staging_path(target, "old")
+            os.link(target, backup)  # to put the old weights back if the second rename fails
+        except OSError:
+            backup = None  # no old file, or no hard links here
+        try:
+            replace_retrying(staged, target)
+            try:
+                replace_retrying(staged_arch, arch)
+            except OSError:
+                if backup is not None:
+                    os.replace(backup, target)
+                elif not existed:
+                    remove_quietly(target)
+                raise
+        finally:
+            remove_quietly(backup)
 
 
 def export_weights(
@@ -50,7 +92,8 @@ def export_weights(
     Returns the path of the JSON file.
 
     Raises:
-        ExportError: the files cannot be written.
+        ExportError: the files cannot be written, or do not read back as written; the
+            files that were at ``path`` before are kept then.
     """
     p = Path(path)
     arch = architecture_path(p)
@@ -72,10 +115,21 @@ def export_weights(
         raise ExportError(f"the architecture cannot be written as JSON ({e})") from None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(p, lambda f: torch.save(state, f))
-        _write_atomic(arch, lambda f: f.write(text.encode("utf-8")))
     except OSError as e:
         raise ExportError(f"{p}: the weights cannot be saved ({e.strerror or e})") from None
+    staged = staging_path(p)
+    try:
+        _write_new(staged, lambda f: torch.save(state, f))
+        _write_new(architecture_path(staged), lambda f: f.write(text.encode("utf-8")))
+        _verify(staged, state, json.dumps(json.loads(text)["graph"]))
+        _swap_in(staged, p)
+    except OSError as e:
+        raise ExportError(f"{p}: the weights cannot be saved ({e.strerror or e})") from None
+    except ExportError as e:
+        message = str(e).replace(architecture_path(staged).name, arch.name).replace(staged.name, p.name)
+        raise ExportError(message) from None
+    finally:
+        remove_quietly(staged, architecture_path(staged))
     return arch
 
 

@@ -394,7 +394,7 @@ class ExportController(QObject):
             from workbench.export.service import export_trained, load_trained
 
             trained = load_trained(project, run_id, untrained=untrained, project_path=project_path)
-            result = export_trained(trained, fmt, out, opset=opset, progress=publish)
+            result = export_trained(trained, fmt, out, opset=opset, progress=publish, cancelled=cancelled)
             return result, trained.describe()
 
         self.last_error = None
