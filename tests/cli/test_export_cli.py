@@ -34,3 +34,26 @@ def test_export_without_a_run_is_one_line(tmp_path: Path, capsys: pytest.Capture
     _, err = capsys.readouterr()
     assert code == 2 and "train it first" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_export_to_a_read_only_file_system_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    project = tmp_path / "m.wbproj"
+    main(["new", "--template", "mlp", str(project)])
+    target_dir = tmp_path / "mounted"
+    target_dir.mkdir()
+    real_access, real_statvfs = os.access, os.statvfs
+
+    class _ReadOnly:
+        f_flag = os.ST_RDONLY
+
+    # What a read-only mount looks like to the export: access() refuses, statvfs flags it.
+    monkeypatch.setattr(os, "access", lambda p, m, **kw: False if Path(p) == target_dir else real_access(p, m, **kw))
+    monkeypatch.setattr(os, "statvfs", lambda p: _ReadOnly() if Path(p) == target_dir else real_statvfs(p))
+    code = main(["export", str(project), "--untrained", "-o", str(target_dir / "m.onnx")])
+    _, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "read-only file system" in err and "permission denied" not in err

@@ -45,6 +45,20 @@ def os_error_text(e: OSError) -> str:
     return reason
 
 
+def unwritable_reason(folder: str | os.PathLike[str]) -> str:
+    """Why a folder that ``os.access`` calls unwritable cannot be written, in a few words.
+
+    A read-only mount says so (``statvfs``'s read-only flag): the fix is another place, not
+    other permissions.
+    """
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    except (OSError, AttributeError):  # no statvfs on Windows
+        pass
+    return "permission denied"
+
+
 def replace_retrying(src: str | os.PathLike[str], dst: str | os.PathLike[str], attempts: int = 10) -> None:
     """``os.replace`` that waits out a reader holding ``dst`` open (a sharing violation on Windows)."""
     for attempt in range(attempts):

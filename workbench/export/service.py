@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.export_check import DEFAULT_OPSET, FORMATS, export_issues, is_sequence_input
+from workbench.core.fileio import unwritable_reason
 from workbench.core.graph import Graph, GraphError
 from workbench.core.project import Project, ProjectError, load_project
 from workbench.export.report import ExportError, ExportReport, one_line
@@ -444,7 +445,7 @@ def export_trained(
         example = target / default_file_name(trained.project.name, fmt)
         raise ExportError(f"{target}: is a folder; give a file name, such as {example}")
     if not os.access(target.parent, os.W_OK):
-        raise ExportError(f"{target.parent}: cannot write there (permission denied)")
+        raise ExportError(f"{target.parent}: cannot write there ({unwritable_reason(target.parent)})")
     say = progress or (lambda _msg: None)
     source = trained.describe()
     check_cancelled()
