@@ -65,6 +65,7 @@ from workbench.ui.start_page import StartPage
 from workbench.ui.summary import SummaryPanel
 from workbench.ui.theme import human_count
 from workbench.ui.training import TrainingController
+from workbench.ui.wheel import install_wheel_guard
 from workbench.ui.workers import install_gui_garbage_collector
 
 APP_TITLE = "Model Workbench"
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         # Worker threads must never run the cyclic GC over Qt objects (see workers.py).
         install_gui_garbage_collector()
+        install_wheel_guard()  # the wheel scrolls panels; it changes a setting only when focused
         self.settings = settings or Settings()
         self.document = Document()
         self.last_dropped_paths: list[str] = []
