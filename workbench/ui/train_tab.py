@@ -1485,7 +1485,13 @@ class TrainTab(QWidget):
             if outcome.status == "stopped" and not self.run_info:
                 self.log_line("Stopped before training started")
             done = f"{outcome.epochs_done} epoch{'s' if outcome.epochs_done != 1 else ''}"
-            self.progress.setFormat(f"{text} · {done}")
+            if outcome.status == "stopped" and self.run_info:
+                # Named as the status bar names it (the trainer's "stopped at epoch 5, batch
+                # 12"): the epoch in progress, and how many epochs were complete.
+                at = max(self.epoch, outcome.epochs_done, 1)
+                self.progress.setFormat(f"Stopped at epoch {at} · {done} complete")
+            else:
+                self.progress.setFormat(f"{text} · {done}")
             if outcome.status == "finished":
                 self.progress.setValue(self.progress.maximum())
         if outcome.run_dir:
