@@ -61,6 +61,7 @@ from workbench.ui.data_tab import DataController
 from workbench.ui.export_tab import ExportController
 from workbench.ui.inspector import Inspector
 from workbench.ui.palette import LayerPalette
+from workbench.ui.run_indicator import RunIndicator
 from workbench.ui.start_page import StartPage
 from workbench.ui.summary import SummaryPanel
 from workbench.ui.theme import human_count
@@ -388,6 +389,8 @@ class MainWindow(QMainWindow):
         self.stats_label.setObjectName("statsLabel")
         self.statusBar().addPermanentWidget(self.stats_label)
         self.statusBar().setSizeGripEnabled(True)
+        # A run in progress shows itself here from every tab (and above the canvas).
+        self.run_indicator = RunIndicator(self)
 
     # --- document ----------------------------------------------------------------------
 
