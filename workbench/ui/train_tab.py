@@ -624,7 +624,7 @@ class LivePlots(QWidget):
     def _plot(self, title: str, y_label: str) -> Any:
         pg = self._pg
         w = pg.PlotWidget(background=theme.PANEL)
-        w.setMinimumSize(QSize(200, 150))
+        w.setMinimumSize(QSize(200, 110))  # its cell also holds the title and the legend
         item = w.getPlotItem()
         item.setTitle(title, color=theme.TEXT, size="10pt")
         item.setClipToView(True)
