@@ -166,12 +166,13 @@ def _open_data(path: str, target: str | None) -> Any:
 
 def cmd_data_inspect(args: argparse.Namespace) -> int:
     from workbench.core.catalog import format_shape
+    from workbench.core.text import plural
 
     info = _open_data(args.path, args.target).info()
     if args.json:
         print(json.dumps(info.to_json(), indent=2, default=str))
         return 0
-    what = f"{info.num_classes} classes" if info.classes is not None else f"regression, {info.num_targets} target(s)"
+    what = plural(info.num_classes or 0, "class") if info.classes is not None else f"regression, {info.num_targets} target(s)"
     print(f"{info.path}: {info.kind}, {info.num_samples:,} samples, {what}; "
           f"each sample {format_shape(info.sample_shape)} {info.dtype}")
     if info.classes is not None:

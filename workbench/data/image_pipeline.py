@@ -802,7 +802,8 @@ def prepare_images(
     if decoder.failed:
         bad = sorted(decoder.failed)
         shown = ", ".join(source.names[i] for i in bad[:5])
-        notes.append(f"{len(bad)} images failed to decode and were skipped: {shown}{' …' if len(bad) > 5 else ''}")
+        failed = f"{len(bad)} images failed to decode and were skipped" if len(bad) != 1 else "1 image failed to decode and was skipped"
+        notes.append(f"{failed}: {shown}{' …' if len(bad) > 5 else ''}")
     code = np.full(len(labels), -1, dtype=np.int8)
     for k, idx in enumerate((split.train, split.val, split.test)):
         code[idx] = k

@@ -778,7 +778,8 @@ class ImageSource(Source):
             problems.append(
                 Problem(
                     "duplicates",
-                    f"{dup_files} images are exact copies of others; copies may land in different splits",
+                    (f"{dup_files} images are exact copies of others" if dup_files != 1 else "1 image is an exact copy of another")
+                    + "; copies may land in different splits",
                     "info",
                 )
             )
@@ -844,7 +845,7 @@ class ImageFolderSource(ImageSource):
                     raise DataError(f"{name}/{sd.name}: cannot be read ({err.strerror})") from None
                 n_loose = sum(1 for c in sub if not _is_dir(c) and _is_image_name(c.name))
                 if n_loose:
-                    problems.append(Problem(sd.name + "/", f"{n_loose} images outside class subfolders were ignored", "warning"))
+                    problems.append(Problem(sd.name + "/", (f"{n_loose} images outside class subfolders were ignored" if n_loose != 1 else "1 image outside class subfolders was ignored"), "warning"))
                 for c in sub:
                     if _is_dir(c):
                         cls._collect(root, c, c.name, code, entries, skipped, problems, cancelled)
@@ -861,7 +862,7 @@ class ImageFolderSource(ImageSource):
                 cls._collect(root, d, d.name, -1, entries, skipped, problems, cancelled)
         n_loose = sum(1 for e in loose if _is_image_name(e.name))
         if n_loose:
-            problems.append(Problem(name, f"{n_loose} images directly in the folder were ignored (they belong to no class)", "warning"))
+            problems.append(Problem(name, (f"{n_loose} images directly in the folder were ignored (they belong to no class)" if n_loose != 1 else "1 image directly in the folder was ignored (it belongs to no class)"), "warning"))
         if skipped:
             example = ", ".join(skipped[:3])
             problems.append(Problem(name, f"{len(skipped)} files that are not images were skipped ({example}…)", "info"))

@@ -68,6 +68,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.adapt import FitCheck, check_fit
 from workbench.core.graph import Graph
+from workbench.core.text import plural
 from workbench.data import (
     DataCancelled,
     DataError,
@@ -308,7 +309,7 @@ def summary_text(info: DatasetInfo, sizes: dict[str, int] | None = None) -> str:
     unit = {"images": "images", "table": "rows", "arrays": "samples"}[info.kind]
     parts = [KIND_TITLE[info.kind], f"{info.num_samples:,} {unit}"]
     if info.task == "classification":
-        parts.append(f"{info.num_classes} classes")
+        parts.append(plural(info.num_classes or 0, "class"))
     else:
         parts.append("regression" + (f" ({info.num_targets} targets)" if info.num_targets > 1 else ""))
     target = info.details.get("target")
@@ -456,13 +457,12 @@ class ThumbnailGrid(QScrollArea):
         paths: list[str] = []
         for n, cls in enumerate(order):
             if n == MAX_CLASS_ROWS:
-                more = label(f"… and {len(order) - MAX_CLASS_ROWS:,} more classes", "muted")
+                more = label(f"… and {plural(len(order) - MAX_CLASS_ROWS, 'more class', 'more classes')}", "muted")
                 self._rows.insertWidget(self._rows.count() - 1, more)
                 break
             count = (counts or {}).get(cls, len(by_class[cls]))
-            header = QLabel(f"<b>{_html(cls)}</b> <span style='color:{theme.MUTED}'>· {count:,} "
-                            f"image{'s' if count != 1 else ''}</span>")
-            header.setAccessibleName(f"{cls}: {count} images")
+            header = QLabel(f"<b>{_html(cls)}</b> <span style='color:{theme.MUTED}'>· {plural(count, 'image')}</span>")
+            header.setAccessibleName(f"{cls}: {plural(count, 'image')}")
             strip = QListWidget()
             strip.setObjectName("thumbStrip")
             strip.setViewMode(QListView.ViewMode.IconMode)
@@ -1372,7 +1372,7 @@ class DatasetImportDialog(QDialog):
             self.target_note.setText(
                 "Regression: the target is a number with many distinct values."
                 if info.task == "regression"
-                else f"Classification into {info.num_classes} classes."
+                else f"Classification into {plural(info.num_classes or 0, 'class')}."
             )
         self.image_box.setVisible(info.kind == "images")
         self.table_box.setVisible(is_table)

@@ -65,10 +65,12 @@ from workbench.ui.data_tab import DataController
 from workbench.ui.export_tab import ExportController
 from workbench.ui.inspector import Inspector
 from workbench.ui.palette import LayerPalette
+from workbench.ui.run_indicator import RunIndicator
 from workbench.ui.start_page import StartPage
 from workbench.ui.summary import SummaryPanel
 from workbench.ui.theme import human_count
 from workbench.ui.training import TrainingController
+from workbench.ui.wheel import install_wheel_guard
 from workbench.ui.workers import install_gui_garbage_collector
 
 APP_TITLE = "Model Workbench"
@@ -121,6 +123,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         # Worker threads must never run the cyclic GC over Qt objects (see workers.py).
         install_gui_garbage_collector()
+        install_wheel_guard()  # the wheel scrolls panels; it changes a setting only when focused
         self.settings = settings or Settings()
         self.document = Document()
         self.last_dropped_paths: list[str] = []
@@ -397,6 +400,8 @@ class MainWindow(QMainWindow):
         self.stats_label.setObjectName("statsLabel")
         self.statusBar().addPermanentWidget(self.stats_label)
         self.statusBar().setSizeGripEnabled(True)
+        # A run in progress shows itself here from every tab (and above the canvas).
+        self.run_indicator = RunIndicator(self)
 
     # --- document ----------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from workbench.engine.config import (
 )
 from workbench.ui import theme
 from workbench.ui.inspector import _ParamField as ParamField
+from workbench.ui.legend import CurveStyle, LegendRow
 from workbench.ui.theme import label
 
 if TYPE_CHECKING:
@@ -63,6 +64,18 @@ TRAIN_FAINT_COLOR = "#b7c9f3"
 VAL_COLOR = "#ea580c"
 LR_COLOR = "#0f766e"
 METRIC_COLORS = ("#16a34a", "#9333ea", "#0891b2", "#db2777", "#ca8a04", "#4b5563")
+#: Metric curves differ in dash pattern and marker too: near-equal values overlap in colour.
+METRIC_STYLES: tuple[tuple[Qt.PenStyle, str], ...] = (
+    (Qt.PenStyle.SolidLine, "o"),
+    (Qt.PenStyle.DashLine, "s"),
+    (Qt.PenStyle.DotLine, "t"),
+    (Qt.PenStyle.DashDotLine, "d"),
+    (Qt.PenStyle.DashDotDotLine, "t1"),
+    (Qt.PenStyle.SolidLine, "s"),
+)
+#: Metrics on a scale of their own (R² is about 0–1 beside errors in the target's units):
+#: drawn against the metrics plot's right-hand axis.
+RIGHT_AXIS_METRICS = ("val_r2",)
 #: Settings that only matter for some choices; hidden otherwise.
 RELEVANT: dict[str, Callable[[TrainConfig, str], bool]] = {
     "momentum": lambda c, t: c.optimizer in ("sgd", "rmsprop"),
@@ -489,9 +502,41 @@ class LivePlots(QWidget):
         self.loss_plot = self._plot("Training loss", "loss")
         self.val_plot = self._plot("Validation loss", "loss")
         self.metric_plot = self._plot("Validation metrics", "")
-        self.lr_plot = self._plot("Learning rate", "", legend=False)
+        self.lr_plot = self._plot("Learning rate", "")
+        #: Each plot's legend, in a row of its own above it (a legend inside covers curves).
+        self.legends: list[LegendRow] = []
         for i, w in enumerate((self.loss_plot, self.val_plot, self.metric_plot, self.lr_plot)):
-            grid.addWidget(w, i // 2, i % 2)
+            cell = QFrame()
+            cell.setObjectName("plotCell")
+            cell.setStyleSheet(f"QFrame#plotCell {{ background: {theme.PANEL}; }}")
+            col = QVBoxLayout(cell)
+            col.setContentsMargins(4, 4, 4, 0)
+            col.setSpacing(0)
+            title = QLabel(w.getPlotItem().titleLabel.text)
+            title.setObjectName("plotTitle")
+            title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            w.getPlotItem().setTitle(None)
+            legend = LegendRow()
+            col.addWidget(title)
+            col.addWidget(legend)
+            col.addWidget(w, 1)
+            self.legends.append(legend)
+            grid.addWidget(cell, i // 2, i % 2)
+        # The metrics that need their own scale: a second view on the right-hand axis.
+        metric_item = self.metric_plot.getPlotItem()
+        self.metric_right = pg.ViewBox(enableMenu=False)
+        self.metric_right.setMouseEnabled(x=False, y=True)
+        metric_item.scene().addItem(self.metric_right)
+        right_axis = metric_item.getAxis("right")
+        right_axis.linkToView(self.metric_right)
+        right_axis.setPen(pg.mkPen(theme.BORDER, width=1))
+        right_axis.setTextPen(pg.mkPen(theme.MUTED))
+        right_axis.enableAutoSIPrefix(False)
+        right_axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.metric_right.setXLink(metric_item.getViewBox())
+        self.metric_right.enableAutoRange(x=False, y=False)
+        metric_item.getViewBox().sigResized.connect(self._fit_right_view)
+        metric_item.hideAxis("right")
         # The x axes are not linked: a linked range repaints all four plots whenever one
         # grows. Instead the x range (the same on all four) grows in steps towards the
         # run's last epoch, so a tick repaints just the curves that changed.
@@ -502,11 +547,15 @@ class LivePlots(QWidget):
         self._drawn_at = [0.0, 0.0, 0.0, 0.0]
         self._turn = 0
         self._manual: set[int] = set()
-        self._y_applied: list[tuple[float, float] | None] = [None, None, None, None]
+        #: y ranges applied to the four plots and (index 4) the metrics' right-hand axis.
+        self._y_applied: list[tuple[float, float] | None] = [None] * 5
+        #: The view boxes whose y range _fit_y sets (index 4: the metrics' right-hand axis).
+        self._views = [w.getPlotItem().getViewBox() for w in self._plots] + [self.metric_right]
         for i, w in enumerate(self._plots):
             item = w.getPlotItem()
             item.enableAutoRange(x=False, y=False)
             item.getViewBox().sigRangeChangedManually.connect(lambda *_a, i=i: self._manual.add(i))
+        self.metric_right.sigRangeChangedManually.connect(lambda *_a: self._manual.add(4))
 
         # Faint, but opaque: a translucent pen costs blending on every repaint.
         self.raw_curve = self.loss_plot.plot(
@@ -532,7 +581,23 @@ class LivePlots(QWidget):
             name="validation",
         )
         self.lr_curve = self.lr_plot.plot(pen=pg.mkPen(LR_COLOR, width=1), name="learning rate")
+        self.legends[0].set_entries(
+            [
+                ("batch loss", CurveStyle(TRAIN_FAINT_COLOR)),
+                ("smoothed", CurveStyle(TRAIN_COLOR)),
+                ("epoch mean", CurveStyle(TRAIN_MEAN_COLOR, symbol="o", line=False)),
+            ]
+        )
+        self.legends[1].set_entries(
+            [
+                ("training", CurveStyle(TRAIN_COLOR, Qt.PenStyle.DashLine)),
+                ("validation", CurveStyle(VAL_COLOR, symbol="o")),
+            ]
+        )
+        self.legends[3].set_entries([("learning rate", CurveStyle(LR_COLOR))])
         self.metric_curves: dict[str, Any] = {}
+        #: The metric keys drawn against the right-hand axis.
+        self.right_metrics: list[str] = []
         self._metric_task = ""
 
         self.raw = Series(4096)
@@ -556,10 +621,10 @@ class LivePlots(QWidget):
             (self.lr, self.lr_curve),
         ]
 
-    def _plot(self, title: str, y_label: str, legend: bool = True) -> Any:
+    def _plot(self, title: str, y_label: str) -> Any:
         pg = self._pg
         w = pg.PlotWidget(background=theme.PANEL)
-        w.setMinimumSize(QSize(200, 150))
+        w.setMinimumSize(QSize(200, 110))  # its cell also holds the title and the legend
         item = w.getPlotItem()
         item.setTitle(title, color=theme.TEXT, size="10pt")
         item.setClipToView(True)
@@ -578,12 +643,14 @@ class LivePlots(QWidget):
         item.setLabel("bottom", "epoch", color=theme.MUTED)
         if y_label:
             item.setLabel("left", y_label, color=theme.MUTED)
-        if legend:
-            leg = item.addLegend(offset=(-8, 8), labelTextColor=theme.TEXT, labelTextSize="8pt")
-            leg.setBrush(pg.mkBrush(theme.translucent(theme.PANEL, 200)))
-            leg.setPen(pg.mkPen(theme.BORDER))
         item.hideButtons()
         return w
+
+    def _fit_right_view(self) -> None:
+        """Keep the right-hand axis' view over the metrics plot's own."""
+        view = self.metric_plot.getPlotItem().getViewBox()
+        self.metric_right.setGeometry(view.sceneBoundingRect())
+        self.metric_right.linkedViewChanged(view, self.metric_right.XAxis)
 
     # --- data ------------------------------------------------------------------------------------
 
@@ -598,8 +665,11 @@ class LivePlots(QWidget):
         self._lr_drawn_to = 0.0
         self._x_max = 0.0
         self._x_applied = [0.0, 0.0, 0.0, 0.0]
-        self._y_applied = [None, None, None, None]
+        self._y_applied = [None] * 5
         self._manual.clear()
+        # Empty plots start from the same axes whatever the last project or run showed.
+        for view in self._views:
+            view.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0.02)
         self.set_smoothing(batches_per_epoch)
 
     def set_smoothing(self, batches_per_epoch: int) -> None:
@@ -614,23 +684,52 @@ class LivePlots(QWidget):
         if wanted == list(self.metric_curves) and task == self._metric_task:
             return
         self._metric_task = task
-        legend = self.metric_plot.getPlotItem().legend
-        if legend is not None:
-            # One row along the top (the y range leaves room for it above the curves).
-            legend.setColumnCount(max(1, len(wanted)))
+        item = self.metric_plot.getPlotItem()
         for key in list(self.metric_curves):
-            if key not in wanted:
-                self.metric_plot.removeItem(self.metric_curves.pop(key))
-                self.metrics.pop(key, None)
+            curve = self.metric_curves.pop(key)
+            if key in self.right_metrics:
+                self.metric_right.removeItem(curve)
+            else:
+                self.metric_plot.removeItem(curve)
+            self.metrics.pop(key, None)
+        right = [k for k in wanted if k in RIGHT_AXIS_METRICS]
+        # Only when other metrics share the plot: alone, a metric has the left axis to itself.
+        self.right_metrics = right if len(right) < len(wanted) else []
+        entries: list[tuple[str, CurveStyle]] = []
         for i, key in enumerate(wanted):
-            if key in self.metric_curves:
-                continue
             color = METRIC_COLORS[i % len(METRIC_COLORS)]
-            # Lines without markers: four marker sets make this the costliest plot to repaint.
-            self.metric_curves[key] = self.metric_plot.plot(
-                pen=pg.mkPen(color, width=1), name=_metric_title(key)
+            pen_style, symbol = METRIC_STYLES[i % len(METRIC_STYLES)]
+            # One point per epoch: small markers tell near-equal curves apart where they overlap.
+            curve = pg.PlotDataItem(
+                pen=pg.mkPen(color, width=1, style=pen_style),
+                symbol=symbol,
+                symbolSize=5,
+                symbolBrush=pg.mkBrush(color),
+                symbolPen=None,
+                name=_metric_title(key),
             )
+            curve.setClipToView(True)
+            curve.setDownsampling(auto=True, method="peak")
+            title = _metric_title(key)
+            if key in self.right_metrics:
+                self.metric_right.addItem(curve)
+                title += " (right axis)"
+            else:
+                item.addItem(curve)
+            entries.append((title, CurveStyle(color, pen_style, symbol)))
+            self.metric_curves[key] = curve
             self.metrics[key] = Series(64)
+        self.legends[2].set_entries(entries)
+        if self.right_metrics:
+            item.showAxis("right")
+            item.getAxis("right").setLabel(
+                ", ".join(_metric_title(k) for k in self.right_metrics), color=theme.MUTED
+            )
+            left = [k for k in wanted if k not in self.right_metrics]
+            item.setLabel("left", ", ".join(_metric_title(k) for k in left), color=theme.MUTED)
+        else:
+            item.hideAxis("right")
+            item.setLabel("left", "")
 
     def truncate(self, epoch: int, step_x: float) -> None:
         """Keep what happened up to ``epoch`` (epoch curves) and ``step_x`` (batch curves)."""
@@ -720,23 +819,22 @@ class LivePlots(QWidget):
         if not math.isfinite(span):
             return
         span = max(span, abs(hi) * 1e-3, 1e-12)
-        # The metrics' legend is a row along the top: their curves keep out of its band.
-        band = 0.2 if i == 2 else 0.0
         current = self._y_applied[i]
         if current is not None:
             a, b = current
-            if a <= lo and hi <= b - band * (b - a) and (b - a) <= 3.0 * span:
+            if a <= lo and hi <= b and (b - a) <= 3.0 * span:
                 return
         pad = 0.08 * span
-        bottom = lo - pad
-        top = bottom + (hi - bottom) / (1.0 - band - 0.1) if band else hi + pad
+        bottom, top = lo - pad, hi + pad
         self._y_applied[i] = (bottom, top)
-        self._plots[i].getPlotItem().setYRange(bottom, top, padding=0)
+        self._views[i].setYRange(bottom, top, padding=0)
 
     @staticmethod
     def _set(series: Series, curve: Any) -> None:
         series.dirty = False
         x, y = series.view()
+        if len(y) and not np.isfinite(y).any():
+            x, y = x[:0], y[:0]  # nothing to draw (and pyqtgraph's markers warn on all-NaN data)
         curve.setData(x, y, connect="finite")
 
     def redraw(self) -> None:
@@ -816,7 +914,12 @@ class LivePlots(QWidget):
         self._apply_x(i, x_max)
         for series, curve in dirty:
             self._set(series, curve)
-        if dirty:
+        if dirty and i == 2 and self.right_metrics:
+            # Each axis fits its own metrics.
+            right = [self.metrics[k] for k in self.right_metrics]
+            self._fit_y(2, [s for s, _c in groups if not any(s is r for r in right)])
+            self._fit_y(4, right)
+        elif dirty:
             self._fit_y(i, [g[0] for g in groups])
         if lr_dirty:
             self.lr.dirty = False
@@ -1485,7 +1588,13 @@ class TrainTab(QWidget):
             if outcome.status == "stopped" and not self.run_info:
                 self.log_line("Stopped before training started")
             done = f"{outcome.epochs_done} epoch{'s' if outcome.epochs_done != 1 else ''}"
-            self.progress.setFormat(f"{text} · {done}")
+            if outcome.status == "stopped" and self.run_info:
+                # Named as the status bar names it (the trainer's "stopped at epoch 5, batch
+                # 12"): the epoch in progress, and how many epochs were complete.
+                at = max(self.epoch, outcome.epochs_done, 1)
+                self.progress.setFormat(f"Stopped at epoch {at} · {done} complete")
+            else:
+                self.progress.setFormat(f"{text} · {done}")
             if outcome.status == "finished":
                 self.progress.setValue(self.progress.maximum())
         if outcome.run_dir:

@@ -799,7 +799,10 @@ class TrainingController(QObject):
         if outcome.status == "failed":
             self.window.show_status(f"Training failed: {outcome.message}", 15000)
         else:
-            self.window.show_status(f"Training {outcome.status}: {outcome.message}", 10000)
+            message = outcome.message
+            if not message.startswith(outcome.status):  # "stopped at epoch 5, batch 12; …"
+                message = f"{outcome.status}: {message}"
+            self.window.show_status(f"Training {message}", 10000)
         self.run_finished.emit(outcome)
         then, self._then = self._then, []
         for fn in then:

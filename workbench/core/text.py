@@ -1,0 +1,23 @@
+"""Small helpers for the words shown to people (counts with their noun)."""
+
+from __future__ import annotations
+
+#: Nouns whose plural is not the singular plus "s".
+_IRREGULAR = {"class": "classes", "batch": "batches", "index": "indices", "entry": "entries"}
+
+
+def plural(n: int | float, noun: str, plural_form: str | None = None, *, sep: str = ",") -> str:
+    """``n`` followed by ``noun`` in the right number: "1 class", "3 classes", "1,500 images".
+
+    Args:
+        n: The count.
+        noun: The singular noun.
+        plural_form: The plural when it is not ``noun + "s"`` (common ones are known).
+        sep: The thousands separator format ("," or "" for none).
+    """
+    word = noun if n == 1 else plural_form or _IRREGULAR.get(noun, noun + "s")
+    number = format(n, sep) if isinstance(n, int) else f"{n:{sep}g}"
+    return f"{number} {word}"
+
+
+__all__ = ["plural"]
