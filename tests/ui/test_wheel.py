@@ -103,3 +103,27 @@ def test_sliders_pass_the_wheel_but_scroll_bars_keep_it(window, qtbot):  # windo
     at = area.verticalScrollBar().value()
     wheel(area.verticalScrollBar(), -1)
     assert area.verticalScrollBar().value() > at
+
+
+def test_the_wheel_leaves_the_inspector_and_export_settings_alone(window, qtbot):
+    window.show_page("model")
+    window.canvas.select_nodes(["linear_1"])
+    units = window.inspector.fields["units"].widget
+    assert isinstance(units, QSpinBox)
+    qtbot.waitExposed(units)
+    before = units.value()
+    wheel(units, 1)
+    wheel(units, -1)
+    wheel(units, -1)
+    assert units.value() == before
+    assert window.document.graph.nodes["linear_1"].params.get("units", before) == before
+
+    window.show_page("export")
+    tab = window.export_tab
+    controls = [tab.format_combo, tab.opset_spin, tab.port_spin]
+    values = [c.currentIndex() if isinstance(c, QComboBox) else c.value() for c in controls]
+    for control in controls:
+        wheel(control, -1)
+        wheel(control, 1)
+        wheel(control, 1)
+    assert [c.currentIndex() if isinstance(c, QComboBox) else c.value() for c in controls] == values
