@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -205,10 +204,12 @@ def test_pause_stops_progress_and_resume_continues(window, qtbot, tmp_path):
     assert controller.state == "paused"
     assert tab.resume_button.isEnabled() and not tab.pause_button.isEnabled()
     qtbot.waitUntil(controller.is_paused, timeout=WAIT_MS)
-    qtbot.wait(100)  # the last batches before the pause are drained
     trainer = controller.job.trainer
-    step, seen = trainer.global_step, tab.global_step
-    qtbot.wait(300)
+    step = trainer.global_step
+    qtbot.waitUntil(lambda: tab.global_step == step, timeout=WAIT_MS)  # the last batches are drained
+    seen, drains = tab.global_step, [0]
+    controller._drain_timer.timeout.connect(lambda: drains.__setitem__(0, drains[0] + 1))
+    qtbot.waitUntil(lambda: drains[0] >= 8, timeout=WAIT_MS)  # the GUI drained the feed 8 times more
     assert trainer.global_step == step and tab.global_step == seen
     assert "paused" in tab.stats_label.text()
     controller.resume()
@@ -216,19 +217,20 @@ def test_pause_stops_progress_and_resume_continues(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: tab.global_step > seen, timeout=WAIT_MS)
 
 
-def test_stop_ends_within_a_second_and_keeps_the_checkpoints(window, qtbot, tmp_path):
+def test_stop_ends_at_the_next_batch_and_keeps_the_checkpoints(window, qtbot, tmp_path):
     attach(window, tmp_path, epochs=100_000)
     controller = window.train_controller
     start(window, qtbot)
     wait_training(window, qtbot, epochs=2)
-    asked = time.perf_counter()
+    trainer = controller.job.trainer
+    asked = trainer.global_step
     controller.stop()
     assert controller.state == "stopping"
     assert not window.train_tab.pause_button.isEnabled()
-    wait_done(window, qtbot, timeout=5000)
-    elapsed = time.perf_counter() - asked
-    assert elapsed < 1.0, f"stopping took {elapsed:.2f} s"
-    assert controller.last_stop_seconds is not None and controller.last_stop_seconds < 1.0
+    wait_done(window, qtbot)
+    # at the batch boundary (the batch in flight may end), not at the end of the epoch (~11 batches)
+    assert trainer.global_step <= asked + 2, (asked, trainer.global_step)
+    assert controller.last_stop_seconds is not None
     outcome = controller.last_outcome
     assert outcome.status == "stopped"
     run_dir = Path(outcome.run_dir)
