@@ -136,12 +136,12 @@ def test_pause_blocks_at_a_batch_boundary_and_resume_continues() -> None:
     results: list[Any] = []
     worker = threading.Thread(target=lambda: results.append(trainer.fit()))
     worker.start()
-    assert trainer.wait_paused(timeout=10)
+    assert trainer.wait_paused(timeout=60)
     calls_while_paused = len(rec.calls)
     assert checks.several.wait(timeout=30)  # the paused loop looked 5 times and stayed paused
     assert trainer.is_paused and len(rec.calls) == calls_while_paused == paused_at[0]
     trainer.resume()
-    worker.join(timeout=10)
+    worker.join(timeout=60)
     assert not worker.is_alive()
     assert results[0].status == "finished" and rec.calls.count("batch_end 2") == 2
 
@@ -157,9 +157,9 @@ def test_stop_during_a_pause_ends_the_run() -> None:
     results: list[Any] = []
     worker = threading.Thread(target=lambda: results.append(trainer.fit()))
     worker.start()
-    assert trainer.wait_paused(timeout=10)
+    assert trainer.wait_paused(timeout=60)
     trainer.request_stop()
-    worker.join(timeout=30)
+    worker.join(timeout=60)
     assert not worker.is_alive()  # a stop ends the pause (it would wait forever otherwise)
     assert results[0].status == "stopped" and results[0].epochs_done == 0
 

@@ -224,7 +224,7 @@ def test_a_task_can_be_cancelled_and_reports_failures(qtbot):
         raise DataCancelled()
 
     task = run_task(endless)
-    assert started.wait(5)
+    assert started.wait(60)
     outcomes: list[str] = []
     task.cancelled.connect(lambda: outcomes.append("cancelled"))
     task.succeeded.connect(lambda v: outcomes.append("ok"))
