@@ -152,6 +152,7 @@ def _train(name: str, root: Path, epochs: int, lr: float = 3e-3) -> float:
     return float(1 - ((out - y) ** 2).mean() / y.var())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "epochs", "floor"), [("tabular", 6, 0.85), ("housing", 8, 0.8), ("timeseries", 5, 0.9)])
 def test_small_samples_are_learnable_by_their_template(tmp_path: Path, name: str, epochs: int, floor: float) -> None:
     assert _train(name, tmp_path, epochs) > floor

@@ -660,6 +660,7 @@ def restore_look():
     app.setStyleSheet(sheet)
 
 
+@pytest.mark.slow
 def test_view_theme_switches_to_dark_is_remembered_and_follows_the_system(
     window, make_window, monkeypatch, restore_look
 ):
