@@ -12,6 +12,7 @@ from workbench.cli import main
 from workbench.data.samples import sample_path
 
 
+@pytest.mark.slow
 def test_export_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     project = tmp_path / "m.wbproj"
     main(["new", "--template", "mlp", str(project)])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import threading
-import time
 import zlib
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -666,7 +666,7 @@ def test_byte_lru_cache_is_bounded() -> None:
     assert cache.get(9) is None and cache.peak_bytes <= cache.max_bytes
 
 
-def test_streaming_cache_and_prefetch_stay_bounded(tmp_path: Path) -> None:
+def test_streaming_cache_and_prefetch_stay_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = image_folder(tmp_path / "d", {"a": 30, "b": 30}, size=(16, 16))
     src = ImageFolderSource.scan(root)
     per_image = ByteLRUCache.cost(np.zeros((3, 8, 8), np.uint8))
@@ -686,16 +686,30 @@ def test_streaming_cache_and_prefetch_stay_bounded(tmp_path: Path) -> None:
         return original(indices)
 
     data.decoder.decode_many = counting  # type: ignore[method-assign]
+    # The loader is known to wait when its queue refuses a batch several times (no fixed sleep).
+    full, put = [0], queue.Queue.put
+    waiting = threading.Event()
+
+    def watched_put(self: queue.Queue, item: object, block: bool = True, timeout: float | None = None) -> None:
+        try:
+            put(self, item, block, timeout)
+        except queue.Full:
+            if threading.current_thread().name == "wb-prefetch":
+                full[0] += 1
+                if full[0] >= 3:
+                    waiting.set()
+            raise
+
+    monkeypatch.setattr(queue.Queue, "put", watched_put)
     threads = threading.active_count()
     it = cast(Generator[Batch, None, None], data.iter_batches(4))
     next(it)
-    time.sleep(0.3)
+    assert waiting.wait(timeout=60)
     assert len(calls) <= 1 + 2 + 1  # the one consumed, two queued, one waiting to be queued
+    (prefetch,) = [t for t in threading.enumerate() if t.name == "wb-prefetch"]
     it.close()  # abandoning the epoch stops the prefetch thread
-    deadline = time.time() + 5
-    while threading.active_count() > threads and time.time() < deadline:
-        time.sleep(0.01)
-    assert threading.active_count() <= threads
+    prefetch.join(timeout=30)
+    assert not prefetch.is_alive() and threading.active_count() <= threads
 
 
 # ----------------------------------------------------------------------------- cancel, isolation

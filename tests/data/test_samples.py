@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -56,9 +55,11 @@ def test_the_catalogue() -> None:
 
 @pytest.mark.parametrize("name", list(SAMPLES))
 def test_each_sample_generates_scans_and_fits_its_template(tmp_path: Path, name: str) -> None:
-    start = time.perf_counter()
     path = sample_path(name, tmp_path)
-    assert time.perf_counter() - start < 5.0  # about a second at most here; generous for busy machines
+    written = [f for f in (tmp_path / name).rglob("*") if f.is_file()]
+    # small enough to make in about a second: its size is bounded (measured: 1,501 files and
+    # 3.8 MB at most), not its time, which a busy machine stretches
+    assert len(written) <= 2_000 and sum(f.stat().st_size for f in written) < 8_000_000
     assert path == tmp_path / name / SAMPLES[name].entry and path.exists()
     source = open_dataset(path)
     info = source.info()
@@ -151,6 +152,7 @@ def _train(name: str, root: Path, epochs: int, lr: float = 3e-3) -> float:
     return float(1 - ((out - y) ** 2).mean() / y.var())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "epochs", "floor"), [("tabular", 6, 0.85), ("housing", 8, 0.8), ("timeseries", 5, 0.9)])
 def test_small_samples_are_learnable_by_their_template(tmp_path: Path, name: str, epochs: int, floor: float) -> None:
     assert _train(name, tmp_path, epochs) > floor

@@ -168,7 +168,7 @@ def test_serve_answers_and_stops_on_ctrl_c(table_model: Exported, signum: int) -
             assert json.load(r) == {"status": "ok"}
         proc.send_signal(signum)
         rest = proc.stdout.read()
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=60) == 0
         assert rest.strip() == "stopped"
         assert proc.stderr is not None
         log = proc.stderr.read()

@@ -10,7 +10,7 @@ from workbench.core.catalog import TensorSpec, get
 from workbench.core.graph import Graph
 from workbench.core.shapes import analyze
 from workbench.engine.compiler import GraphModule, count_parameters
-from workbench.engine.modules import Recurrent, sinusoidal_table
+from workbench.engine.modules import Recurrent, build_layer, sinusoidal_table
 
 BATCH = 3
 
@@ -39,7 +39,7 @@ def test_layer_builds_runs_and_matches_inference(case: Case) -> None:
     layer = get(case.type)
     params = layer.validate_params(case.params)
     out = layer.infer(params, case.inputs)
-    module = layer.build(params, case.inputs)
+    module = build_layer(layer, params, case.inputs)
     assert isinstance(module, torch.nn.Module)
     assert count_parameters(module) == layer.count_params(params, case.inputs, out)
     xs = _inputs(case, params)
@@ -76,7 +76,7 @@ def test_bidirectional_last_joins_forward_end_and_backward_end() -> None:
 def test_sinusoidal_encoding_is_fixed_and_not_trainable() -> None:
     layer = get("PositionalEncoding")
     specs = [TensorSpec((6, 9))]
-    module = layer.build(layer.validate_params({}), specs)
+    module = build_layer(layer, layer.validate_params({}), specs)
     assert count_parameters(module) == 0
     assert "table" not in module.state_dict()
     x = torch.zeros(2, 6, 9)

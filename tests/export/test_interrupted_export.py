@@ -245,6 +245,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_sigint_to_the_export_command_keeps_the_old_file(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "net.onnx"
     out.write_bytes(OLD)

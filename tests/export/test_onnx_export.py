@@ -35,6 +35,7 @@ def test_sequence_templates_exist() -> None:
     assert SEQUENCE_TEMPLATES <= set(TEMPLATES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(TEMPLATES))
 def test_every_template_exports_and_verifies(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model, shape, dtype = _template(name)

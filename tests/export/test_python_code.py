@@ -186,6 +186,7 @@ def test_the_cases_cover_the_whole_catalog() -> None:
     assert {c.type for c in CASES} == set(CATALOG)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(TEMPLATES))
 def test_every_template_exports_to_an_equal_model(name: str, tmp_path: Path) -> None:
     report = _check_export(make_project(name).graph, tmp_path / name)
@@ -424,6 +425,7 @@ def test_train_py_reads_the_data_exactly_as_the_workbench_does(
         assert torch.equal(to_input(x, False), torch.cat(xs)), split  # bit for bit the same input
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["image", "table", "tokens", "sequences"])
 def test_train_py_trains_one_epoch_on_its_own(
     kind: str, trained: dict[str, Trained], tmp_path: Path
@@ -445,6 +447,7 @@ def test_train_py_trains_one_epoch_on_its_own(
     model.load_state_dict(torch.load(tmp_path / "trained.pt", weights_only=True))
 
 
+@pytest.mark.slow
 def test_train_py_runs_under_torchrun_with_two_processes(
     trained: dict[str, Trained], tmp_path: Path
 ) -> None:

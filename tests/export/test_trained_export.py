@@ -58,6 +58,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return projects
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*CASES, "mlp-housing"])
 def test_trained_template_exports_and_verifies(name: str, trained: dict[str, Path], tmp_path: Path) -> None:
     project = trained[name]

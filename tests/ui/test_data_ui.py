@@ -224,7 +224,7 @@ def test_a_task_can_be_cancelled_and_reports_failures(qtbot):
         raise DataCancelled()
 
     task = run_task(endless)
-    assert started.wait(5)
+    assert started.wait(60)
     outcomes: list[str] = []
     task.cancelled.connect(lambda: outcomes.append("cancelled"))
     task.succeeded.connect(lambda v: outcomes.append("ok"))
@@ -247,9 +247,7 @@ def test_a_task_can_be_cancelled_and_reports_failures(qtbot):
 def test_a_task_thread_ends_without_the_gui_event_loop(qtbot):
     task = run_task(lambda progress, cancelled: 1)
     thread = task._thread
-    deadline = time.monotonic() + 10
-    while not thread.isFinished() and time.monotonic() < deadline:
-        time.sleep(0.005)  # no events processed: the worker ends its thread itself
+    assert thread.wait(60_000)  # blocks without processing events: the worker ends its thread itself
     assert thread.isFinished()
     with qtbot.waitSignal(task.finished, timeout=WAIT_MS):
         pass
@@ -258,15 +256,17 @@ def test_a_task_thread_ends_without_the_gui_event_loop(qtbot):
 def test_quitting_with_a_task_running_does_not_abort(tmp_path):
     script = tmp_path / "quit.py"
     script.write_text(
-        "import time\n"
+        "import threading, time\n"
         "from PySide6.QtWidgets import QApplication\n"
         "app = QApplication([])\n"
         "from workbench.ui.workers import run_task\n"
+        "started = threading.Event()\n"
         "def slow(progress, cancelled):\n"
+        "    started.set()\n"
         "    while not cancelled():\n"
         "        time.sleep(0.01)\n"
         "task = run_task(slow)\n"
-        "time.sleep(0.1)\n"
+        "assert started.wait(60)\n"
         "print('bye')\n",
         encoding="utf-8",
     )

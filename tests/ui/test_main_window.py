@@ -295,7 +295,7 @@ def test_autosave_only_when_modified_and_removed_on_save(window, tmp_path):
 def test_autosave_timer_writes_the_file(window, qtbot):
     window.autosave_interval_ms = 30
     _edit(window)
-    qtbot.waitUntil(lambda: any(autosave_dir().glob("*.wbproj")), timeout=3000)
+    qtbot.waitUntil(lambda: any(autosave_dir().glob("*.wbproj")), timeout=30_000)
 
 
 def test_recovery_is_offered_on_the_next_start(window, make_window, tmp_path, monkeypatch):
@@ -660,6 +660,7 @@ def restore_look():
     app.setStyleSheet(sheet)
 
 
+@pytest.mark.slow
 def test_view_theme_switches_to_dark_is_remembered_and_follows_the_system(
     window, make_window, monkeypatch, restore_look
 ):

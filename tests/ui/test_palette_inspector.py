@@ -164,7 +164,7 @@ def test_arrow_steps_are_one_edit_after_a_pause(inspector, lenet, qtbot):
     for _ in range(3):
         field.widget.stepUp()
     assert not lenet.can_undo()  # nothing per step
-    qtbot.waitUntil(lambda: not field.pending, timeout=3000)
+    qtbot.waitUntil(lambda: not field.pending, timeout=30_000)
     assert lenet.graph.nodes["linear_1"].params["units"] == 131
     lenet.undo()
     assert not lenet.can_undo()

@@ -43,20 +43,28 @@ def rect_in(widget, ancestor) -> QRect:
 
 def test_legends_sit_outside_the_plot_areas(plots, qtbot):
     plots.set_metrics(["val_accuracy", "val_precision", "val_recall", "val_f1"])
-    qtbot.wait(10)
-    for plot, legend in zip(plots._plots, plots.legends, strict=True):
-        item = plot.getPlotItem()
-        assert item.legend is None  # nothing drawn over the curves
-        assert legend.names() and legend.isVisible()
-        assert not rect_in(legend, plots).intersects(rect_in(plot, plots))
+
+    def laid_out() -> None:
+        for plot, legend in zip(plots._plots, plots.legends, strict=True):
+            item = plot.getPlotItem()
+            assert item.legend is None  # nothing drawn over the curves
+            assert legend.names() and legend.isVisible()
+            assert not rect_in(legend, plots).intersects(rect_in(plot, plots))
+
+    qtbot.waitUntil(laid_out, timeout=10_000)
     assert plots.legends[2].names() == ["accuracy", "precision", "recall", "F1"]
     # Narrow (1024x680 window): the entries wrap instead of running over the plot.
     plots.resize(640, 420)
-    qtbot.wait(20)
-    for plot, legend in zip(plots._plots, plots.legends, strict=True):
-        assert not rect_in(legend, plots).intersects(rect_in(plot, plots))
-        last = legend.children()[-1]
-        assert rect_in(last, plots).right() <= rect_in(legend, plots).right() + 1
+
+    def wrapped() -> None:
+        assert plots.width() == 640
+        for plot, legend in zip(plots._plots, plots.legends, strict=True):
+            assert rect_in(legend, plots).right() < 640  # laid out for the new size
+            assert not rect_in(legend, plots).intersects(rect_in(plot, plots))
+            last = legend.children()[-1]
+            assert rect_in(last, plots).right() <= rect_in(legend, plots).right() + 1
+
+    qtbot.waitUntil(wrapped, timeout=10_000)
 
 
 def test_metric_curves_differ_in_style_not_only_colour(plots):

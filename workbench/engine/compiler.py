@@ -7,6 +7,7 @@ from torch import nn
 
 from workbench.core.graph import Graph
 from workbench.core.shapes import Analysis, analyze
+from workbench.engine.modules import build_layer
 
 
 class CompileError(ValueError):
@@ -38,7 +39,7 @@ class GraphModule(nn.Module):
             node = graph.nodes[nid]
             ports = graph.inputs_of(nid)
             self.sources[nid] = [e.src for e in ports if e is not None]
-            self.layers[nid] = node.layer.build(node.params, analysis.nodes[nid].inputs)
+            self.layers[nid] = build_layer(node.layer, node.params, analysis.nodes[nid].inputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values: dict[str, torch.Tensor] = {}

@@ -3,14 +3,23 @@
 Each is called as ``module(*inputs)`` like every layer in the compiled graph. All of
 them trace with ``torch.export``: shapes they need are fixed when they are built, and
 their forward passes have no data-dependent Python control flow.
+
+The catalog (in the core, below the engine) never imports this module: its builders
+name these classes with :func:`~workbench.core.catalog.engine_module.engine_module`,
+and :func:`build_layer` makes them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
+
+from workbench.core.catalog import LayerType, TensorSpec
+from workbench.core.catalog.engine_module import EngineModule
 
 
 class Add(nn.Module):
@@ -144,3 +153,16 @@ class PositionalEncoding(nn.Module):
 
     def extra_repr(self) -> str:
         return f"kind={self.kind}, length={self.length}, dim={self.dim}"
+
+
+def build_layer(layer: LayerType, params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> nn.Module:
+    """The torch module of one node: the catalog's builder, with a named module made here."""
+    built = layer.build(params, inputs)
+    if isinstance(built, EngineModule):
+        cls = globals().get(built.name)
+        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+            raise LookupError(f"{layer.name}: workbench.engine.modules has no module class {built.name!r}")
+        built = cls(*built.args, **built.kwargs)
+    if not isinstance(built, nn.Module):
+        raise TypeError(f"{layer.name}: the builder returned {type(built).__name__}, not a torch module")
+    return built

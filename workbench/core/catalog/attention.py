@@ -63,9 +63,9 @@ def _mhsa_infer(p: P, xs: S) -> TensorSpec:
 
 
 def _mhsa_build(p: P, xs: S) -> Any:
-    from workbench.engine.modules import SelfAttention
+    from workbench.core.catalog.engine_module import engine_module
 
-    return SelfAttention(xs[0].shape[-1], p["num_heads"], p["dropout"])
+    return engine_module("SelfAttention", xs[0].shape[-1], p["num_heads"], p["dropout"])
 
 
 MHSA = LayerType(
@@ -147,10 +147,10 @@ def _pe_infer(p: P, xs: S) -> TensorSpec:
 
 
 def _pe_build(p: P, xs: S) -> Any:
-    from workbench.engine.modules import PositionalEncoding
+    from workbench.core.catalog.engine_module import engine_module
 
     t, e = xs[0].shape
-    return PositionalEncoding(t, e, p["kind"], p["dropout"])
+    return engine_module("PositionalEncoding", t, e, p["kind"], p["dropout"])
 
 
 POSITIONAL_ENCODING = LayerType(

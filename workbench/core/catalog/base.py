@@ -161,7 +161,8 @@ class LayerType:
         doc: One line shown as the palette tooltip and in the inspector.
         params: Parameter specs in form order.
         infer: Output spec from params and input specs; raises ShapeError.
-        build: Returns a torch ``nn.Module`` called as ``module(*inputs)``.
+        build: Returns a torch ``nn.Module`` called as ``module(*inputs)``, or names one
+            of the engine's (``engine_module``; see :mod:`.engine_module`).
         count_params: Trainable parameter count (pure Python).
         flops: Floating-point operations per sample (a multiply-add counts 2).
         inputs: Number of input ports, or the name of an int param that sets it.

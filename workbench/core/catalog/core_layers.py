@@ -207,9 +207,9 @@ def _reshape_infer(p: P, xs: S) -> TensorSpec:
 
 
 def _reshape_build(p: P, xs: S) -> Any:
-    from workbench.engine.modules import Reshape
+    from workbench.core.catalog.engine_module import engine_module
 
-    return Reshape(_reshape_target(p, xs[0]))
+    return engine_module("Reshape", _reshape_target(p, xs[0]))
 
 
 RESHAPE = LayerType(

@@ -57,9 +57,9 @@ def _add_infer(p: P, xs: S) -> TensorSpec:
 
 
 def _add_build(p: P, xs: S) -> Any:
-    from workbench.engine.modules import Add
+    from workbench.core.catalog.engine_module import engine_module
 
-    return Add()
+    return engine_module("Add")
 
 
 ADD = LayerType(
@@ -112,9 +112,9 @@ def _concat_infer(p: P, xs: S) -> TensorSpec:
 
 
 def _concat_build(p: P, xs: S) -> Any:
-    from workbench.engine.modules import Concat
+    from workbench.core.catalog.engine_module import engine_module
 
-    return Concat(p["dim"])
+    return engine_module("Concat", p["dim"])
 
 
 CONCAT = LayerType(

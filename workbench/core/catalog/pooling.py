@@ -103,9 +103,9 @@ def _gap_infer(p: P, xs: S) -> TensorSpec:
 
 
 def _gap_build(p: P, xs: S) -> Any:
-    from workbench.engine.modules import GlobalAvgPool
+    from workbench.core.catalog.engine_module import engine_module
 
-    return GlobalAvgPool(_gap_dims(p, xs[0]))
+    return engine_module("GlobalAvgPool", _gap_dims(p, xs[0]))
 
 
 GLOBALAVGPOOL = LayerType(

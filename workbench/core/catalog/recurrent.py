@@ -59,7 +59,7 @@ def _rnn_layer(kind: str, doc: str) -> LayerType:
     def build(p: P, xs: S) -> Any:
         import torch.nn as nn
 
-        from workbench.engine.modules import Recurrent
+        from workbench.core.catalog.engine_module import engine_module
 
         cls = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}[kind]
         extra = {"nonlinearity": p["nonlinearity"]} if kind == "RNN" else {}
@@ -70,7 +70,7 @@ def _rnn_layer(kind: str, doc: str) -> LayerType:
             dropout=p["dropout"] if p["num_layers"] > 1 else 0.0,
             **extra,
         )
-        return Recurrent(rnn, last=p["output"] == "last")
+        return engine_module("Recurrent", rnn, last=p["output"] == "last")
 
     def matmul_weights(p: P, xs: S) -> int:
         h, dirs, g = p["hidden_size"], 2 if p["bidirectional"] else 1, GATES[kind]
