@@ -115,8 +115,9 @@ def run_entry(
     started: str | None = None,
     from_run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The fields of a project's runs entry for a run that ended."""
-    fields: dict[str, Any] = {"status": status, "message": message, "epochs": epochs, "ended": ended or _now()}
+    """The fields of a project's runs entry for a run that ended (``ended`` is now unless given)."""
+    fields: dict[str, Any] = {"status": status, "message": message, "epochs": epochs,
+                              "ended": _now() if ended is None else ended}
     if started is not None:
         fields["started"] = started
     if training:
