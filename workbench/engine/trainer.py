@@ -432,7 +432,9 @@ class Trainer:
             Seed with :func:`seed_everything` before building it for a reproducible init.
         prepared: The dataset; its ``train`` split trains and its ``val`` split validates.
         config: Hyperparameters; the defaults when None.
-        callbacks: Receive the hooks of :class:`Callback`, in this order.
+        callbacks: Receive the hooks of :class:`Callback`, in this order, after the
+            trainer's own (:class:`BestWeights`, :class:`EarlyStopping` and, with a
+            ``run_dir``, :class:`RunRecorder` and :class:`ModelCheckpoint`).
         run_dir: Record the run here (config.json, metrics.jsonl, status.json and
             checkpoints/); None keeps everything in memory.
 
