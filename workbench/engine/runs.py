@@ -37,6 +37,7 @@ from workbench.engine.config import TrainError
 if TYPE_CHECKING:
     from workbench.core.project import Project
     from workbench.data.base import DataSettings, Source
+    from workbench.engine.session import Session
     from workbench.engine.trainer import Callback
 
 UNFINISHED = ("running", "stopped", "failed")
@@ -534,31 +535,10 @@ def _resolve_data(project: Project, path: Path, data: str | os.PathLike[str] | N
         raise TrainError(f"the model cannot be fitted to the data: {e}") from None
 
 
-def _prepare(source: Source, settings: DataSettings) -> Any:
-    from workbench.data import DataError
-
-    try:
-        return source.prepare(settings)
-    except DataError as e:
-        raise TrainError(str(e)) from None
-    except (OSError, ValueError) as e:
-        raise TrainError(f"{settings.path}: the data cannot be prepared ({e})") from None
-
-
-def _compile(graph: Any) -> Any:
-    from workbench.engine.compiler import CompileError, compile_graph
-
-    try:
-        return compile_graph(graph)
-    except CompileError as e:
-        raise TrainError(str(e)) from None
-
-
 def _train_new(path: Path, project: Project, data: Any, target: str | None, cbs: list[Callback], overrides: dict[str, Any],
                from_run: str | None = None) -> RunResult:
     from workbench.engine.config import TrainConfig
-    from workbench.engine.devices import DeviceError, resolve_device
-    from workbench.engine.trainer import Trainer, seed_everything
+    from workbench.engine.session import new_session
 
     weights: Path | None = None
     if from_run is not None:
@@ -567,36 +547,14 @@ def _train_new(path: Path, project: Project, data: Any, target: str | None, cbs:
             raise TrainError(f"run {from_run} has no intact checkpoint to start a new run from")
     settings, source, notes, changed = _resolve_data(project, path, data, target)
     config = TrainConfig.from_dict(project.training, **overrides)
-    prepared = _prepare(source, settings)
-    trainer_seed = config.seed
-    if trainer_seed is None:
-        import random
-
-        trainer_seed = config.seed = random.SystemRandom().randrange(2**31)
-    try:
-        resolve_device(config.device)  # before a run folder is made for nothing
-    except DeviceError as e:
-        raise TrainError(str(e)) from None
-    seed_everything(trainer_seed)  # the model's initial weights
-    model = _compile(project.graph)
-    start: dict[str, Any] = {}
-    if weights is not None and from_run is not None:
-        epoch = load_initial_weights(model, weights)
-        start = {"from_run": {"run": from_run, "checkpoint": weights.name, "epoch": epoch}}
-        notes = [*notes, f"starting from the weights of run {from_run} ({weights.name}, epoch {epoch})"]
-    if changed:
-        _save(project, path)
-    run = new_run(path)
-    trainer = Trainer(model, prepared, config, cbs, run.path)
-    trainer.run_info = {**run_info(path, project.graph, settings), **start}
-    _record(path, run, {"status": "running", "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "training": config.to_dict(), **start})
-    return _fit(path, run, trainer, notes + list(prepared.notes), resumed=False)
+    session = new_session(path, project.graph, settings, config, cbs, source=source, init_from=weights, from_run=from_run,
+                          before_run=(lambda: _save(project, path)) if changed else None)
+    session.notes[:0] = notes
+    return _fit(session)
 
 
 def _resume(path: Path, project: Project, epochs: int | None, device: str | None, cbs: list[Callback]) -> RunResult:
-    from workbench.core.graph import Graph, GraphError
-    from workbench.data import DataError, DataSettings, open_dataset
-    from workbench.engine.trainer import Trainer
+    from workbench.engine.session import continued_session
 
     settled = settle_interrupted_runs(path)
     run = find_unfinished_run(path)
@@ -606,43 +564,23 @@ def _resume(path: Path, project: Project, epochs: int | None, device: str | None
         raise TrainError(f"{path.name} has no unfinished run to resume (runs are kept in {runs_root(path).name}/)")
     checkpoint = run.resume_checkpoint()
     assert checkpoint is not None
-    info = run.read_config()
-    try:
-        graph = Graph.from_dict(info["graph"])
-        settings = DataSettings.from_dict(info["data"])
-    except (KeyError, TypeError, GraphError, DataError) as e:
-        raise TrainError(f"run {run.id} cannot be resumed: its config.json is incomplete ({e})") from None
-    try:
-        source = open_dataset(settings.path, settings.target)
-    except DataError as e:
-        raise TrainError(str(e)) from None
-    check_resume(run, checkpoint, settings.path)
-    prepared = _prepare(source, settings)
-    model = _compile(graph)
-    trainer = Trainer.from_checkpoint(model, prepared, checkpoint, cbs, run.path, epochs=epochs, device=device)
-    _record(path, run, {"status": "running", "resumed": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    return _fit(path, run, trainer, list(prepared.notes), resumed=True)
+    return _fit(continued_session(path, run, checkpoint, cbs, epochs=epochs, device=device))
 
 
-def _fit(path: Path, run: RunDir, trainer: Any, notes: list[str], resumed: bool) -> RunResult:
+def _fit(session: Session) -> RunResult:
+    from workbench.engine.session import record_run
+
+    path, run, trainer = session.project_path, session.run, session.trainer
+    record_run(path, run, session.start_entry())
     try:
-        result = trainer.fit()
+        result = session.fit()
     except TrainError as e:
-        _record(path, run, {"status": "failed", "message": str(e), "epochs": trainer.epoch, "ended": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        record_run(path, run, session.entry("failed", str(e)))
         raise
     except KeyboardInterrupt:
-        _record(path, run, {"status": "stopped", "message": "interrupted", "epochs": trainer.epoch, "ended": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        record_run(path, run, session.entry("stopped", "interrupted"))
         raise
-    _record(path, run, {
-        "status": result.status,
-        "message": result.message,
-        "epochs": result.epochs_done,
-        "monitor": result.monitor,
-        "best_epoch": result.best_epoch,
-        "best_value": result.best_value,
-        "final": clean_json(result.final),
-        "ended": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    })
+    record_run(path, run, session.entry())
     return RunResult(
         run_id=run.id,
         run_dir=run.path,
@@ -654,8 +592,8 @@ def _fit(path: Path, run: RunDir, trainer: Any, notes: list[str], resumed: bool)
         best_epoch=result.best_epoch,
         best_value=result.best_value,
         final=result.final,
-        resumed=resumed,
-        notes=notes + list(trainer.notes),
+        resumed=session.continued,
+        notes=session.notes + list(trainer.notes),
     )
 
 
@@ -666,24 +604,3 @@ def _save(project: Project, path: Path) -> None:
         save_project(project, path)
     except ProjectError as e:
         raise TrainError(str(e)) from None
-
-
-def _record(path: Path, run: RunDir, fields: dict[str, Any]) -> None:
-    """Add or update the run's entry in the project's runs list (re-reading the file first)."""
-    from workbench.core.project import ProjectError, load_project
-
-    try:
-        project = load_project(path)
-    except ProjectError as e:
-        raise TrainError(str(e)) from None
-    try:
-        rel = os.path.relpath(run.path, path.resolve().parent)
-    except ValueError:  # another drive on Windows
-        rel = str(run.path)
-    for entry in project.runs:
-        if entry.get("id") == run.id:
-            entry.update(fields)
-            break
-    else:
-        project.runs.append({"id": run.id, "path": Path(rel).as_posix(), **fields})
-    _save(project, path)

@@ -7,9 +7,12 @@ device per batch: losses stay tensors until the end of the epoch (callbacks that
 numbers may sync themselves), metrics accumulate on the device, and the data is batched
 by index from tensors already on the device.
 
-With a ``run_dir`` the trainer records the run (config.json, metrics.jsonl,
-status.json, checkpoints/last.pt and best.pt); a run resumed from ``last.pt`` ends with
-exactly the weights an uninterrupted run would have (CPU, same seed).
+The loop itself only trains, validates and honours the flags. Best-epoch tracking and
+restore-best (:class:`BestWeights`), early stopping (:class:`EarlyStopping`) and, with a
+``run_dir``, the checkpoints (:class:`ModelCheckpoint`) and the run's record
+(:class:`RunRecorder`: config.json, metrics.jsonl, status.json) are callbacks the trainer
+puts before the caller's. A run resumed from ``last.pt`` ends with exactly the weights an
+uninterrupted run would have (CPU, same seed).
 """
 
 from __future__ import annotations
@@ -194,6 +197,149 @@ class ProgressBar(Callback):
             self._out.flush()
 
 
+class BestWeights(Callback):
+    """Tracks the best epoch by the monitored metric and, when configured, puts its weights back at the end.
+
+    Without a run folder the best weights are kept in memory; with one they are read
+    back from ``best.pt``.
+    """
+
+    def __init__(self) -> None:
+        self._best_state: dict[str, torch.Tensor] | None = None
+
+    def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Note a new best epoch (and keep its weights in memory when nothing is recorded)."""
+        value = metrics.get(trainer.monitor)
+        if value is None or not math.isfinite(value):
+            return
+        maximize = trainer.config.monitor_is_max()
+        delta = trainer.config.min_delta
+        best = trainer.best_value
+        if best is None or (value > best + delta if maximize else value < best - delta):
+            trainer.best_value, trainer.best_epoch = float(value), int(metrics["epoch"])
+            if trainer.run is None and trainer.config.restore_best:
+                self._best_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """Load the best epoch's weights when configured, and say so in the run's message."""
+        if trainer.run is None and trainer.config.restore_best and trainer.best_epoch not in (None, trainer.epoch):
+            # kept for extend(): the run continues from its last epoch, not from the best one
+            trainer.last_state = copy.deepcopy(trainer.state_dict())
+        if self._restore(trainer):
+            trainer.message += " (the model holds the best epoch's weights)"
+
+    def _restore(self, trainer: Trainer) -> bool:
+        """Load the best epoch's weights into the model when configured; True if it changed anything."""
+        if not trainer.config.restore_best or trainer.best_epoch is None:
+            return False
+        if trainer.best_epoch == trainer.epoch and not (trainer.stop_requested and trainer.batch):
+            return False  # the model already holds them
+        if trainer.run is not None and trainer.run.best.exists():
+            state = load_checkpoint(trainer.run.best, trainer.device)
+            if state.get("epoch") != trainer.best_epoch:
+                return False
+            trainer.model.load_state_dict(state["model"])
+            return True
+        if self._best_state is not None:
+            trainer.model.load_state_dict(self._best_state)
+            return True
+        return False
+
+
+class EarlyStopping(Callback):
+    """Ends the run once the monitored metric has not improved for ``patience`` epochs (when configured)."""
+
+    def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Set ``trainer.stopped_early`` when the patience has run out."""
+        cfg = trainer.config
+        if cfg.early_stop and trainer.best_epoch is not None and trainer.epoch - trainer.best_epoch >= cfg.patience:
+            trainer.stopped_early = True
+
+
+class ModelCheckpoint(Callback):
+    """Writes ``checkpoints/best.pt`` when the best epoch improves and ``checkpoints/last.pt`` after every epoch."""
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """Make the checkpoints folder."""
+        if trainer.run is not None:
+            trainer.run.checkpoints.mkdir(exist_ok=True)
+
+    def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Write the epoch's checkpoints."""
+        run = trainer.run
+        if run is None:
+            return
+        # best before last: a crash in between leaves last.pt one epoch behind, never ahead of best.pt
+        if trainer.best_epoch == trainer.epoch:
+            trainer.save_checkpoint(run.best, "best")
+            copy_checkpoint(run.best, run.last)
+            trainer.call_hook("on_checkpoint", run.last, "last")
+        else:
+            trainer.save_checkpoint(run.last, "last")
+
+
+class RunRecorder(Callback):
+    """Records the run in its folder: ``config.json`` at the start, ``metrics.jsonl`` and ``status.json`` as it goes."""
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """Write the run's configuration, its history so far and a ``running`` status."""
+        run = trainer.run
+        if run is None:
+            return
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.checkpoints.mkdir(exist_ok=True)
+        prep = trainer.prepared
+        info = {
+            "training": trainer.config.to_dict(),
+            "seed": trainer.seed,
+            "device": str(trainer.device),
+            "task": prep.task,
+            "classes": prep.classes,
+            "input_shape": list(prep.input_shape),
+            "input_dtype": prep.input_dtype,
+            "num_targets": prep.num_targets,
+            "loss": trainer.loss_name,
+            "monitor": trainer.monitor,
+            "split_sizes": {"train": len(prep.train), "val": len(prep.val), "test": len(prep.test)},
+            "preprocessing": prep.preprocessing,
+            "notes": list(prep.notes) + trainer.notes,
+        }
+        previous = run.read_config() if run.config_path.exists() else {}
+        info = {**previous, **trainer.run_info, **info}
+        fingerprint = info.pop("data_fingerprint", None)  # kept apart: a big folder makes it long
+        info.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
+        run.write_config(info)
+        if isinstance(fingerprint, dict) and not run.fingerprint_path.exists():
+            run.write_fingerprint(fingerprint)  # the data as the run first saw it
+        run.write_metrics(trainer.history)  # a resumed run drops rows after its checkpoint
+        run.write_status("running", f"epoch {trainer.epoch} of {trainer.config.epochs}",
+                         epoch=trainer.epoch, epochs=trainer.config.epochs, pid=os.getpid())
+
+    def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Append the epoch's row to the metrics log (before its checkpoints are written)."""
+        if trainer.run is not None:
+            trainer.run.append_metrics(metrics)
+
+    def on_checkpoint(self, trainer: Trainer, path: Path, kind: str) -> None:
+        """Once ``last.pt`` holds an epoch, say so in the status."""
+        run = trainer.run
+        if run is not None and kind == "last" and path == run.last:
+            epoch, epochs = trainer.epoch, trainer.config.epochs
+            run.write_status("running", f"epoch {epoch} of {epochs}", epoch=epoch, epochs=epochs)
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """Write how the run ended."""
+        if trainer.run is not None:
+            trainer.run.write_status(trainer.status, trainer.message, epoch=trainer.epoch, epochs=trainer.config.epochs,
+                                     best_epoch=trainer.best_epoch, best_value=trainer.best_value, monitor=trainer.monitor)
+
+    def on_exception(self, trainer: Trainer, error: BaseException) -> None:
+        """Write the failed (or stopped) status."""
+        if trainer.run is not None:
+            with contextlib.suppress(Exception):
+                trainer.run.write_status(trainer.status, trainer.message, epoch=trainer.epoch, epochs=trainer.config.epochs)
+
+
 def _clock(seconds: float) -> str:
     seconds = max(0, int(seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -286,7 +432,9 @@ class Trainer:
             Seed with :func:`seed_everything` before building it for a reproducible init.
         prepared: The dataset; its ``train`` split trains and its ``val`` split validates.
         config: Hyperparameters; the defaults when None.
-        callbacks: Receive the hooks of :class:`Callback`, in this order.
+        callbacks: Receive the hooks of :class:`Callback`, in this order, after the
+            trainer's own (:class:`BestWeights`, :class:`EarlyStopping` and, with a
+            ``run_dir``, :class:`RunRecorder` and :class:`ModelCheckpoint`).
         run_dir: Record the run here (config.json, metrics.jsonl, status.json and
             checkpoints/); None keeps everything in memory.
 
@@ -306,8 +454,12 @@ class Trainer:
         self.prepared = prepared
         self.config = config if config is not None else TrainConfig()
         self.config.validate()
-        self.callbacks: list[Callback] = list(callbacks)
         self.run = RunDir(run_dir) if run_dir is not None else None
+        # the metrics row is written before the checkpoints, the status once last.pt is written
+        recording: list[Callback] = [RunRecorder(), ModelCheckpoint()] if self.run is not None else []
+        #: The callbacks in the order their hooks run: the run's own (best weights, early
+        #: stopping, checkpoints, the run record), then the caller's.
+        self.callbacks: list[Callback] = [BestWeights(), EarlyStopping(), *recording, *callbacks]
         #: Extra information for the run's config.json (graph, data settings…).
         self.run_info: dict[str, Any] = {}
         try:
@@ -337,8 +489,8 @@ class Trainer:
         self.generator = torch.Generator()
         self._pending_state: dict[str, Any] | None = None
         self._extend_to: int | None = None
-        self._best_state: dict[str, torch.Tensor] | None = None
-        self._last_state: dict[str, Any] | None = None
+        #: The state at the last epoch when the model was given the best epoch's weights (for extend()).
+        self.last_state: dict[str, Any] | None = None
         # control flags
         self._stop = False
         self._pause = False
@@ -451,7 +603,7 @@ class Trainer:
         """Write the full state to ``path`` atomically and tell the callbacks."""
         p = Path(path)
         save_checkpoint(self.state_dict(), p)
-        self._call("on_checkpoint", p, kind)
+        self.call_hook("on_checkpoint", p, kind)
         return p
 
     def extend(self, more_epochs: int) -> None:
@@ -468,8 +620,8 @@ class Trainer:
             raise TrainError("the trainer has not trained yet: call fit() first")
         if self.run is not None and self.run.last.exists():
             state = load_checkpoint(self.run.last)
-        elif self._last_state is not None:
-            state = self._last_state
+        elif self.last_state is not None:
+            state = self.last_state
         else:
             state = self.state_dict()
         self.config.epochs = int(state["epoch"]) + more_epochs
@@ -515,7 +667,8 @@ class Trainer:
 
     # --- the run ---------------------------------------------------------------------------
 
-    def _call(self, hook: str, *args: Any) -> None:
+    def call_hook(self, hook: str, *args: Any) -> None:
+        """Call ``hook`` of every callback, in order."""
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
 
@@ -535,8 +688,7 @@ class Trainer:
         with self._global_settings():
             try:
                 self._setup()
-                self._write_run_start()
-                self._call("on_fit_start")
+                self.call_hook("on_fit_start")
                 while self.epoch < self.config.epochs and not self._stop and not self.stopped_early:
                     self._run_epoch()
                 return self._finish()
@@ -755,7 +907,7 @@ class Trainer:
         assert self.optimizer is not None and self.schedule is not None
         epoch = self.epoch + 1
         self.current_epoch, self.batch, self.phase = epoch, 0, "train"
-        self._call("on_epoch_start", epoch)
+        self.call_hook("on_epoch_start", epoch)
         t0 = time.perf_counter()
         paused = 0.0
         model, opt, sched, loss_fn = self.model, self.optimizer, self.schedule, self.loss_fn
@@ -827,7 +979,7 @@ class Trainer:
             vloss = val.get("val_loss", math.nan)
             if not math.isfinite(vloss):
                 raise _NonFinite(epoch, self.batch, vloss, what="validation loss")
-            self._call("on_validation_end", val)
+            self.call_hook("on_validation_end", val)
             row.update(val)
         seconds = time.perf_counter() - t0 - paused
         row.update(lr=lr, epoch_seconds=seconds, samples_per_s=n / train_seconds if train_seconds > 0 else 0.0)
@@ -879,34 +1031,11 @@ class Trainer:
 
     def _end_epoch(self, row: dict[str, Any]) -> None:
         assert self.schedule is not None
-        epoch = int(row["epoch"])
-        value = row.get(self.monitor)
-        improved = False
-        if value is not None and math.isfinite(value):
-            maximize = self.config.monitor_is_max()
-            delta = self.config.min_delta
-            best = self.best_value
-            improved = best is None or (value > best + delta if maximize else value < best - delta)
-            if improved:
-                self.best_value, self.best_epoch = float(value), epoch
-        self.schedule.epoch_end(value)
+        self.schedule.epoch_end(row.get(self.monitor))
         self.history.append(row)
-        self.epoch = epoch
-        if self.config.early_stop and self.best_epoch is not None and epoch - self.best_epoch >= self.config.patience:
-            self.stopped_early = True
-        if improved and self.run is None and self.config.restore_best:
-            self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        if self.run is not None:
-            self.run.append_metrics(row)
-            # best before last: a crash in between leaves last.pt one epoch behind, never ahead of best.pt
-            if improved:
-                self.save_checkpoint(self.run.best, "best")
-                copy_checkpoint(self.run.best, self.run.last)
-                self._call("on_checkpoint", self.run.last, "last")
-            else:
-                self.save_checkpoint(self.run.last, "last")
-            self.run.write_status("running", f"epoch {epoch} of {self.config.epochs}", epoch=epoch, epochs=self.config.epochs)
-        self._call("on_epoch_end", row)
+        self.epoch = int(row["epoch"])
+        # best weights, early stopping, checkpoints and the run record are callbacks before the caller's
+        self.call_hook("on_epoch_end", row)
 
     # --- the end -----------------------------------------------------------------------------
 
@@ -927,16 +1056,7 @@ class Trainer:
         else:
             self.status = "finished"
             self.message = f"finished {self.epoch} epoch(s){best}"
-        if self.run is None and self.config.restore_best and self.best_epoch not in (None, self.epoch):
-            # kept for extend(): the run continues from its last epoch, not from the best one
-            self._last_state = copy.deepcopy(self.state_dict())
-        restored = self._restore_best()
-        if restored:
-            self.message += " (the model holds the best epoch's weights)"
-        if self.run is not None:
-            self.run.write_status(self.status, self.message, epoch=self.epoch, epochs=cfg.epochs,
-                                  best_epoch=self.best_epoch, best_value=self.best_value, monitor=self.monitor)
-        self._call("on_fit_end")
+        self.call_hook("on_fit_end")  # BestWeights may restore the best epoch and add to the message
         return FitResult(
             status=self.status,
             message=self.message,
@@ -950,23 +1070,6 @@ class Trainer:
             final=dict(self.history[-1]) if self.history else {},
         )
 
-    def _restore_best(self) -> bool:
-        """Load the best epoch's weights into the model when configured; True if it changed anything."""
-        if not self.config.restore_best or self.best_epoch is None:
-            return False
-        if self.best_epoch == self.epoch and not (self._stop and self.batch):
-            return False  # the model already holds them
-        if self.run is not None and self.run.best.exists():
-            state = load_checkpoint(self.run.best, self.device)
-            if state.get("epoch") != self.best_epoch:
-                return False
-            self.model.load_state_dict(state["model"])
-            return True
-        if self._best_state is not None:
-            self.model.load_state_dict(self._best_state)
-            return True
-        return False
-
     def _fail(self, error: BaseException, message: str, status: str = "failed", convert: bool = True) -> TrainError:
         """Record a failed (or interrupted) run and tell the callbacks; returns the TrainError to raise.
 
@@ -979,9 +1082,6 @@ class Trainer:
                 state = load_checkpoint(self.run.last, self.device)
                 self.model.load_state_dict(state["model"])
                 self.message = message = f"{message} (the last good checkpoint, epoch {state['epoch']}, is kept)"
-        if self.run is not None:
-            with contextlib.suppress(Exception):
-                self.run.write_status(status, message, epoch=self.epoch, epochs=self.config.epochs)
         reported: BaseException = error
         result = error if isinstance(error, TrainError) and str(error) == message else TrainError(message)
         if result is not error:
@@ -994,36 +1094,6 @@ class Trainer:
             except Exception:  # noqa: S112 - a broken callback must not hide the real error
                 continue
         return result
-
-    def _write_run_start(self) -> None:
-        if self.run is None:
-            return
-        self.run.path.mkdir(parents=True, exist_ok=True)
-        self.run.checkpoints.mkdir(exist_ok=True)
-        info = {
-            "training": self.config.to_dict(),
-            "seed": self.seed,
-            "device": str(self.device),
-            "task": self.prepared.task,
-            "classes": self.prepared.classes,
-            "input_shape": list(self.prepared.input_shape),
-            "input_dtype": self.prepared.input_dtype,
-            "num_targets": self.prepared.num_targets,
-            "loss": self.loss_name,
-            "monitor": self.monitor,
-            "split_sizes": {"train": len(self.prepared.train), "val": len(self.prepared.val), "test": len(self.prepared.test)},
-            "preprocessing": self.prepared.preprocessing,
-            "notes": list(self.prepared.notes) + self.notes,
-        }
-        previous = self.run.read_config() if self.run.config_path.exists() else {}
-        info = {**previous, **self.run_info, **info}
-        fingerprint = info.pop("data_fingerprint", None)  # kept apart: a big folder makes it long
-        info.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
-        self.run.write_config(info)
-        if isinstance(fingerprint, dict) and not self.run.fingerprint_path.exists():
-            self.run.write_fingerprint(fingerprint)  # the data as the run first saw it
-        self.run.write_metrics(self.history)  # a resumed run drops rows after its checkpoint
-        self.run.write_status("running", f"epoch {self.epoch} of {self.config.epochs}", epoch=self.epoch, epochs=self.config.epochs, pid=os.getpid())
 
 
 def _is_whole(v: Any) -> bool:
@@ -1089,10 +1159,14 @@ def evaluate(
 
 
 __all__ = [
+    "BestWeights",
     "Callback",
+    "EarlyStopping",
     "FitResult",
     "MetricsLogger",
+    "ModelCheckpoint",
     "ProgressBar",
+    "RunRecorder",
     "TrainConfig",
     "TrainError",
     "Trainer",

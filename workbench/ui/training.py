@@ -3,8 +3,9 @@
 :class:`TrainingController` owns one run at a time. Start copies what the run needs
 from the document (graph, dataset settings, training settings) into a :class:`TrainJob`
 and hands it to a thread (:func:`workbench.ui.workers.run_task`). The job does all the
-heavy work there: it imports torch, opens and prepares the dataset, compiles the model,
-creates the run folder and calls :meth:`Trainer.fit`. A :class:`FeedCallback` appends
+heavy work there: it imports torch and sets up a training session
+(:mod:`workbench.engine.session`, as ``workbench train`` does: the dataset opened and
+prepared, the model compiled, the run folder made) and calls its ``fit``. A :class:`FeedCallback` appends
 events to a thread-safe :class:`EventFeed` — batch losses are read from the device in
 bursts, at most ~25 times a second — and a GUI-side QTimer drains the feed at the same
 rate and hands the events to the Train tab. The GUI never waits on the worker: Pause,
@@ -17,7 +18,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
-import os
 import threading
 import time
 import traceback
@@ -240,27 +240,21 @@ class RunOutcome:
 
     def record(self) -> dict[str, Any]:
         """The fields of the project's runs entry (``id`` and ``path`` are added by the caller)."""
-        from workbench.engine.runs import clean_json
+        from workbench.engine.session import run_entry
 
-        fields: dict[str, Any] = {
-            "status": self.status,
-            "message": self.message,
-            "epochs": self.epochs_done,
-            "ended": self.ended,
-        }
-        if not self.continued:
-            fields["started"] = self.started
-        if self.training:
-            fields["training"] = dict(self.training)
-        if self.monitor is not None:
-            fields.update(
-                monitor=self.monitor, best_epoch=self.best_epoch, best_value=self.best_value
-            )
-        if self.final:
-            fields["final"] = clean_json(self.final)
-        if self.from_run is not None:
-            fields["from_run"] = dict(self.from_run)
-        return fields
+        return run_entry(
+            self.status,
+            self.message,
+            epochs=self.epochs_done,
+            ended=self.ended,
+            training=self.training,
+            monitor=self.monitor,
+            best_epoch=self.best_epoch,
+            best_value=self.best_value,
+            final=self.final,
+            started=None if self.continued else self.started,
+            from_run=self.from_run,
+        )
 
 
 class _Stopped(Exception):
@@ -407,47 +401,14 @@ class TrainJob:
         feed = self.feed
         import torch
 
-        from workbench.core.graph import Graph, GraphError
-        from workbench.data import DataCancelled, DataError, DataSettings, open_dataset
-        from workbench.engine.compiler import CompileError, compile_graph
-        from workbench.engine.devices import DeviceError, default_cpu_threads, resolve_device
-        from workbench.engine.runs import (
-            RunDir,
-            check_resume,
-            load_initial_weights,
-            new_run,
-            run_info,
-        )
-        from workbench.engine.trainer import Trainer, seed_everything
+        from workbench.engine.devices import default_cpu_threads
+        from workbench.engine.runs import RunDir
+        from workbench.engine.session import SessionCancelled, continued_session, new_session
 
         config = self.config
         # Leave a core to the window while the data is prepared too (fit() sets it again).
         torch.set_num_threads(config.cpu_threads or default_cpu_threads())
         self._check_stop()
-        if self.continue_run is not None:
-            run = RunDir(self.continue_run)
-            if not run.last.exists():
-                raise TrainError(f"run {run.id} has no checkpoint to continue from")
-            info = run.read_config()
-            try:
-                graph = Graph.from_dict(info["graph"])
-                settings = DataSettings.from_dict(info["data"])
-            except (KeyError, TypeError, GraphError, DataError) as e:
-                raise TrainError(
-                    f"run {run.id} cannot be continued: its config.json is incomplete ({e})"
-                ) from None
-        else:
-            assert self.graph is not None and self.settings is not None
-            graph, settings = self.graph, self.settings
-        try:
-            resolve_device(config.device)
-        except DeviceError as e:
-            raise TrainError(str(e)) from None
-        if self.continue_run is not None and Path(settings.path).exists():
-            check_resume(run, run.last, settings.path)  # a damaged checkpoint or changed data: refused
-
-        name = Path(settings.path).name
-        feed.log(f"Reading {name}…")
         last = [0.0]
 
         def prepare_progress(done: int, total: int) -> None:
@@ -456,63 +417,45 @@ class TrainJob:
                 last[0] = now
                 feed.put("prepare", done, total)
 
-        stop = lambda: self.stop_requested  # noqa: E731
+        steps: dict[str, Any] = {
+            "log": feed.log,
+            "progress": prepare_progress,
+            "cancelled": lambda: self.stop_requested,
+        }
+        # FeedCallback has Callback's hooks without subclassing it (no torch import with the window)
+        callbacks: list[Any] = [FeedCallback(feed, cancelled=self._task_cancelled)]
         try:
-            source = open_dataset(settings.path, settings.target, cancelled=stop)
-            self._check_stop()
-            feed.log(f"Preparing {name} for training…")
-            prepared = source.prepare(settings, prepare_progress, stop)
-        except DataCancelled:
+            if self.continue_run is not None:
+                run = RunDir(self.continue_run)
+                if not run.last.exists():
+                    raise TrainError(f"run {run.id} has no checkpoint to continue from")
+                session = continued_session(
+                    self.project_path,
+                    run,
+                    run.last,
+                    callbacks,
+                    more_epochs=self.more_epochs,
+                    device=config.device,
+                    verb="continued",
+                    **steps,
+                )
+            else:
+                assert self.graph is not None and self.settings is not None
+                session = new_session(
+                    self.project_path,
+                    self.graph,
+                    self.settings,
+                    config,
+                    callbacks,
+                    init_from=self.init_from,
+                    **steps,
+                )
+        except SessionCancelled:
             raise _Stopped from None
-        except DataError as e:
-            raise TrainError(str(e)) from None
-        except (OSError, ValueError) as e:
-            raise TrainError(f"{settings.path}: the data cannot be prepared ({e})") from None
-        self._check_stop()
-
-        callbacks = [FeedCallback(feed, cancelled=self._task_cancelled)]
-        if self.continue_run is not None:
-            try:
-                model = compile_graph(graph)
-            except CompileError as e:
-                raise TrainError(str(e)) from None
-            run = RunDir(self.continue_run)
-            from workbench.engine.checkpoint import load_checkpoint
-
-            done = int(load_checkpoint(run.last)["epoch"])
-            trainer = Trainer.from_checkpoint(
-                model,
-                prepared,
-                run.last,
-                callbacks,
-                run.path,
-                epochs=done + self.more_epochs,
-                device=config.device,
-            )
-            feed.log(f"Continuing run {run.id} for {self.more_epochs} more epoch(s)")
-        else:
-            if config.seed is None:
-                import random
-
-                config.seed = random.SystemRandom().randrange(2**31)
-            seed_everything(config.seed)  # the model's initial weights
-            try:
-                model = compile_graph(graph)
-            except CompileError as e:
-                raise TrainError(str(e)) from None
-            start: dict[str, Any] = {}
-            if self.init_from is not None:
-                epoch = load_initial_weights(model, self.init_from)
-                self.from_run = {"run": self.init_from.parent.parent.name, "checkpoint": self.init_from.name, "epoch": epoch}
-                start = {"from_run": self.from_run}
-                feed.log(f"Starting from the weights of run {self.from_run['run']} (epoch {epoch})")
-            self._check_stop()
-            run = new_run(self.project_path)
-            trainer = Trainer(model, prepared, config, callbacks, run.path)
-            trainer.run_info = {**run_info(self.project_path, graph, settings), **start}
-        self.run_id, self.run_dir = run.id, run.path
-        self._attach(trainer)
-        result = trainer.fit()  # raises TrainError on failure, after recording it
+        self.from_run = session.from_run
+        self.run_id, self.run_dir = session.run.id, session.run.path
+        self._attach(session.trainer)
+        result = session.fit()  # raises TrainError on failure, after recording it
         return RunOutcome(result.status, result.message)
 
 
@@ -835,22 +778,16 @@ class TrainingController(QObject):
 
     def _record(self, document: Document, outcome: RunOutcome) -> None:
         """Add or update the run's entry in the project's runs list (saved with the project)."""
-        assert outcome.run_dir is not None
-        run_dir = Path(outcome.run_dir)
-        base = document.path.resolve().parent if document.path is not None else None
-        rel = str(run_dir)
-        if base is not None:
-            with contextlib.suppress(ValueError):  # another drive on Windows
-                rel = os.path.relpath(run_dir.resolve(), base)
-        fields = outcome.record()
-        for entry in document.project.runs:
-            if entry.get("id") == outcome.run_id:
-                entry.update(fields)
-                break
-        else:
-            document.project.runs.append(
-                {"id": outcome.run_id, "path": Path(rel).as_posix(), **fields}
-            )
+        from workbench.engine.session import update_runs
+
+        assert outcome.run_dir is not None and outcome.run_id is not None
+        update_runs(
+            document.project.runs,
+            outcome.run_id,
+            Path(outcome.run_dir),
+            document.path,
+            outcome.record(),
+        )
         # A run is not a user edit: write it into the project file, don't mark it modified.
         document.save_runs()
 
@@ -931,6 +868,7 @@ def warm_up_training() -> list[tuple[str, str]]:
         "workbench.engine.trainer",
         "workbench.engine.compiler",
         "workbench.engine.runs",
+        "workbench.engine.session",
         "workbench.engine.checkpoint",
         "workbench.engine.metrics",
         "workbench.engine.optim",
