@@ -44,7 +44,8 @@ import torch
 from torch import nn
 
 from workbench import standalone
-from workbench.core.catalog import TensorSpec, format_shape
+from workbench.core.catalog import TensorSpec, format_shape, get
+from workbench.core.catalog.base import code_literal
 from workbench.core.graph import Graph, Node
 from workbench.core.shapes import Analysis, analyze
 from workbench.export.report import ExportError, one_line
@@ -145,25 +146,7 @@ def rename_state_dict(
 # --- one layer as code ---------------------------------------------------------------------
 
 
-def _lit(value: Any) -> str:
-    """A Python literal as a person would write it."""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, tuple):
-        inner = ", ".join(_lit(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(_lit(v) for v in value) + "]"
-    return str(value)
-
-
-def _call(func: str, *args: Any, **kwargs: Any) -> str:
-    parts = [_lit(a) for a in args] + [f"{k}={_lit(v)}" for k, v in kwargs.items()]
-    return f"{func}({', '.join(parts)})"
+_lit = code_literal
 
 
 Emit = Callable[[str, str, list[str]], list[str]]
@@ -181,142 +164,18 @@ class _Layer:
     helper: str | None = None
 
 
-def _module_call(out: str, attr: str, xs: list[str]) -> list[str]:
-    return [f"{out} = self.{attr}({', '.join(xs)})"]
-
-
 def _layer(node: Node, inputs: Sequence[TensorSpec], output: TensorSpec) -> _Layer:
-    """The code of one node, from its params and its inferred input shapes."""
-    p, t = node.params, node.type
-    x0 = inputs[0] if inputs else output
-    if t == "Input":
-        return _Layer(None, lambda out, attr, xs: [])
-    if t == "Output":
-        return _Layer(
-            _call("nn.Linear", x0.shape[0], output.shape[0]),
-            lambda out, attr, xs: [f"return self.{attr}({xs[0]})"],
-        )
-    if t == "Linear":
-        extra = {} if p["bias"] else {"bias": False}
-        return _Layer(_call("nn.Linear", x0.shape[-1], p["units"], **extra), _module_call)
-    if t == "Flatten":
-        return _Layer(None, lambda out, attr, xs: [f"{out} = {xs[0]}.flatten(1)"])
-    if t == "Reshape":
-        dims = ", ".join(str(d) for d in output.shape)
-        return _Layer(
-            None, lambda out, attr, xs: [f"{out} = {xs[0]}.reshape({xs[0]}.shape[0], {dims})"]
-        )
-    if t == "Dropout":
-        return _Layer(_call("nn.Dropout", p["p"]), _module_call)
-    if t == "Embedding":
-        return _Layer(_call("nn.Embedding", p["num_embeddings"], p["embedding_dim"]), _module_call)
-    if t in ("Conv1d", "Conv2d"):
-        kw: dict[str, Any] = {"kernel_size": p["kernel_size"]}
-        for name, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("bias", True)):
-            if p[name] != default:
-                kw[name] = p[name]
-        return _Layer(_call(f"nn.{t}", x0.shape[0], p["out_channels"], **kw), _module_call)
-    if t in ("MaxPool1d", "MaxPool2d", "AvgPool2d"):
-        kw = {}
-        if p["stride"] not in (0, p["kernel_size"]):
-            kw["stride"] = p["stride"]
-        if p["padding"]:
-            kw["padding"] = p["padding"]
-        return _Layer(_call(f"nn.{t}", p["kernel_size"], **kw), _module_call)
-    if t == "GlobalAvgPool":
-        if p["over"] == "time":
-            dims = "1"
-        else:
-            axes = tuple(range(2, x0.rank))
-            dims = str(axes[0]) if len(axes) == 1 else _lit(axes)
-        return _Layer(None, lambda out, attr, xs: [f"{out} = {xs[0]}.mean(dim={dims})"])
-    if t in ("BatchNorm1d", "BatchNorm2d", "LayerNorm"):
-        size = x0.shape[-1] if t == "LayerNorm" else x0.shape[0]
-        kw = {}
-        if p["eps"] != 1e-5:
-            kw["eps"] = p["eps"]
-        if t != "LayerNorm" and p["momentum"] != 0.1:
-            kw["momentum"] = p["momentum"]
-        return _Layer(_call(f"nn.{t}", size, **kw), _module_call)
-    if t in _RECURRENT:
-        return _recurrent(node, x0)
-    if t == "MultiHeadSelfAttention":
-        kw = {"dropout": p["dropout"]} if p["dropout"] else {}
-        init = _call("nn.MultiheadAttention", x0.shape[-1], p["num_heads"], **kw, batch_first=True)
-
-        def attention(out: str, attr: str, xs: list[str]) -> list[str]:
-            x = xs[0]
-            return [f"{out}, _ = self.{attr}({x}, {x}, {x}, need_weights=False)"]
-
-        return _Layer(init, attention)
-    if t == "TransformerEncoderLayer":
-        kw = {"dim_feedforward": p["dim_feedforward"], "dropout": p["dropout"]}
-        if p["activation"] != "relu":
-            kw["activation"] = p["activation"]
-        kw["batch_first"] = True
-        if p["norm_first"]:
-            kw["norm_first"] = True
-        return _Layer(
-            _call("nn.TransformerEncoderLayer", x0.shape[-1], p["num_heads"], **kw), _module_call
-        )
-    if t == "PositionalEncoding":
-        kw = {}
-        if p["kind"] != "sinusoidal":
-            kw["kind"] = p["kind"]
-        if p["dropout"]:
-            kw["dropout"] = p["dropout"]
-        return _Layer(
-            _call("PositionalEncoding", *x0.shape, **kw), _module_call, helper="PositionalEncoding"
-        )
-    if t in ("ReLU", "SiLU", "Sigmoid", "Tanh"):
-        return _Layer(f"nn.{t}()", _module_call)
-    if t == "LeakyReLU":
-        slope = p["negative_slope"]
-        return _Layer(
-            _call("nn.LeakyReLU", slope) if slope != 0.01 else "nn.LeakyReLU()", _module_call
-        )
-    if t == "GELU":
-        return _Layer(
-            _call("nn.GELU", approximate="tanh") if p["approximate"] == "tanh" else "nn.GELU()",
-            _module_call,
-        )
-    if t == "Softmax":
-        return _Layer(_call("nn.Softmax", dim=p["dim"]), _module_call)
-    if t == "Add":
-        return _Layer(None, lambda out, attr, xs: [f"{out} = {' + '.join(xs)}"])
-    if t == "Concat":
-        return _Layer(
-            None, lambda out, attr, xs: [f"{out} = torch.cat(({', '.join(xs)}), dim={p['dim']})"]
-        )
-    raise ExportError(f"the Python export does not know the layer type {t}")  # pragma: no cover
-
-
-def _recurrent(node: Node, x: TensorSpec) -> _Layer:
-    p = node.params
-    kw: dict[str, Any] = {}
-    if p["num_layers"] > 1:
-        kw["num_layers"] = p["num_layers"]
-    if node.type == "RNN" and p["nonlinearity"] != "tanh":
-        kw["nonlinearity"] = p["nonlinearity"]
-    kw["batch_first"] = True
-    if p["bidirectional"]:
-        kw["bidirectional"] = True
-    if p["num_layers"] > 1 and p["dropout"]:
-        kw["dropout"] = p["dropout"]
-    init = _call(f"nn.{node.type}", x.shape[-1], p["hidden_size"], **kw)
-    hidden, last, both = p["hidden_size"], p["output"] == "last", p["bidirectional"]
+    """The code of one node: its catalog entry's :class:`LayerCode` for its params and shapes."""
+    code = get(node.type).code
+    if code is None:  # pragma: no cover - every catalog entry has its code (a test checks)
+        raise ExportError(f"the Python export does not know the layer type {node.type}")
+    written = code(node.params, inputs, output)
 
     def emit(out: str, attr: str, xs: list[str]) -> list[str]:
-        lines = [f"{out}, _ = self.{attr}({xs[0]})"]
-        # The forward direction ends at the last step, the backward one at the first.
-        if last and both:
-            both_ends = f"({out}[:, -1, :{hidden}], {out}[:, 0, {hidden}:])"
-            lines.append(f"{out} = torch.cat({both_ends}, dim=1)  # each direction's final output")
-        elif last:
-            lines.append(f"{out} = {out}[:, -1]  # the last time step")
-        return lines
+        names = {"out": out, "attr": attr, "x": xs[0] if xs else "", "xs": ", ".join(xs)}
+        return [line.format(**names, sum=" + ".join(xs)) for line in written.forward]
 
-    return _Layer(init, emit)
+    return _Layer(written.init, emit, written.helper)
 
 
 _POSITIONAL_ENCODING = '''

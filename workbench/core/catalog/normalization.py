@@ -6,16 +6,33 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.core.catalog.base import (
+    LayerCode,
     LayerType,
     Param,
     ShapeError,
     TensorSpec,
+    changed,
+    module_code,
     require_float,
     require_rank,
 )
 
 P = Mapping[str, Any]
 S = Sequence[TensorSpec]
+
+
+# --- the layers' code in an exported model.py (see base.LayerCode) --------------------
+
+def _norm_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return module_code("BatchNorm1d", xs[0].shape[0], **changed(p, eps=1e-5, momentum=0.1))
+
+
+def _norm2d_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return module_code("BatchNorm2d", xs[0].shape[0], **changed(p, eps=1e-5, momentum=0.1))
+
+
+def _ln_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return module_code("LayerNorm", xs[0].shape[-1], **changed(p, eps=1e-5))
 
 
 def _eps() -> Param:
@@ -57,6 +74,7 @@ def _bn_build(d: int) -> Any:
 
 BATCHNORM1D = LayerType(
     name="BatchNorm1d",
+    code=_norm_code,
     group="Normalization",
     doc="Normalizes each feature or channel of (N, C) or (N, C, L) over the batch; speeds up training.",
     params=(_eps(), _momentum()),
@@ -68,6 +86,7 @@ BATCHNORM1D = LayerType(
 
 BATCHNORM2D = LayerType(
     name="BatchNorm2d",
+    code=_norm2d_code,
     group="Normalization",
     doc="Normalizes each channel of images (N, C, H, W) over the batch; usually right after a Conv2d.",
     params=(_eps(), _momentum()),
@@ -97,6 +116,7 @@ def _ln_build(p: P, xs: S) -> Any:
 
 LAYERNORM = LayerType(
     name="LayerNorm",
+    code=_ln_code,
     group="Normalization",
     doc="Normalizes the last axis of every sample (or every time step) on its own; standard in transformers.",
     params=(_eps(),),
