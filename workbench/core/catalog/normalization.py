@@ -127,4 +127,48 @@ LAYERNORM = LayerType(
 )
 
 
-LAYERS = [BATCHNORM1D, BATCHNORM2D, LAYERNORM]
+# --- GroupNorm -----------------------------------------------------------------------
+
+
+def _gn_infer(p: P, xs: S) -> TensorSpec:
+    (x,) = xs
+    require_float("GroupNorm", x)
+    channels, groups = x.shape[0], p["num_groups"]
+    if channels % groups:
+        fits = [g for g in range(1, channels + 1) if channels % g == 0]
+        raise ShapeError(
+            f"GroupNorm splits {channels} channels into {groups} groups, but {channels} is not "
+            f"divisible by {groups}: use a number of groups that divides it ({', '.join(map(str, fits[:8]))}"
+            f"{', …' if len(fits) > 8 else ''})"
+        )
+    return x
+
+
+def _gn_build(p: P, xs: S) -> Any:
+    import torch.nn as nn
+
+    return nn.GroupNorm(p["num_groups"], xs[0].shape[0], eps=p["eps"], affine=p["affine"])
+
+
+def _gn_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return module_code("GroupNorm", p["num_groups"], xs[0].shape[0], **changed(p, eps=1e-5, affine=True))
+
+
+GROUPNORM = LayerType(
+    name="GroupNorm",
+    group="Normalization",
+    doc="Normalizes groups of channels of (N, C, ...) within each sample; independent of the batch size.",
+    params=(
+        Param("num_groups", "int", 4, "How many groups the channels are split into (it must divide the channels; 1 is like a LayerNorm over C and the rest).", minimum=1, maximum=4096, label="Groups"),
+        _eps(),
+        Param("affine", "bool", True, "Learn a scale and a shift for each channel."),
+    ),
+    infer=_gn_infer,
+    build=_gn_build,
+    count_params=lambda p, xs, out: 2 * xs[0].shape[0] if p["affine"] else 0,
+    flops=lambda p, xs, out: 5 * out.numel,
+    code=_gn_code,
+)
+
+
+LAYERS = [BATCHNORM1D, BATCHNORM2D, LAYERNORM, GROUPNORM]
