@@ -375,6 +375,7 @@ def _train(root: Path, kind: str, template: str, data: Path) -> Trained:
         "model.py",
         "train.py",
         "train_arrays.py",
+        "train_decode.py",
         "train_images.py",
         "train_split.py",
         "train_tables.py",

@@ -27,6 +27,7 @@ def test_the_modules_import_nothing_of_the_workbench() -> None:
     assert [p.name for p in MODULES] == [
         "train.py",
         "train_arrays.py",
+        "train_decode.py",
         "train_images.py",
         "train_split.py",
         "train_tables.py",

@@ -6,7 +6,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,10 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 if __package__:  # imported from the workbench
+    from .train_decode import flatten_image
     from .train_split import make_split
-else:  # run from an exported folder, beside train_split.py
+else:  # run from an exported folder, beside train_decode.py and train_split.py
+    from train_decode import flatten_image  # type: ignore[no-redef]
     from train_split import make_split  # type: ignore[no-redef]
 
 
@@ -145,38 +147,6 @@ def read_image_index(path: Path) -> tuple[list[tuple[str, str, str, int]], bool]
     return entries, split_col is not None
 
 
-def flatten_image(im: Image.Image) -> Image.Image:
-    """An "L" or "RGB" image: transparency composited on white, palettes expanded, 16 bits to 8."""
-    mode = im.mode
-    if mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif mode == "PA":
-        im = im.convert("RGBA")
-    elif mode == "1":
-        im = im.convert("L")
-    elif mode.startswith("I") or mode == "F":
-        a = np.asarray(im, dtype=np.float64)
-        if mode.startswith("I;16") or (mode == "I" and a.size and a.max() > 255):
-            a = a / 257.0
-        elif mode == "F" and a.size and a.max() <= 1.0:
-            a = a * 255.0
-        im = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
-    elif mode == "L" and "transparency" in im.info:
-        im = im.convert("LA")
-    elif mode == "RGB" and "transparency" in im.info:
-        im = im.convert("RGBA")
-    elif mode not in ("L", "RGB", "LA", "La", "RGBA", "RGBa"):
-        im = im.convert("RGB")  # CMYK, YCbCr, LAB, HSV, ...
-    if im.mode in ("LA", "La", "RGBA", "RGBa"):
-        if im.mode in ("La", "RGBa"):
-            im = im.convert(im.mode[:-1] + "A")
-        base = "L" if im.mode == "LA" else "RGB"
-        background = Image.new(base, im.size, (255,) * len(base))
-        background.paste(im.convert(base), mask=im.getchannel("A"))
-        im = background
-    return im
-
-
 def decode_image(file: str, size: tuple[int, int], color: str) -> np.ndarray:
     """One image as a (channels, height, width) uint8 array, decoded as the workbench does.
 
@@ -250,7 +220,7 @@ def load_datasets(config: dict[str, Any], path: Path) -> tuple[dict[str, Dataset
 
 
 def augment_batch(
-    x: torch.Tensor, augment: dict[str, Any], generator: torch.Generator
+    x: torch.Tensor, augment: Mapping[str, Any], generator: torch.Generator | None
 ) -> torch.Tensor:
     """Randomly augment a float batch (B, C, H, W) in [0, 1] as config.json's "augment" says.
 
@@ -261,8 +231,10 @@ def augment_batch(
     if b == 0:
         return x
 
+    device = generator.device if generator is not None else torch.device("cpu")
+
     def uniform(lo: float, hi: float) -> torch.Tensor:
-        u = torch.rand(b, generator=generator, dtype=torch.float64)
+        u = torch.rand(b, generator=generator, device=device, dtype=torch.float64)
         return (u * (hi - lo) + lo).to(x.device)
 
     ones = torch.ones(b, dtype=torch.float64, device=x.device)
