@@ -81,7 +81,13 @@ def make_optimizer(params: list[nn.Parameter], cfg: dict[str, Any]) -> torch.opt
         return torch.optim.RMSprop(params, lr=lr, momentum=cfg["momentum"], weight_decay=wd)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
-    raise SystemExit(f"unknown optimizer {name!r} (sgd, adam, adamw, rmsprop or adagrad)")
+    if name == "nadam":
+        return torch.optim.NAdam(params, lr=lr, weight_decay=wd)
+    if name == "radam":
+        return torch.optim.RAdam(params, lr=lr, weight_decay=wd)
+    raise SystemExit(
+        f"unknown optimizer {name!r} (sgd, adam, adamw, rmsprop, adagrad, nadam or radam)"
+    )
 
 
 class LRSchedule:
