@@ -98,6 +98,7 @@ CASES: list[Case] = [
     Case("LayerNorm", {}, [f(32)], (32,)),
     Case("LayerNorm", {"eps": 1e-6}, [f(10, 16)], (10, 16)),
     Case("LayerNorm", {}, [f(3, 4, 5)], (3, 4, 5)),
+    *[Case("GroupNorm", p, [x], x.shape) for p, x in (({}, f(8)), ({"num_groups": 2, "affine": False, "eps": 1e-3}, f(6, 5)), ({"num_groups": 3}, f(9, 4, 4)))],
     # Recurrent
     Case("RNN", {}, [f(10, 8)], (64,)),
     Case("RNN", {"hidden_size": 16, "output": "sequence"}, [f(10, 8)], (10, 16)),

@@ -278,3 +278,9 @@ def test_ports_follow_the_inputs_param() -> None:
     assert cat.num_inputs == 3
     assert get("Conv2d").num_inputs({}) == 1
     assert get("Input").num_inputs({}) == 0
+
+
+def test_every_layer_type_says_how_it_reads_in_exported_code() -> None:
+    from workbench.core.catalog import CATALOG
+
+    assert [name for name, layer in CATALOG.items() if layer.code is None] == []

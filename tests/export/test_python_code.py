@@ -375,6 +375,11 @@ def _train(root: Path, kind: str, template: str, data: Path) -> Trained:
         "config.json",
         "model.py",
         "train.py",
+        "train_arrays.py",
+        "train_decode.py",
+        "train_images.py",
+        "train_split.py",
+        "train_tables.py",
         "weights.pt",
     ]
     return Trained(kind, graph, config, state, folder)
@@ -543,17 +548,12 @@ def test_train_py_augments_images_as_the_workbench_does(
     from workbench.data.image_pipeline import ImageBatchTransform
 
     t = trained["image"]
-    assert "def augment_batch" not in (t.folder / "train.py").read_text(
-        encoding="utf-8"
-    )  # not needed there
     config = json.loads((t.folder / "config.json").read_text(encoding="utf-8"))
     pre = config["preprocessing"]
-    shutil.copy(t.folder / "model.py", tmp_path / "model.py")
+    module = _train_module(t)
     x = torch.randint(0, 256, (5, 3, *pre["size"]), dtype=torch.uint8)
     for k, augment in enumerate(AUGMENTATIONS):
         config["data"]["augment"] = augment
-        (tmp_path / "train.py").write_text(python_code._train_source(config), encoding="utf-8")
-        module = _import(tmp_path / "train.py")
         to_input = module.make_input_transform(config, torch.device("cpu"), seed=k)
         workbench = ImageBatchTransform(pre["mean"], pre["std"], Augment(**augment))
         want = workbench(x, torch.Generator().manual_seed(k))
@@ -622,7 +622,7 @@ def test_names_with_quotes_and_backslashes_stay_inside_their_strings(
     report = export_python(
         t.graph, t.state, config, tmp_path / "py", project_name='my "best"\\ model\n"""'
     )
-    for name in ("model.py", "train.py"):
+    for name in ("model.py", *python_code.TRAIN_MODULES):
         compile((report.folder / name).read_text(encoding="utf-8"), name, "exec")
     module = _import(report.folder / "model.py")
     assert module.CLASSES == ('a"""b', "c\\d\\n", "\u00e9t\u00e9")

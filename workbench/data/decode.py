@@ -18,40 +18,9 @@ import numpy as np
 from PIL import Image
 
 from workbench.data.images import MAX_PIXELS
+from workbench.standalone.train_decode import flatten_image as _flatten
 
 Color = Literal["grayscale", "rgb"]
-
-
-def _flatten(im: Image.Image) -> Image.Image:
-    """An "L" or "RGB" image: alpha composited on white, palettes expanded, 16 bits to 8."""
-    mode = im.mode
-    if mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif mode == "PA":
-        im = im.convert("RGBA")
-    elif mode == "1":
-        im = im.convert("L")
-    elif mode.startswith("I") or mode == "F":
-        a = np.asarray(im, dtype=np.float64)
-        if mode.startswith("I;16") or (mode == "I" and a.size and a.max() > 255):
-            a = a / 257.0
-        elif mode == "F" and a.size and a.max() <= 1.0:
-            a = a * 255.0
-        im = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
-    elif mode == "L" and "transparency" in im.info:
-        im = im.convert("LA")
-    elif mode == "RGB" and "transparency" in im.info:
-        im = im.convert("RGBA")
-    elif mode not in ("L", "RGB", "LA", "La", "RGBA", "RGBa"):
-        im = im.convert("RGB")  # CMYK, YCbCr, LAB, HSV, ...
-    if im.mode in ("LA", "La", "RGBA", "RGBa"):
-        if im.mode in ("La", "RGBa"):
-            im = im.convert(im.mode[:-1] + "A")
-        base_mode = "L" if im.mode == "LA" else "RGB"
-        background = Image.new(base_mode, im.size, (255,) * len(base_mode))
-        background.paste(im.convert(base_mode), mask=im.getchannel("A"))
-        im = background
-    return im
 
 
 def open_image(source: str | os.PathLike[str] | bytes, size: tuple[int, int], color: Color) -> Image.Image:

@@ -30,7 +30,7 @@ skipped, never a crash.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import os
 import queue
 import threading
@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from workbench.data.base import (
@@ -57,6 +56,7 @@ from workbench.data.base import (
 from workbench.data.decode import Color, decode_image, load_image
 from workbench.data.images import IO_THREADS, ReadStallMeter
 from workbench.data.prepared import Batch, Prepared, TensorData
+from workbench.standalone import train_images
 
 if TYPE_CHECKING:
     from workbench.data.images import ImageSource
@@ -172,49 +172,12 @@ def augment_batch(x: torch.Tensor, augment: Augment, generator: torch.Generator 
     sample; brightness multiplies by a factor in ``[1-b, 1+b]``; contrast moves pixels
     away from or towards the image's mean by a factor in ``[1-c, 1+c]``. The result is
     clamped to [0, 1]. Random numbers are drawn from ``generator`` in a fixed order, so
-    the same generator state gives the same batch.
+    the same generator state gives the same batch. The code is the exported train.py's
+    (:func:`workbench.standalone.train_images.augment_batch`).
     """
-    b, _, h, w = x.shape
-    if b == 0 or not augment.active:
+    if not augment.active:
         return x
-    gdev = generator.device if generator is not None else torch.device("cpu")
-
-    def uniform(lo: float, hi: float) -> torch.Tensor:
-        return (torch.rand(b, generator=generator, device=gdev, dtype=torch.float64) * (hi - lo) + lo).to(x.device)
-
-    flip = uniform(0, 1) < 0.5 if augment.hflip else None
-    if augment.rotation or augment.resized_crop:
-        angle = uniform(-augment.rotation, augment.rotation) * (math.pi / 180) if augment.rotation else torch.zeros(b, dtype=torch.float64, device=x.device)
-        if augment.resized_crop:
-            area = uniform(0.8, 1.0)
-            ratio = torch.exp(uniform(math.log(3 / 4), math.log(4 / 3)))
-            cw = torch.sqrt(area * ratio).clamp(max=1.0)
-            ch = torch.sqrt(area / ratio).clamp(max=1.0)
-            cx = (uniform(-1, 1)) * (1 - cw)
-            cy = (uniform(-1, 1)) * (1 - ch)
-        else:
-            cw = ch = torch.ones(b, dtype=torch.float64, device=x.device)
-            cx = cy = torch.zeros(b, dtype=torch.float64, device=x.device)
-        sx = torch.where(flip, -cw, cw) if flip is not None else cw
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        theta = torch.stack(
-            [
-                torch.stack([cos * sx, -sin * (h / w) * ch, cx], dim=1),
-                torch.stack([sin * (w / h) * sx, cos * ch, cy], dim=1),
-            ],
-            dim=1,
-        ).to(x.dtype)
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    elif flip is not None:
-        x = torch.where(flip.view(b, 1, 1, 1), x.flip(-1), x)
-    if augment.brightness:
-        x = x * uniform(1 - augment.brightness, 1 + augment.brightness).to(x.dtype).view(b, 1, 1, 1)
-    if augment.contrast:
-        factor = uniform(1 - augment.contrast, 1 + augment.contrast).to(x.dtype).view(b, 1, 1, 1)
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        x = (x - mean) * factor + mean
-    return x.clamp(0.0, 1.0)
+    return train_images.augment_batch(x, dataclasses.asdict(augment), generator)
 
 
 class ImageBatchTransform:

@@ -9,15 +9,41 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from workbench.core.catalog.base import (
+    CodeFn,
+    LayerCode,
     LayerType,
     Param,
     ShapeError,
     TensorSpec,
+    changed,
+    module_code,
     require_float,
 )
 
 P = Mapping[str, Any]
 S = Sequence[TensorSpec]
+
+
+# --- the layers' code in an exported model.py (see base.LayerCode) --------------------
+
+def _plain_code(name: str) -> CodeFn:
+    def code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+        return module_code(name)
+
+    return code
+
+
+def _leaky_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    slope = p["negative_slope"]
+    return module_code("LeakyReLU", slope) if slope != 0.01 else module_code("LeakyReLU")
+
+
+def _gelu_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return module_code("GELU", **changed(p, approximate="none"))
+
+
+def _softmax_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return module_code("Softmax", dim=p["dim"])
 
 
 def _same(name: str) -> Callable[[P, S], TensorSpec]:
@@ -30,10 +56,12 @@ def _same(name: str) -> Callable[[P, S], TensorSpec]:
 
 
 def _activation(
-    name: str, doc: str, build: Callable[[P, S], Any], params: tuple[Param, ...] = (), cost: int = 1
+    name: str, doc: str, build: Callable[[P, S], Any], params: tuple[Param, ...] = (), cost: int = 1,
+    code: CodeFn | None = None,
 ) -> LayerType:
     return LayerType(
         name=name,
+        code=code or _plain_code(name),
         group="Activation",
         doc=doc,
         params=params,
@@ -84,11 +112,13 @@ LEAKY_RELU = _activation(
     "LeakyReLU", "Like ReLU but lets a small slope through for negatives, so units never go fully silent.",
     _leaky_relu,
     (Param("negative_slope", "float", 0.01, "Slope for negative inputs (0 gives a plain ReLU).", minimum=0.0, maximum=1.0, label="Negative slope"),),
+    code=_leaky_code,
 )
 GELU = _activation(
     "GELU", "Smooth ReLU used in transformers: x weighted by the chance that it is positive.", _gelu,
     (Param("approximate", "choice", "none", "none: exact (erf); tanh: a slightly faster approximation.", choices=("none", "tanh")),),
     cost=8,
+    code=_gelu_code,
 )
 SILU = _activation("SiLU", "x * sigmoid(x) (also called Swish): a smooth ReLU alternative.", _silu, cost=5)
 SIGMOID = _activation("Sigmoid", "Squashes values into (0, 1); for gates or independent probabilities.", _sigmoid, cost=4)
@@ -118,6 +148,7 @@ def _softmax_build(p: P, xs: S) -> Any:
 
 SOFTMAX = LayerType(
     name="Softmax",
+    code=_softmax_code,
     group="Activation",
     doc="Turns scores into probabilities that sum to 1 along one axis; a classifier's Output does not need it.",
     params=(

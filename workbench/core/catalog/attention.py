@@ -6,16 +6,41 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.core.catalog.base import (
+    LayerCode,
     LayerType,
     Param,
     ShapeError,
     TensorSpec,
+    changed,
+    code_call,
+    module_code,
     require_float,
     require_rank,
 )
 
 P = Mapping[str, Any]
 S = Sequence[TensorSpec]
+
+
+# --- the layers' code in an exported model.py (see base.LayerCode) --------------------
+
+def _mhsa_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    kw = {"dropout": p["dropout"]} if p["dropout"] else {}
+    init = code_call("nn.MultiheadAttention", xs[0].shape[-1], p["num_heads"], **kw, batch_first=True)
+    return LayerCode(init, ("{out}, _ = self.{attr}({x}, {x}, {x}, need_weights=False)",))
+
+
+def _encoder_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    kw: dict[str, Any] = {"dim_feedforward": p["dim_feedforward"], "dropout": p["dropout"]}
+    kw.update(changed(p, activation="relu"))
+    kw["batch_first"] = True
+    kw.update(changed(p, norm_first=False))
+    return module_code("TransformerEncoderLayer", xs[0].shape[-1], p["num_heads"], **kw)
+
+
+def _pe_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    kw = changed(p, kind="sinusoidal", dropout=0.0)
+    return LayerCode(code_call("PositionalEncoding", *xs[0].shape, **kw), helper="PositionalEncoding")
 
 
 def require_sequence(layer: str, x: TensorSpec) -> None:
@@ -70,6 +95,7 @@ def _mhsa_build(p: P, xs: S) -> Any:
 
 MHSA = LayerType(
     name="MultiHeadSelfAttention",
+    code=_mhsa_code,
     group="Attention",
     doc="Every step of a sequence (N, T, E) looks at every other step and mixes in what is relevant.",
     params=(
@@ -121,6 +147,7 @@ def _tel_flops(p: P, xs: S, out: TensorSpec) -> int:
 
 TRANSFORMER_ENCODER_LAYER = LayerType(
     name="TransformerEncoderLayer",
+    code=_encoder_code,
     group="Attention",
     doc="A transformer block for sequences (N, T, E): self-attention and a feed-forward net, with residuals and LayerNorms.",
     params=(
@@ -155,6 +182,7 @@ def _pe_build(p: P, xs: S) -> Any:
 
 POSITIONAL_ENCODING = LayerType(
     name="PositionalEncoding",
+    code=_pe_code,
     group="Attention",
     doc="Adds position information to a sequence (N, T, E) so attention layers know the order of steps.",
     params=(

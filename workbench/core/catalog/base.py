@@ -2,11 +2,13 @@
 
 Each layer type is described once by a :class:`LayerType`; the inspector form, shape
 inference, parameter and FLOP counts, the torch module and the ONNX-support flag all
-come from that description. This module imports neither Qt nor torch.
+come from that description, and so does the layer's code in an exported ``model.py``
+(:class:`LayerCode`). This module imports neither Qt nor torch.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -143,6 +145,60 @@ CountFn = Callable[[Mapping[str, Any], Sequence[TensorSpec], TensorSpec], int]
 BuildFn = Callable[[Mapping[str, Any], Sequence[TensorSpec]], Any]
 
 
+@dataclass(frozen=True)
+class LayerCode:
+    """How one layer reads in an exported ``model.py`` (readable PyTorch).
+
+    Attributes:
+        init: The constructor expression of its attribute, e.g. ``nn.GroupNorm(4, 32)``
+            (see :func:`code_call`), or None for a layer written inline in ``forward``.
+        forward: Its lines of ``forward``, formatted with ``out`` (the output variable),
+            ``attr`` (the attribute's name), ``x`` (the first input), ``xs`` (all inputs,
+            comma-separated) and ``sum`` (all inputs joined with `` + ``).
+        helper: The name of a helper class of ``model.py`` that ``init`` needs.
+    """
+
+    init: str | None
+    forward: tuple[str, ...] = ("{out} = self.{attr}({xs})",)
+    helper: str | None = None
+
+
+#: The code of a layer from its params, input specs and output spec.
+CodeFn = Callable[[Mapping[str, Any], Sequence[TensorSpec], TensorSpec], LayerCode]
+
+
+def code_literal(value: Any) -> str:
+    """``value`` (a param value: bool, number, str, tuple, list) as a Python literal."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, tuple):
+        inner = ", ".join(code_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(code_literal(v) for v in value) + "]"
+    return str(value)
+
+
+def code_call(func: str, *args: Any, **kwargs: Any) -> str:
+    """A call expression, e.g. ``code_call("nn.Linear", 4, 2, bias=False)``."""
+    parts = [code_literal(a) for a in args] + [f"{k}={code_literal(v)}" for k, v in kwargs.items()]
+    return f"{func}({', '.join(parts)})"
+
+
+def module_code(cls: str, *args: Any, **kwargs: Any) -> LayerCode:
+    """The code of a layer that is one module called on its inputs: ``nn.<cls>(...)``."""
+    return LayerCode(code_call(f"nn.{cls}", *args, **kwargs))
+
+
+def changed(params: Mapping[str, Any], **defaults: Any) -> dict[str, Any]:
+    """The params among ``defaults`` whose values differ from them (keyword arguments worth writing)."""
+    return {k: params[k] for k, d in defaults.items() if params[k] != d}
+
+
 def _zero(params: Mapping[str, Any], inputs: Sequence[TensorSpec], out: TensorSpec) -> int:
     return 0
 
@@ -168,6 +224,7 @@ class LayerType:
         inputs: Number of input ports, or the name of an int param that sets it.
         onnx: Whether ONNX export supports the layer.
         onnx_note: Why not, or what to watch for.
+        code: Its code in an exported ``model.py`` (:class:`LayerCode`); None: not exportable.
     """
 
     name: str
@@ -182,6 +239,7 @@ class LayerType:
     onnx: bool = True
     onnx_note: str = ""
     short: str = field(default="")
+    code: CodeFn | None = None
 
     def param(self, name: str) -> Param:
         """The spec of parameter ``name``."""

@@ -11,10 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.core.catalog.base import (
+    CodeFn,
+    LayerCode,
     LayerType,
     Param,
     ShapeError,
     TensorSpec,
+    changed,
+    module_code,
     out_size,
     require_float,
     require_rank,
@@ -22,6 +26,16 @@ from workbench.core.catalog.base import (
 
 P = Mapping[str, Any]
 S = Sequence[TensorSpec]
+
+
+# --- the layers' code in an exported model.py (see base.LayerCode) --------------------
+
+def _conv_code(name: str) -> CodeFn:
+    def code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+        kw = changed(p, stride=1, padding=0, dilation=1, bias=True)
+        return module_code(name, xs[0].shape[0], p["out_channels"], kernel_size=p["kernel_size"], **kw)
+
+    return code
 
 #: What a d-dimensional convolution or pooling layer takes, by number of spatial axes.
 EXPECTED = {1: "(N, C, L)", 2: "(N, C, H, W)"}
@@ -139,6 +153,7 @@ def _conv_layer(d: int) -> LayerType:
         doc = "2-D convolution: slides learned filters over images (N, C, H, W) to detect local patterns."
     return LayerType(
         name=name,
+        code=_conv_code(name),
         group="Convolution",
         doc=doc,
         params=_conv_params(),

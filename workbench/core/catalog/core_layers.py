@@ -7,18 +7,53 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.core.catalog.base import (
+    LayerCode,
     LayerType,
     Param,
     ParamError,
     ShapeError,
     TensorSpec,
+    changed,
+    code_call,
     format_shape,
+    module_code,
     require_float,
     require_rank,
 )
 
 P = Mapping[str, Any]
 S = Sequence[TensorSpec]
+
+
+# --- the layers' code in an exported model.py (see base.LayerCode) --------------------
+
+def _input_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return LayerCode(None, ())
+
+
+def _output_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return LayerCode(code_call("nn.Linear", xs[0].shape[0], out.shape[0]), ("return self.{attr}({x})",))
+
+
+def _linear_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return module_code("Linear", xs[0].shape[-1], p["units"], **changed(p, bias=True))
+
+
+def _flatten_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return LayerCode(None, ("{out} = {x}.flatten(1)",))
+
+
+def _reshape_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    dims = ", ".join(str(d) for d in out.shape)
+    return LayerCode(None, ("{out} = {x}.reshape({x}.shape[0], " + dims + ")",))
+
+
+def _dropout_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return module_code("Dropout", p["p"])
+
+
+def _embedding_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return module_code("Embedding", p["num_embeddings"], p["embedding_dim"])
 
 
 # --- Input ---------------------------------------------------------------------------
@@ -36,6 +71,7 @@ def _input_build(p: P, xs: S) -> Any:
 
 INPUT = LayerType(
     name="Input",
+    code=_input_code,
     group="Input & Output",
     doc="Where samples enter the model; its shape is one sample without the batch axis.",
     params=(
@@ -75,6 +111,7 @@ def _output_build(p: P, xs: S) -> Any:
 
 OUTPUT = LayerType(
     name="Output",
+    code=_output_code,
     group="Input & Output",
     doc="The model's answer: a dense head giving class scores (logits) or regression values.",
     params=(
@@ -111,6 +148,7 @@ def _linear_build(p: P, xs: S) -> Any:
 
 LINEAR = LayerType(
     name="Linear",
+    code=_linear_code,
     group="Dense",
     doc="Fully connected layer: every output unit sees every input feature.",
     params=(
@@ -140,6 +178,7 @@ def _flatten_build(p: P, xs: S) -> Any:
 
 FLATTEN = LayerType(
     name="Flatten",
+    code=_flatten_code,
     group="Reshape",
     doc="Flattens each sample to one vector of features, e.g. (N, 16, 5, 5) to (N, 400).",
     params=(),
@@ -167,6 +206,7 @@ def _dropout_build(p: P, xs: S) -> Any:
 
 DROPOUT = LayerType(
     name="Dropout",
+    code=_dropout_code,
     group="Regularization",
     doc="Randomly zeroes a fraction of values while training to reduce overfitting; does nothing at evaluation.",
     params=(
@@ -214,6 +254,7 @@ def _reshape_build(p: P, xs: S) -> Any:
 
 RESHAPE = LayerType(
     name="Reshape",
+    code=_reshape_code,
     group="Reshape",
     doc="Gives each sample a new shape with the same number of values, e.g. (N, 784) to (N, 1, 28, 28).",
     params=(
@@ -250,6 +291,7 @@ def _embedding_build(p: P, xs: S) -> Any:
 
 EMBEDDING = LayerType(
     name="Embedding",
+    code=_embedding_code,
     group="Embedding",
     doc="Turns integer token ids (N, T) into learned vectors (N, T, E); the Input's dtype must be int64.",
     params=(

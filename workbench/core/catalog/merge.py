@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.core.catalog.base import (
+    LayerCode,
     LayerType,
     Param,
     ShapeError,
@@ -19,6 +20,16 @@ from workbench.core.catalog.base import (
 
 P = Mapping[str, Any]
 S = Sequence[TensorSpec]
+
+
+# --- the layers' code in an exported model.py (see base.LayerCode) --------------------
+
+def _add_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return LayerCode(None, ("{out} = {sum}",))
+
+
+def _concat_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    return LayerCode(None, ("{out} = torch.cat(({xs}), dim=" + str(p["dim"]) + ")",))
 
 
 def _inputs_param() -> Param:
@@ -64,6 +75,7 @@ def _add_build(p: P, xs: S) -> Any:
 
 ADD = LayerType(
     name="Add",
+    code=_add_code,
     group="Merge",
     doc="Sums branches of equal shape element by element, e.g. for residual (skip) connections.",
     params=(_inputs_param(),),
@@ -119,6 +131,7 @@ def _concat_build(p: P, xs: S) -> Any:
 
 CONCAT = LayerType(
     name="Concat",
+    code=_concat_code,
     group="Merge",
     doc="Joins branches along one axis, e.g. stacks the channels of two feature maps.",
     params=(

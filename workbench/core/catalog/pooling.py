@@ -6,17 +6,38 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.core.catalog.base import (
+    CodeFn,
+    LayerCode,
     LayerType,
     Param,
     ParamError,
     ShapeError,
     TensorSpec,
+    changed,
+    code_literal,
+    module_code,
     require_float,
 )
 from workbench.core.catalog.convolution import require_spatial, window_out
 
 P = Mapping[str, Any]
 S = Sequence[TensorSpec]
+
+
+# --- the layers' code in an exported model.py (see base.LayerCode) --------------------
+
+def _pool_code(name: str) -> CodeFn:
+    def code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+        kw = {} if p["stride"] in (0, p["kernel_size"]) else {"stride": p["stride"]}
+        return module_code(name, p["kernel_size"], **kw, **changed(p, padding=0))
+
+    return code
+
+
+def _gap_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+    axes = (1,) if p["over"] == "time" else tuple(range(2, xs[0].rank))
+    dims = str(axes[0]) if len(axes) == 1 else code_literal(axes)
+    return LayerCode(None, ("{out} = {x}.mean(dim=" + dims + ")",))
 
 
 # --- MaxPool1d / MaxPool2d / AvgPool2d -----------------------------------------------
@@ -60,6 +81,7 @@ def _pool_layer(kind: str, d: int, doc: str) -> LayerType:
 
     return LayerType(
         name=name,
+        code=_pool_code(name),
         group="Pooling",
         doc=doc,
         params=_pool_params(),
@@ -110,6 +132,7 @@ def _gap_build(p: P, xs: S) -> Any:
 
 GLOBALAVGPOOL = LayerType(
     name="GlobalAvgPool",
+    code=_gap_code,
     group="Pooling",
     doc="Averages away the spatial axes (N, C, H, W) to (N, C), or the time axis (N, T, F) to (N, F).",
     params=(

@@ -6,15 +6,46 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.core.catalog.base import (
+    CodeFn,
+    LayerCode,
     LayerType,
     Param,
     TensorSpec,
+    code_call,
     require_float,
     require_rank,
 )
 
 P = Mapping[str, Any]
 S = Sequence[TensorSpec]
+
+
+# --- the layers' code in an exported model.py (see base.LayerCode) --------------------
+
+def _rnn_code(kind: str) -> CodeFn:
+    def code(p: P, xs: S, out: TensorSpec) -> LayerCode:
+        kw: dict[str, Any] = {}
+        if p["num_layers"] > 1:
+            kw["num_layers"] = p["num_layers"]
+        if kind == "RNN" and p["nonlinearity"] != "tanh":
+            kw["nonlinearity"] = p["nonlinearity"]
+        kw["batch_first"] = True
+        if p["bidirectional"]:
+            kw["bidirectional"] = True
+        if p["num_layers"] > 1 and p["dropout"]:
+            kw["dropout"] = p["dropout"]
+        init = code_call(f"nn.{kind}", xs[0].shape[-1], p["hidden_size"], **kw)
+        hidden = p["hidden_size"]
+        lines = ["{out}, _ = self.{attr}({x})"]
+        # The forward direction ends at the last step, the backward one at the first.
+        if p["output"] == "last" and p["bidirectional"]:
+            ends = "({out}[:, -1, :" + str(hidden) + "], {out}[:, 0, " + str(hidden) + ":])"
+            lines.append("{out} = torch.cat(" + ends + ", dim=1)  # each direction's final output")
+        elif p["output"] == "last":
+            lines.append("{out} = {out}[:, -1]  # the last time step")
+        return LayerCode(init, tuple(lines))
+
+    return code
 
 #: Weight blocks per cell: one per gate (plus the candidate state).
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
@@ -93,6 +124,7 @@ def _rnn_layer(kind: str, doc: str) -> LayerType:
 
     return LayerType(
         name=kind,
+        code=_rnn_code(kind),
         group="Recurrent",
         doc=doc,
         params=params,
