@@ -375,6 +375,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
+    from workbench.engine.config import OPTIMIZERS, choice_list
+
     p = _Parser(prog="workbench", description="Model Workbench: build, train and export neural networks.")
     from workbench import __version__
 
@@ -420,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, metavar="N")
     tr.add_argument("--batch-size", type=int, metavar="N")
     tr.add_argument("--lr", type=float, metavar="X", help="learning rate")
-    tr.add_argument("--optimizer", metavar="NAME", help="sgd, adam, adamw, rmsprop or adagrad")
+    tr.add_argument("--optimizer", metavar="NAME", help=choice_list(OPTIMIZERS))
     tr.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default: the project's)")
     tr.add_argument("--seed", type=int, metavar="N")
     tr.add_argument("--metrics", metavar="FILE.jsonl", help="also write one JSON line per epoch here")
