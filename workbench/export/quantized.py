@@ -16,6 +16,7 @@ it as they use the float file.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,12 @@ def quantize(float_path: Path, out: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(float_path), str(out), op_types_to_quantize=OP_TYPES, weight_type=QuantType.QUInt8)
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # its advice to pre-process the model goes to the root logger
+    try:
+        quantize_dynamic(str(float_path), str(out), op_types_to_quantize=OP_TYPES, weight_type=QuantType.QUInt8)
+    finally:
+        logging.disable(previous)
     source, model = onnx.load(str(float_path)), onnx.load(str(out))
     have = {p.key for p in model.metadata_props}
     for prop in source.metadata_props:
