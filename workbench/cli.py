@@ -375,6 +375,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
+    from workbench.core.export_formats import EXPORT_FORMATS
+    from workbench.core.export_formats import cli_help as export_formats_help
+    from workbench.engine.config import OPTIMIZERS, choice_list
+
     p = _Parser(prog="workbench", description="Model Workbench: build, train and export neural networks.")
     from workbench import __version__
 
@@ -420,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, metavar="N")
     tr.add_argument("--batch-size", type=int, metavar="N")
     tr.add_argument("--lr", type=float, metavar="X", help="learning rate")
-    tr.add_argument("--optimizer", metavar="NAME", help="sgd, adam, adamw, rmsprop or adagrad")
+    tr.add_argument("--optimizer", metavar="NAME", help=choice_list(OPTIMIZERS))
     tr.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default: the project's)")
     tr.add_argument("--seed", type=int, metavar="N")
     tr.add_argument("--metrics", metavar="FILE.jsonl", help="also write one JSON line per epoch here")
@@ -432,10 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="export a trained model: verified ONNX, PyTorch weights, or PyTorch code")
     ex.add_argument("project", metavar="PROJECT")
-    ex.add_argument("--format", choices=("onnx", "weights", "python"), default="onnx",
-                    help="onnx: one verified .onnx file; weights: a state dict + JSON architecture; "
-                         "python: a folder with model.py and train.py")
-    ex.add_argument("-o", "--output", required=True, metavar="OUT", help="the file (or, for python, the folder) to write")
+    ex.add_argument("--format", choices=EXPORT_FORMATS, default="onnx", help=export_formats_help())
+    folders = choice_list([f.name for f in EXPORT_FORMATS.values() if f.folder])
+    ex.add_argument("-o", "--output", required=True, metavar="OUT", help=f"the file (or, for {folders}, the folder) to write")
     ex.add_argument("--opset", type=int, default=18, metavar="N", help="ONNX opset, 18 to 25 (default 18)")
     ex.add_argument("--run", metavar="ID", help="the run to export (default: the latest)")
     ex.add_argument("--untrained", action="store_true", help="export the model with freshly initialised weights (no run needed)")

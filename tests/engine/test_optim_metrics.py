@@ -46,6 +46,40 @@ def test_optimizer_settings_reach_torch() -> None:
     assert isinstance(make_optimizer(params, TrainConfig(optimizer="adagrad")), torch.optim.Adagrad)
 
 
+@pytest.mark.parametrize(
+    ("name", "cls"), [("nadam", torch.optim.NAdam), ("radam", torch.optim.RAdam), ("adam", torch.optim.Adam)]
+)
+def test_optimizer_table_entries_build_their_torch_class(name: str, cls: type) -> None:
+    params = list(BoringModel().parameters())
+    opt = make_optimizer(params, TrainConfig(optimizer=name, lr=0.02, weight_decay=0.03, momentum=0.5))
+    assert type(opt) is cls
+    assert (opt.defaults["lr"], opt.defaults["weight_decay"]) == (0.02, 0.03)
+
+
+def test_the_optimizer_table_decides_which_settings_apply() -> None:
+    from workbench.engine.config import OPTIMIZER_SPECS
+    from workbench.engine.config import TrainConfig as C
+
+    assert C(optimizer="sgd").uses("nesterov") and C(optimizer="rmsprop").uses("momentum")
+    assert not C(optimizer="nadam").uses("momentum") and not C(optimizer="radam").uses("nesterov")
+    assert C(schedule="plateau").uses("min_lr") and not C(schedule="step").uses("min_lr")
+    assert C(loss="auto").uses("label_smoothing", "classification")
+    assert not C(loss="auto").uses("label_smoothing", "regression")
+    assert C(loss="huber").uses("huber_delta", "regression")
+    assert C().uses("epochs")  # a setting no entry claims always applies
+    assert {"nadam", "radam"} <= set(OPTIMIZER_SPECS)
+    with pytest.raises(TrainError, match="nadam, radam"):
+        TrainConfig(optimizer="lion").validate()
+
+
+def test_the_train_command_lists_the_optimizers_of_the_table() -> None:
+    from workbench.cli import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]  # type: ignore[union-attr]
+    help_text = next(a.help for a in train._actions if "--optimizer" in a.option_strings)
+    assert help_text == "sgd, adam, adamw, rmsprop, adagrad, nadam or radam"
+
+
 def test_l1_penalty_sums_weights_but_not_biases() -> None:
     model = BoringModel(2, 2)
     with torch.no_grad():

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from workbench.core.export_formats import EXPORT_FORMATS, FORMATS
 from workbench.core.graph import Graph
 from workbench.core.shapes import Analysis, analyze
 
@@ -23,7 +24,7 @@ from workbench.core.shapes import Analysis, analyze
 MIN_OPSET = 18
 MAX_OPSET = 25
 DEFAULT_OPSET = 18
-FORMATS = ("onnx", "weights", "python")
+__all__ = ["DEFAULT_OPSET", "FORMATS", "MAX_OPSET", "MIN_OPSET", "ExportIssue", "export_issues", "is_sequence_input"]
 
 Severity = Literal["error", "warning"]
 
@@ -43,7 +44,9 @@ def is_sequence_input(dtype: str, shape: list[int] | tuple[int, ...]) -> bool:
 
 
 def export_issues(graph: Graph, fmt: str = "onnx", opset: int = DEFAULT_OPSET, analysis: Analysis | None = None) -> list[ExportIssue]:
-    """Errors first, then warnings, for exporting ``graph`` as ``fmt`` ("onnx", "weights", "python")."""
+    """Errors first, then warnings, for exporting ``graph`` as ``fmt`` (a name in
+    :data:`~workbench.core.export_formats.EXPORT_FORMATS`; the ONNX checks apply to the
+    formats that write ONNX)."""
     analysis = analysis or analyze(graph)
     issues: list[ExportIssue] = []
     if fmt not in FORMATS:
@@ -53,7 +56,7 @@ def export_issues(graph: Graph, fmt: str = "onnx", opset: int = DEFAULT_OPSET, a
         where = f"{first.node}: " if first.node else ""
         issues.append(ExportIssue(first.node, f"the model has {len(analysis.errors)} error(s) to fix first; {where}{first.message}", "error"))
         return issues
-    if fmt != "onnx":
+    if not EXPORT_FORMATS[fmt].onnx:
         return issues
     if not MIN_OPSET <= opset <= MAX_OPSET:
         issues.append(ExportIssue(None, f"opset {opset} is not supported: the exporter writes opsets {MIN_OPSET} to {MAX_OPSET}", "error"))

@@ -12,9 +12,93 @@ from typing import Any
 
 from workbench.core.catalog.base import Param
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
-SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "onecycle")
-LOSSES = ("auto", "cross_entropy", "bce_with_logits", "mse", "l1", "huber")
+# --- the optimizer, schedule and loss table -------------------------------------------------
+#
+# One entry per kind. The config's validation, the Train form (which settings apply to
+# which choice), the command line's help and the engine (:mod:`workbench.engine.optim`)
+# all read these entries; adding an optimizer is one ``OptimizerSpec`` here.
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer: its ``torch.optim`` class and which training settings it takes.
+
+    Every optimizer gets ``lr`` and ``weight_decay`` (L2 added to the gradient, or
+    decoupled where the class itself decouples it, as AdamW does).
+    """
+
+    name: str
+    title: str
+    #: The class in ``torch.optim`` (by name: this module does not import torch).
+    torch_class: str
+    #: ``{torch keyword: TrainConfig field}`` beyond lr and weight_decay.
+    settings: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Devices on which torch has a fused (single-kernel) implementation.
+    fused_devices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """One learning-rate schedule and the settings it reads (its formula is in ``LRSchedule``)."""
+
+    name: str
+    title: str
+    settings: tuple[str, ...] = ()
+    #: True when the rate changes every step rather than once per epoch.
+    per_batch: bool = False
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """One loss (``auto`` picks one by task) and the settings it reads."""
+
+    name: str
+    title: str
+    #: The tasks it suits ("classification", "regression").
+    tasks: tuple[str, ...] = ("classification", "regression")
+    settings: tuple[str, ...] = ()
+
+
+OPTIMIZER_SPECS: dict[str, OptimizerSpec] = {
+    s.name: s
+    for s in (
+        OptimizerSpec("sgd", "SGD", "SGD", {"momentum": "momentum", "nesterov": "nesterov"}, ("cpu", "cuda")),
+        OptimizerSpec("adam", "Adam", "Adam", fused_devices=("cpu", "cuda", "mps")),
+        OptimizerSpec("adamw", "AdamW", "AdamW", fused_devices=("cpu", "cuda", "mps")),
+        OptimizerSpec("rmsprop", "RMSprop", "RMSprop", {"momentum": "momentum"}),
+        OptimizerSpec("adagrad", "Adagrad", "Adagrad", fused_devices=("cpu",)),
+        OptimizerSpec("nadam", "NAdam", "NAdam"),
+        OptimizerSpec("radam", "RAdam", "RAdam"),
+    )
+}
+SCHEDULE_SPECS: dict[str, ScheduleSpec] = {
+    s.name: s
+    for s in (
+        ScheduleSpec("none", "None"),
+        ScheduleSpec("step", "Step", ("step_size", "step_gamma")),
+        ScheduleSpec("exponential", "Exponential", ("exp_gamma",)),
+        ScheduleSpec("cosine", "Cosine", ("min_lr",), per_batch=True),
+        ScheduleSpec("plateau", "Reduce on plateau", ("plateau_factor", "plateau_patience", "min_lr")),
+        ScheduleSpec("onecycle", "One-cycle", ("onecycle_pct",), per_batch=True),
+    )
+}
+LOSS_SPECS: dict[str, LossSpec] = {
+    s.name: s
+    for s in (
+        LossSpec("auto", "Auto (by task)"),
+        LossSpec("cross_entropy", "Cross-entropy", ("classification",), ("label_smoothing",)),
+        LossSpec("bce_with_logits", "BCE with logits", ("classification",)),
+        LossSpec("mse", "MSE", ("regression",)),
+        LossSpec("l1", "L1 (MAE)", ("regression",)),
+        LossSpec("huber", "Huber", ("regression",), ("huber_delta",)),
+    )
+}
+#: The loss ``auto`` means for each task (multi-label classification uses BCE instead).
+AUTO_LOSS = {"classification": "cross_entropy", "regression": "mse"}
+
+OPTIMIZERS = tuple(OPTIMIZER_SPECS)
+SCHEDULES = tuple(SCHEDULE_SPECS)
+LOSSES = tuple(LOSS_SPECS)
 AMP_MODES = ("off", "bf16", "fp16")
 MONITOR_MODES = ("auto", "min", "max")
 CLASSIFICATION_METRICS = ("accuracy", "top_k_accuracy", "precision", "recall", "f1")
@@ -125,7 +209,7 @@ class TrainConfig:
         need(_is_num(self.lr) and 0 < self.lr <= 100, "lr", f"learning rate must be a number above 0 (got {self.lr!r})")
         need(_is_num(self.momentum) and 0 <= self.momentum < 1, "momentum", f"momentum must be at least 0 and below 1 (got {self.momentum!r})")
         need(
-            not (self.nesterov and self.optimizer == "sgd" and _is_num(self.momentum) and self.momentum <= 0),
+            not (self.nesterov and self.uses("nesterov") and _is_num(self.momentum) and self.momentum <= 0),
             "nesterov", "Nesterov momentum needs a momentum above 0",
         )
         need(_is_num(self.weight_decay) and 0 <= self.weight_decay < 10, "weight_decay", f"weight decay must be ≥ 0 (got {self.weight_decay!r})")
@@ -140,7 +224,7 @@ class TrainConfig:
         need(_is_num(self.onecycle_pct) and 0 < self.onecycle_pct < 1, "onecycle_pct", f"the one-cycle rise must be a fraction between 0 and 1 (got {self.onecycle_pct!r})")
         need(_is_num(self.min_lr) and 0 <= self.min_lr, "min_lr", f"the minimum learning rate must be ≥ 0 (got {self.min_lr!r})")
         need(
-            not (_is_num(self.min_lr) and _is_num(self.lr) and self.min_lr >= self.lr and self.schedule in ("cosine", "plateau")),
+            not (_is_num(self.min_lr) and _is_num(self.lr) and self.min_lr >= self.lr and self.uses("min_lr")),
             "min_lr", f"the minimum learning rate ({self.min_lr:g}) must be below the learning rate" if _is_num(self.min_lr) else "",
         )
         need(self.loss in LOSSES, "loss", f"unknown loss '{self.loss}' (choose {', '.join(LOSSES)})")
@@ -177,11 +261,51 @@ class TrainConfig:
             return ["accuracy", "precision", "recall", "f1"] if task == "classification" else list(REGRESSION_METRICS)
         return [m for m in self.metrics if m in allowed]
 
+    def uses(self, setting: str, task: str | None = None) -> bool:
+        """Whether ``setting`` matters for the chosen optimizer, schedule and loss (from the
+        table above). Settings that no table entry claims always matter. ``task`` resolves
+        the ``auto`` loss (without it, ``auto`` counts as every loss it may pick) and leaves
+        out the settings of a loss that does not suit it."""
+        if setting not in TABLE_SETTINGS:
+            return True
+        opt = OPTIMIZER_SPECS.get(self.optimizer)
+        sched = SCHEDULE_SPECS.get(self.schedule)
+        losses = [self.loss]
+        if self.loss == "auto":
+            losses = [AUTO_LOSS[task]] if task in AUTO_LOSS else list(AUTO_LOSS.values())
+        return (
+            (opt is not None and setting in opt.settings.values())
+            or (sched is not None and setting in sched.settings)
+            or any(
+                setting in LOSS_SPECS[n].settings and (task not in AUTO_LOSS or task in LOSS_SPECS[n].tasks)
+                for n in losses if n in LOSS_SPECS
+            )
+        )
+
     def monitor_is_max(self) -> bool:
         """True when a larger value of the monitored metric is better."""
         if self.monitor_mode != "auto":
             return self.monitor_mode == "max"
         return any(self.monitor.endswith(name) for name in HIGHER_IS_BETTER) and "loss" not in self.monitor
+
+
+#: Every setting that only some optimizers, schedules or losses read.
+TABLE_SETTINGS = frozenset(
+    [f for o in OPTIMIZER_SPECS.values() for f in o.settings.values()]
+    + [f for sc in SCHEDULE_SPECS.values() for f in sc.settings]
+    + [f for lo in LOSS_SPECS.values() for f in lo.settings]
+)
+
+
+def choice_list(names: tuple[str, ...] | list[str], last: str = "or") -> str:
+    """``"a, b or c"``: names as the command line's help lists them."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+def optimizers_using(setting: str) -> list[str]:
+    """The optimizers that read ``setting`` (for the form's notes)."""
+    return [o.title for o in OPTIMIZER_SPECS.values() if setting in o.settings.values()]
 
 
 def form_sections() -> list[tuple[str, list[Param]]]:
@@ -201,8 +325,8 @@ def form_sections() -> list[tuple[str, list[Param]]]:
             p("batch_size", "int", "Samples per optimizer step.", "Batch size", minimum=1, maximum=1 << 20),
             p("optimizer", "choice", "How the weights are updated.", choices=OPTIMIZERS),
             p("lr", "float", "Learning rate: the size of each update.", "Learning rate", minimum=1e-8, maximum=100),
-            p("momentum", "float", "Momentum (SGD and RMSprop).", minimum=0, maximum=0.999),
-            p("nesterov", "bool", "Nesterov momentum (SGD)."),
+            p("momentum", "float", f"Momentum ({choice_list(optimizers_using('momentum'), 'and')}).", minimum=0, maximum=0.999),
+            p("nesterov", "bool", f"Nesterov momentum ({choice_list(optimizers_using('nesterov'), 'and')})."),
         ]),
         ("Schedule", [
             p("schedule", "choice", "How the learning rate changes over the run.", choices=SCHEDULES),
@@ -283,9 +407,18 @@ def _coerce(key: str, default: Any, value: Any) -> Any:
 
 __all__ = [
     "AMP_MODES",
+    "AUTO_LOSS",
     "LOSSES",
+    "LOSS_SPECS",
     "OPTIMIZERS",
+    "OPTIMIZER_SPECS",
     "SCHEDULES",
+    "SCHEDULE_SPECS",
+    "TABLE_SETTINGS",
+    "LossSpec",
+    "OptimizerSpec",
+    "ScheduleSpec",
+    "choice_list",
     "TrainConfig",
     "TrainError",
     "form_sections",

@@ -15,7 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.engine.config import TrainConfig, TrainError
+from workbench.engine.config import (
+    AUTO_LOSS,
+    LOSS_SPECS,
+    OPTIMIZER_SPECS,
+    SCHEDULE_SPECS,
+    TrainConfig,
+    TrainError,
+    choice_list,
+)
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -29,11 +37,12 @@ ONECYCLE_FINAL_DIV = 1e4
 
 
 #: Devices on which torch has a fused (single-kernel) implementation of each optimizer.
-FUSED_DEVICES = {"sgd": ("cpu", "cuda"), "adam": ("cpu", "cuda", "mps"), "adamw": ("cpu", "cuda", "mps"), "adagrad": ("cpu",)}
+FUSED_DEVICES = {o.name: o.fused_devices for o in OPTIMIZER_SPECS.values() if o.fused_devices}
 
 
 def make_optimizer(params: Iterable[nn.Parameter], config: TrainConfig, fused: bool = True) -> torch.optim.Optimizer:
-    """The optimizer named by ``config.optimizer`` over ``params``.
+    """The optimizer named by ``config.optimizer`` over ``params`` (its entry in
+    :data:`~workbench.engine.config.OPTIMIZER_SPECS`).
 
     Weight decay is L2 added to the gradient, except for AdamW where it is decoupled.
     Where torch has a fused implementation for the parameters' device it is used (unless
@@ -42,24 +51,19 @@ def make_optimizer(params: Iterable[nn.Parameter], config: TrainConfig, fused: b
     params = [p for p in params if p.requires_grad]
     if not params:
         raise TrainError("the model has no trainable parameters")
-    name, lr, wd = config.optimizer, config.lr, config.weight_decay
+    spec = OPTIMIZER_SPECS.get(config.optimizer)
+    if spec is None:
+        raise TrainError(f"unknown optimizer '{config.optimizer}'")
     devices = {p.device.type for p in params}
     use_fused = (
-        fused and len(devices) == 1 and next(iter(devices)) in FUSED_DEVICES.get(name, ())
+        fused and len(devices) == 1 and next(iter(devices)) in spec.fused_devices
         and all(p.is_floating_point() for p in params)
     )
-    extra: dict[str, Any] = {"fused": True} if use_fused else {}
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=wd, **extra)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd, **extra)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, **extra)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd, **extra)
-    raise TrainError(f"unknown optimizer '{name}'")
+    kwargs: dict[str, Any] = {key: getattr(config, field) for key, field in spec.settings.items()}
+    if use_fused:
+        kwargs["fused"] = True
+    cls = getattr(torch.optim, spec.torch_class)
+    return cls(params, lr=config.lr, weight_decay=config.weight_decay, **kwargs)
 
 
 def l1_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
@@ -113,7 +117,8 @@ class LRSchedule:
     @property
     def per_batch(self) -> bool:
         """True when the rate changes within an epoch (warm-up, cosine, one-cycle)."""
-        return self.warmup_steps > 0 or self.kind in ("cosine", "onecycle")
+        spec = SCHEDULE_SPECS.get(self.kind)
+        return self.warmup_steps > 0 or (spec is not None and spec.per_batch)
 
     def factor(self, step: int) -> float:
         """The multiplier of the base rate for optimizer step ``step`` (0-based)."""
@@ -237,12 +242,13 @@ def resolve_loss(task: str, config: TrainConfig, multi_label: bool = False) -> s
     name = config.loss
     if name == "auto":
         if task == "classification":
-            return "bce_with_logits" if multi_label else "cross_entropy"
-        return "mse"
-    if task == "classification" and name in ("mse", "l1", "huber"):
-        raise TrainError(f"the loss '{name}' is for regression, but this dataset is classification (use auto, cross_entropy or bce_with_logits)")
-    if task == "regression" and name in ("cross_entropy", "bce_with_logits"):
-        raise TrainError(f"the loss '{name}' is for classification, but this dataset is regression (use auto, mse, l1 or huber)")
+            return "bce_with_logits" if multi_label else AUTO_LOSS["classification"]
+        return AUTO_LOSS["regression"]
+    spec = LOSS_SPECS.get(name)
+    if spec is not None and task in AUTO_LOSS and task not in spec.tasks:
+        other = spec.tasks[0] if spec.tasks else "another task"
+        fitting = ["auto", *(n for n, s in LOSS_SPECS.items() if task in s.tasks and n != "auto")]
+        raise TrainError(f"the loss '{name}' is for {other}, but this dataset is {task} (use {choice_list(fitting)})")
     if multi_label and name == "cross_entropy":
         raise TrainError("multi-label targets need the bce_with_logits loss, not cross_entropy")
     return name

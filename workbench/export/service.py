@@ -5,7 +5,7 @@ functions that need torch import it when they run.
 
 :func:`load_trained` finds the run to export (the latest with a checkpoint unless one is
 named) and rebuilds its model from the best checkpoint; :func:`export_trained` writes
-one of the three formats:
+one of the formats of :mod:`workbench.core.export_formats`, among them:
 
 * ``onnx``: one verified ``.onnx`` file whose metadata (:mod:`workbench.deploy.metadata`)
   holds the task, class names, input, preprocessing and final metrics. The check runs
@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.export_check import DEFAULT_OPSET, FORMATS, export_issues, is_sequence_input
+from workbench.core import export_formats
+from workbench.core.export_check import DEFAULT_OPSET, export_issues, is_sequence_input
 from workbench.core.fileio import unwritable_reason
 from workbench.core.graph import Graph, GraphError
 from workbench.core.project import Project, ProjectError, load_project
@@ -108,6 +109,10 @@ class ExportResult:
     lines: list[str]
     onnx: ExportReport | None = None
     notes: list[str] = field(default_factory=list)
+    #: True when the export was checked against the model after it was written.
+    verified: bool = False
+    #: Figures particular to a format (the int8 export's sizes and agreement).
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def trained_runs(project_path: str | os.PathLike[str]) -> list[RunDir]:
@@ -352,23 +357,11 @@ def _check_samples(trained: Trained, onnx_path: Path, count: int = REAL_SAMPLES)
 
     from workbench.deploy.predict import PredictError, Predictor
 
-    files, note = sample_files(trained, count)
-    if not files:
-        return 0, None, note
     try:
-        predictor = Predictor(onnx_path, threads=1)
-        if predictor.kind == "image":
-            # one at a time: an image that does not decode was skipped by training too
-            parts = []
-            for f in files:
-                with contextlib.suppress(PredictError):
-                    parts.append(predictor.encode_paths([f])[0])
-            if not parts:
-                return 0, None, "no dataset samples checked: none of the sampled images decodes"
-            x = np.concatenate(parts)
-        else:
-            x = np.concatenate([part for part, _ in _first_batches(predictor, files, count)])[:count]
-        got = predictor.run(x)
+        x, note = encode_samples(trained, onnx_path, count)
+        if x is None:
+            return 0, None, note
+        got = Predictor(onnx_path, threads=1).run(x)
     except PredictError as e:
         raise ExportError(f"the exported file cannot predict on the dataset's own samples: {e}") from None
     model = trained.inference_model()
@@ -381,6 +374,33 @@ def _check_samples(trained: Trained, onnx_path: Path, count: int = REAL_SAMPLES)
         model.train(was_training)
     diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if len(x) else 0.0
     return len(x), diff if diff == diff else float("inf"), ""
+
+
+def encode_samples(trained: Trained, onnx_path: Path, count: int = REAL_SAMPLES) -> tuple[Any, str]:
+    """Up to ``count`` samples of the run's dataset, read and preprocessed as ``workbench predict``
+    does with the file at ``onnx_path``: ``(array, "")``, or ``(None, why not)``.
+
+    Raises:
+        PredictError: the file's metadata and preprocessing cannot handle the samples.
+    """
+    import numpy as np
+
+    from workbench.deploy.predict import PredictError, Predictor
+
+    files, note = sample_files(trained, count)
+    if not files:
+        return None, note
+    predictor = Predictor(onnx_path, threads=1)
+    if predictor.kind == "image":
+        # one at a time: an image that does not decode was skipped by training too
+        parts = []
+        for f in files:
+            with contextlib.suppress(PredictError):
+                parts.append(predictor.encode_paths([f])[0])
+        if not parts:
+            return None, "no dataset samples checked: none of the sampled images decodes"
+        return np.concatenate(parts), ""
+    return np.concatenate([part for part, _ in _first_batches(predictor, files, count)])[:count], ""
 
 
 def _first_batches(predictor: Any, files: list[Path], count: int) -> Any:
@@ -397,9 +417,24 @@ def _first_batches(predictor: Any, files: list[Path], count: int) -> Any:
 
 
 def default_file_name(name: str, fmt: str) -> str:
-    """``lenet.onnx``, ``lenet.pt`` or ``lenet_pytorch`` (a folder) for a project called ``lenet``."""
-    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")).strip("_") or "model"
-    return {"onnx": f"{stem}.onnx", "weights": f"{stem}.pt", "python": f"{stem}_pytorch"}[fmt]
+    """``lenet.onnx``, ``lenet.pt`` or ``lenet_pytorch`` (a folder) for a project called ``lenet``
+    (the format's entry in :mod:`workbench.core.export_formats` decides)."""
+    return export_formats.default_file_name(name, fmt)
+
+
+@dataclass
+class ExportContext:
+    """What every exporter is given beside the model and the target."""
+
+    opset: int = DEFAULT_OPSET
+    tolerance: float = 1e-4
+    check_samples: bool = True
+    #: Reports a stage ("exporting to ONNX…").
+    say: Callable[[str], None] = field(default=lambda _msg: None)
+    #: Raises :class:`ExportError` once the export was cancelled.
+    check_cancelled: Callable[[], None] = field(default=lambda: None)
+    #: :meth:`Trained.describe` of the model exported.
+    source: str = ""
 
 
 def export_trained(
@@ -413,7 +448,8 @@ def export_trained(
     progress: Callable[[str], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> ExportResult:
-    """Export ``trained`` as ``fmt`` ("onnx", "weights" or "python") to ``out``.
+    """Export ``trained`` as ``fmt`` (a name in :data:`~workbench.core.export_formats.EXPORT_FORMATS`:
+    "onnx", "weights", "python", "onnx-int8", "triton") to ``out``.
 
     The export is written beside ``out`` under a temporary name, verified, and only then
     renamed over whatever was at ``out`` (:mod:`workbench.export.staging`).
@@ -433,97 +469,122 @@ def export_trained(
         if stop():
             raise ExportError(f"the export was cancelled; {target.name} was not changed")
 
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown export format '{fmt}' (choose {', '.join(FORMATS)})")
+    try:
+        spec = export_formats.get_format(fmt)
+    except KeyError as e:
+        raise ExportError(str(e.args[0])) from None
     errors = [i for i in export_issues(trained.model_graph, fmt, opset) if i.severity == "error"]
     if errors:
         raise ExportError(errors[0].message)
     target = Path(out)
     if not target.parent.is_dir():
         raise ExportError(f"{target.parent}: no such folder")
-    if fmt != "python" and target.is_dir():
+    if not spec.folder and target.is_dir():
         example = target / default_file_name(trained.project.name, fmt)
         raise ExportError(f"{target}: is a folder; give a file name, such as {example}")
     if not os.access(target.parent, os.W_OK):
         raise ExportError(f"{target.parent}: cannot write there ({unwritable_reason(target.parent)})")
-    say = progress or (lambda _msg: None)
-    source = trained.describe()
+    context = ExportContext(
+        opset=opset,
+        tolerance=tolerance,
+        check_samples=check_samples,
+        say=progress or (lambda _msg: None),
+        check_cancelled=check_cancelled,
+        source=trained.describe(),
+    )
     check_cancelled()
+    result: ExportResult = spec.load_exporter()(trained, target, context)
+    return result
 
-    if fmt == "weights":
-        from workbench.export.weights import export_weights
 
-        say("writing the weights")
-        extra = {"target_scale": trained.target_scale} if trained.target_scale else None
-        arch = export_weights(trained.model, trained.model_graph.to_dict(), target, extra=extra)
-        return ExportResult(fmt, target, [target, arch], [f"wrote {target} and {arch.name} ({source})"], notes=list(trained.notes))
+def export_weights_file(trained: Trained, target: Path, ctx: ExportContext) -> ExportResult:
+    """The ``weights`` format: a state dict and the architecture as JSON."""
+    from workbench.export.weights import export_weights
 
-    if fmt == "python":
-        from workbench.export.python_code import export_python
+    ctx.say("writing the weights")
+    extra = {"target_scale": trained.target_scale} if trained.target_scale else None
+    arch = export_weights(trained.model, trained.model_graph.to_dict(), target, extra=extra)
+    return ExportResult("weights", target, [target, arch], [f"wrote {target} and {arch.name} ({ctx.source})"], notes=list(trained.notes))
 
-        say("writing model.py and train.py")
-        py = export_python(
-            trained.model_graph,
-            trained.model.state_dict(),
-            trained.config or None,
-            target,
-            project_name=trained.project.name or "model",
-        )
-        lines = [
-            f"wrote {py.folder} ({', '.join(p.name for p in py.files)}) from {source}",
-            f"model.py with the exported weights matches the workbench model: max abs difference {py.max_abs_diff:.2e}",
-        ]
-        return ExportResult(fmt, py.folder, list(py.files), lines, notes=[*trained.notes, *py.notes])
 
-    from workbench.core.fileio import replace_retrying
+def export_python_folder(trained: Trained, target: Path, ctx: ExportContext) -> ExportResult:
+    """The ``python`` format: a folder with model.py and train.py."""
+    from workbench.export.python_code import export_python
+
+    ctx.say("writing model.py and train.py")
+    py = export_python(
+        trained.model_graph,
+        trained.model.state_dict(),
+        trained.config or None,
+        target,
+        project_name=trained.project.name or "model",
+    )
+    lines = [
+        f"wrote {py.folder} ({', '.join(p.name for p in py.files)}) from {ctx.source}",
+        f"model.py with the exported weights matches the workbench model: max abs difference {py.max_abs_diff:.2e}",
+    ]
+    return ExportResult("python", py.folder, list(py.files), lines, notes=[*trained.notes, *py.notes], verified=True)
+
+
+@dataclass
+class VerifiedOnnx:
+    """A float ONNX file written to a staging path and verified (:func:`write_verified_onnx`)."""
+
+    report: ExportReport
+    info: Any
+    #: Why the dataset's samples were not checked ("" when they were).
+    sample_note: str
+
+
+def write_verified_onnx(trained: Trained, path: Path, ctx: ExportContext) -> VerifiedOnnx:
+    """Export ``trained`` to ONNX at ``path`` (a staging name) and verify it: random inputs at
+    several batch sizes, then the dataset's own samples. The caller removes ``path`` on failure.
+
+    Raises:
+        ExportError: the export failed or differs from torch beyond the tolerance.
+    """
     from workbench.deploy.metadata import metadata_props
     from workbench.export.onnx_export import export_onnx
 
     info = model_info(trained)
     inp = trained.model_graph.of_type("Input")[0]
-    say("exporting to ONNX and verifying with onnxruntime")
+    ctx.say("exporting to ONNX and verifying with onnxruntime")
     props = metadata_props(info)
     for key in ("input_name", "input_shape", "input_dtype"):
         props.pop(key)  # the exporter writes what the file really has
-    staging = staging_path(target, suffix=".onnx")
-    try:
-        report = export_onnx(
-            trained.inference_model(),
-            tuple(inp.params["shape"]),
-            inp.params["dtype"],
-            staging,
-            opset=opset,
-            metadata=props,
-            tolerance=tolerance,
-            sequence_axis=is_sequence_input(inp.params["dtype"], inp.params["shape"]),
-        )
-        check_cancelled()
-        sample_note = "dataset samples not checked"
-        if check_samples:
-            say("checking the file on the dataset's own samples")
-            n, diff, sample_note = _check_samples(trained, staging)
-            report.samples_checked, report.samples_max_abs_diff = n, diff
-            if diff is not None:
-                if not diff <= tolerance:
-                    raise ExportError(
-                        f"on the dataset's own samples onnxruntime differs from torch by up to {diff:.3g} "
-                        f"(tolerance {tolerance:g}); the file was not kept"
-                    )
-                report.max_abs_diff = max(report.max_abs_diff, diff)
-        check_cancelled()
-        try:
-            replace_retrying(staging, target)
-        except OSError as e:
-            raise ExportError(f"{target}: cannot be replaced ({e.strerror or e})") from None
-    except BaseException as e:
-        remove_quietly(staging)  # the file already at target (an earlier export) is kept
-        if isinstance(e, ExportError) and str(staging) in str(e):
-            raise ExportError(str(e).replace(str(staging), str(target))) from None
-        raise
-    report.path = target
-    notes = [*trained.notes, *report.notes]
+    report = export_onnx(
+        trained.inference_model(),
+        tuple(inp.params["shape"]),
+        inp.params["dtype"],
+        path,
+        opset=ctx.opset,
+        metadata=props,
+        tolerance=ctx.tolerance,
+        sequence_axis=is_sequence_input(inp.params["dtype"], inp.params["shape"]),
+    )
+    ctx.check_cancelled()
+    sample_note = "dataset samples not checked"
+    if ctx.check_samples:
+        ctx.say("checking the file on the dataset's own samples")
+        n, diff, sample_note = _check_samples(trained, path)
+        report.samples_checked, report.samples_max_abs_diff = n, diff
+        if diff is not None:
+            if not diff <= ctx.tolerance:
+                raise ExportError(
+                    f"on the dataset's own samples onnxruntime differs from torch by up to {diff:.3g} "
+                    f"(tolerance {ctx.tolerance:g}); the file was not kept"
+                )
+            report.max_abs_diff = max(report.max_abs_diff, diff)
+    ctx.check_cancelled()
+    return VerifiedOnnx(report, info, sample_note)
+
+
+def onnx_lines(verified: VerifiedOnnx, source: str) -> tuple[list[str], list[str]]:
+    """The result lines and notes of a verified ONNX export (after it was moved to ``report.path``)."""
+    report, info = verified.report, verified.info
+    notes = list(report.notes)
     if not report.samples_checked:
-        notes.append(sample_note)
+        notes.append(verified.sample_note)
     lines = [f"wrote {report.path} ({source}, opset {report.opset}, {report.size_bytes / 1024:.0f} KiB)", report.summary()]
     if report.samples_checked:
         lines.append(f"on {report.samples_checked} samples of the dataset, read and preprocessed as 'workbench predict' does: "
@@ -532,7 +593,38 @@ def export_trained(
         shown = ", ".join(f"{k} {v:.4g}" for k, v in info.metrics.items() if k.startswith("val_") and isinstance(v, int | float))
         if shown:
             lines.append(f"final metrics in the metadata: {shown}")
-    return ExportResult(fmt, report.path, [report.path], lines, onnx=report, notes=notes)
+    return lines, notes
+
+
+def replace_file(staging: Path, target: Path) -> None:
+    """Rename a verified staging file over ``target``.
+
+    Raises:
+        ExportError: the rename failed.
+    """
+    from workbench.core.fileio import replace_retrying
+
+    try:
+        replace_retrying(staging, target)
+    except OSError as e:
+        raise ExportError(f"{target}: cannot be replaced ({e.strerror or e})") from None
+
+
+def export_onnx_file(trained: Trained, target: Path, ctx: ExportContext) -> ExportResult:
+    """The ``onnx`` format: one verified .onnx file with the model's metadata."""
+    staging = staging_path(target, suffix=".onnx")
+    try:
+        verified = write_verified_onnx(trained, staging, ctx)
+        replace_file(staging, target)
+    except BaseException as e:
+        remove_quietly(staging)  # the file already at target (an earlier export) is kept
+        if isinstance(e, ExportError) and str(staging) in str(e):
+            raise ExportError(str(e).replace(str(staging), str(target))) from None
+        raise
+    report = verified.report
+    report.path = target
+    lines, notes = onnx_lines(verified, ctx.source)
+    return ExportResult("onnx", report.path, [report.path], lines, onnx=report, notes=[*trained.notes, *notes], verified=True)
 
 
 def export_project(

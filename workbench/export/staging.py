@@ -102,3 +102,23 @@ def watch_interrupts() -> Iterator[Callable[[], bool]]:
     finally:
         sys.unraisablehook = hook
         signal.signal(signal.SIGINT, handler)
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target``, moving an existing ``target`` away only for the swap.
+
+    A Ctrl+C meanwhile is raised once the swap is over (:func:`interrupts_held`), so the
+    target is never missing and no half-removed old folder is left beside it.
+    """
+    with interrupts_held():
+        if not target.exists():
+            new.replace(target)
+            return
+        backup = new.with_name(new.name + ".old")
+        target.replace(backup)
+        try:
+            new.replace(target)
+        except BaseException:
+            backup.replace(target)
+            raise
+        shutil.rmtree(backup, ignore_errors=True)

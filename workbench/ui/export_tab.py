@@ -46,6 +46,7 @@ from workbench.core.export_check import (
     ExportIssue,
     export_issues,
 )
+from workbench.core.export_formats import EXPORT_FORMATS, get_format, path_for_format
 from workbench.export.service import default_file_name, trained_runs
 from workbench.ui import theme
 from workbench.ui.theme import label
@@ -57,24 +58,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The formats, as the format picker shows them.
-FORMAT_TITLES = {
-    "onnx": "ONNX (.onnx) — for deployment",
-    "weights": "PyTorch weights (.pt)",
-    "python": "PyTorch code (model.py + train.py)",
-}
+#: The formats, as the format picker shows them (from :mod:`workbench.core.export_formats`).
+FORMAT_TITLES = {f.name: f.title for f in EXPORT_FORMATS.values()}
 #: What the Export button says for each format.
-EXPORT_BUTTON_TEXT = {
-    "onnx": "Export to ONNX",
-    "weights": "Export weights",
-    "python": "Export code",
-}
+EXPORT_BUTTON_TEXT = {f.name: f.button for f in EXPORT_FORMATS.values()}
 #: What happens when Export is pressed, beside the button.
-EXPORT_HINTS = {
-    "onnx": "The file is written, then run with onnxruntime and compared with PyTorch.",
-    "weights": "The weights and the architecture are written beside each other.",
-    "python": "The code is written, then model.py is run and compared with the workbench model.",
-}
+EXPORT_HINTS = {f.name: f.hint for f in EXPORT_FORMATS.values()}
 #: The metric shown beside a run in the picker: the first of these its epoch row has.
 RUN_METRICS = ("val_accuracy", "val_r2", "val_mae", "val_rmse", "val_loss")
 UNTRAINED_TEXT = "Untrained model (initial weights)"
@@ -105,19 +94,6 @@ class RunChoice:
     run_id: str
     label: str
     detail: str
-
-
-def path_for_format(path: Path, fmt: str) -> Path:
-    """``path`` with the suffix (or the folder name) of ``fmt``: ``a/net.onnx`` → ``a/net.pt``."""
-    stem = path.name
-    if stem.endswith("_pytorch"):
-        stem = stem[: -len("_pytorch")]
-    elif path.suffix.lower() in (".onnx", ".pt", ".pth"):
-        stem = path.stem
-    stem = stem or "model"
-    return path.with_name(
-        {"onnx": f"{stem}.onnx", "weights": f"{stem}.pt", "python": f"{stem}_pytorch"}[fmt]
-    )
 
 
 def _number(value: Any) -> float | None:
@@ -366,7 +342,7 @@ class ExportController(QObject):
         if not text:
             return "Choose where to save the export."
         out = Path(text).expanduser()
-        if not out.parent.is_dir() or (self.tab.format() != "python" and out.is_dir()):
+        if not out.parent.is_dir() or (not get_format(self.tab.format()).folder and out.is_dir()):
             return "Fix the path to save to (above)."
         return None
 
@@ -415,7 +391,7 @@ class ExportController(QObject):
     @Slot(object)
     def _on_export_succeeded(self, value: tuple[Any, str]) -> None:
         result, source = value
-        if result.format == "onnx":
+        if get_format(result.format).servable:
             self.last_onnx = Path(result.path)
         if self._export_document is not self.document:
             self.window.show_status(f"Exported {result.path}", 10000)
@@ -462,7 +438,7 @@ class ExportController(QObject):
         """The ONNX file Start serves: the output path's, else the last one exported."""
         if self.server is not None:
             return Path(self.server_info.get("path", ""))
-        if self.tab.format() == "onnx":
+        if get_format(self.tab.format()).servable:
             text = self.tab.output_text()
             if text:
                 out = Path(text).expanduser()
@@ -1194,19 +1170,11 @@ class ExportTab(QWidget):
 
     def _on_format_changed(self, _index: int = 0) -> None:
         fmt = self.format()
-        self._fmt_form.setRowVisible(self._opset_row, fmt == "onnx")
+        spec = get_format(fmt)
+        self._fmt_form.setRowVisible(self._opset_row, spec.onnx)
         name = default_file_name(self.controller.project_name(), fmt)
-        stem = Path(name).stem if fmt != "python" else name
-        self.format_note.setText(
-            {
-                "onnx": "One .onnx file for onnxruntime and other runtimes, with the classes and preprocessing "
-                "in its metadata. It is compared with the PyTorch model before it is kept.",
-                "weights": f"The weights ({stem}.pt, for torch.load(weights_only=True)) and the architecture "
-                f"({stem}.json) beside them.",
-                "python": "A new folder with model.py (the model in plain PyTorch), train.py (to train it "
-                "outside the workbench), the weights and a README.",
-            }[fmt]
-        )
+        stem = name.removesuffix(spec.ending)
+        self.format_note.setText(spec.note.format(stem=stem))
         self.export_button.setText(EXPORT_BUTTON_TEXT[fmt])
         if self._auto_output and self.document is not None:
             self._set_default_output()
@@ -1228,9 +1196,9 @@ class ExportTab(QWidget):
             out = Path(text).expanduser()
             if not out.parent.is_dir():
                 note, warn = f"The folder {out.parent} does not exist.", True
-            elif self.format() == "python":
+            elif get_format(self.format()).folder:
                 note = (
-                    f"{out.name} exists: it is replaced only if it holds an earlier code export."
+                    f"{out.name} exists: it is replaced only if it holds {get_format(self.format()).replaces}."
                     if out.exists()
                     else f"Creates the folder {out.name} in {out.parent}."
                 )
@@ -1264,11 +1232,7 @@ class ExportTab(QWidget):
             self.issues_box.setVisible(bool(issues))
             fmt = self.format()
             if not issues:
-                what = {
-                    "onnx": f"ONNX opset {self.opset()}",
-                    "weights": "PyTorch weights",
-                    "python": "PyTorch code",
-                }[fmt]
+                what = get_format(fmt).checks_title.format(opset=self.opset())
                 self.checks_ok.setText(f"✓  No problems found: the model exports as {what}.")
                 self.checks_ok.show()
             else:
@@ -1289,10 +1253,11 @@ class ExportTab(QWidget):
     def _ask_output_path(self, fmt: str, current: str) -> str | None:
         """The file dialog (tests replace this)."""
         current_path = Path(current) if current else self.controller.default_folder()
-        if fmt == "python":
+        spec = get_format(fmt)
+        if spec.folder:
             folder = QFileDialog.getExistingDirectory(
                 self,
-                "Create the code folder in",
+                "Create the export folder in",
                 str(current_path.parent if current else current_path),
             )
             if not folder:
@@ -1303,12 +1268,10 @@ class ExportTab(QWidget):
                 else default_file_name(self.controller.project_name(), fmt)
             )
             return str(Path(folder) / name)
-        filters = {"onnx": "ONNX models (*.onnx)", "weights": "PyTorch weights (*.pt)"}
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", str(current_path), filters[fmt])
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", str(current_path), spec.dialog_filter)
         if not path:
             return None
-        suffix = ".onnx" if fmt == "onnx" else ".pt"
-        return path if Path(path).suffix else path + suffix
+        return path if Path(path).suffix else path + spec.suffix
 
     # --- controls ---------------------------------------------------------------------------------
 
@@ -1429,7 +1392,7 @@ class ExportTab(QWidget):
         report = result.onnx
         self._set_result_title(
             "✓  Exported and verified"
-            if report is not None or result.format == "python"
+            if report is not None or getattr(result, "verified", False)
             else "✓  Exported",
             theme.OK,
         )
@@ -1504,10 +1467,9 @@ class ExportTab(QWidget):
             self.notes_label.show()
         else:
             self.notes_label.hide()
-        self._open_target = path if result.format == "python" else path.parent
-        self.open_button.setText(
-            "Open folder" if result.format == "python" else "Open containing folder"
-        )
+        folder = get_format(result.format).folder
+        self._open_target = path if folder else path.parent
+        self.open_button.setText("Open folder" if folder else "Open containing folder")
         self._show_result_buttons(True)
 
     def _show_result_buttons(self, shown: bool) -> None:
@@ -1571,7 +1533,7 @@ class ExportTab(QWidget):
             self.serve_model.setText(f"Model: {c.server_info.get('path', '')}")
         elif path is not None:
             self.serve_model.setText(f"Model: {path}")
-        elif self.format() != "onnx" and c.last_onnx is None:
+        elif not get_format(self.format()).servable and c.last_onnx is None:
             self.serve_model.setText("Serving needs an ONNX file: choose ONNX above and export.")
         else:
             self.serve_model.setText(

@@ -44,6 +44,7 @@ from workbench.core.catalog import ParamError
 from workbench.engine.config import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
+    TABLE_SETTINGS,
     TrainConfig,
     TrainError,
     form_sections,
@@ -76,19 +77,10 @@ METRIC_STYLES: tuple[tuple[Qt.PenStyle, str], ...] = (
 #: Metrics on a scale of their own (R² is about 0–1 beside errors in the target's units):
 #: drawn against the metrics plot's right-hand axis.
 RIGHT_AXIS_METRICS = ("val_r2",)
-#: Settings that only matter for some choices; hidden otherwise.
+#: Settings that only matter for some choices; hidden otherwise. Which optimizer, schedule
+#: and loss read which setting comes from their table (``TrainConfig.uses``).
 RELEVANT: dict[str, Callable[[TrainConfig, str], bool]] = {
-    "momentum": lambda c, t: c.optimizer in ("sgd", "rmsprop"),
-    "nesterov": lambda c, t: c.optimizer == "sgd",
-    "step_size": lambda c, t: c.schedule == "step",
-    "step_gamma": lambda c, t: c.schedule == "step",
-    "exp_gamma": lambda c, t: c.schedule == "exponential",
-    "plateau_factor": lambda c, t: c.schedule == "plateau",
-    "plateau_patience": lambda c, t: c.schedule == "plateau",
-    "onecycle_pct": lambda c, t: c.schedule == "onecycle",
-    "min_lr": lambda c, t: c.schedule in ("cosine", "plateau"),
-    "label_smoothing": lambda c, t: t == "classification" and c.loss in ("auto", "cross_entropy"),
-    "huber_delta": lambda c, t: c.loss == "huber",
+    **{name: (lambda c, t, name=name: c.uses(name, t)) for name in sorted(TABLE_SETTINGS)},
     "patience": lambda c, t: c.early_stop,
     "top_k": lambda c, t: (
         t == "classification" and (c.metrics is None or "top_k_accuracy" in c.metrics)
