@@ -79,6 +79,19 @@ def test_a_run_killed_before_any_checkpoint_is_marked_failed(tmp_path: Path) -> 
         train_project(path, resume=True)
 
 
+def test_a_new_run_settles_a_run_killed_before_any_checkpoint(tmp_path: Path) -> None:
+    path, run = make(tmp_path, epochs=1)
+    killed(run, path)
+    run.last.unlink()
+    run.best.unlink()
+    train_project(path, epochs=1)  # a new run, not a resume: the killed one is no longer "running"
+    entries = {e["id"]: e for e in load_project(path).runs}
+    assert entries[run.id]["status"] == "failed"
+    assert entries[run.id]["message"] == "interrupted before its first checkpoint"
+    assert run.read_status()["status"] == "failed"
+    assert list(entries.values())[-1]["status"] == "finished"
+
+
 def test_a_live_run_without_a_checkpoint_is_left_alone(tmp_path: Path) -> None:
     import os
 

@@ -759,3 +759,29 @@ def test_recording_a_run_does_not_mark_the_project_modified(window, tmp_path):
     assert not window.isWindowModified()
     assert window.windowTitle() == "digits[*] — Model Workbench"
     assert [r["id"] for r in load_project(path).runs] == ["r1"]
+
+
+def test_opening_a_project_shows_a_run_killed_before_its_first_checkpoint_as_failed(window, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from workbench.core.project import load_project
+
+    path = tmp_path / "killed.wbproj"
+    assert window.save_project(path)
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
+    run = tmp_path / "killed.runs" / "20260101-000000"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "status.json").write_text(json.dumps({"status": "running", "message": "epoch 1", "pid": dead}))
+    project = load_project(path)
+    project.runs.append({"id": run.name, "path": str(run), "status": "running"})
+    from workbench.core.project import save_project
+
+    save_project(project, path)
+    assert window.open_project(path)
+    entry = window.document.project.runs[-1]
+    assert entry["status"] == "failed" and entry["message"] == "interrupted before its first checkpoint"
+    assert load_project(path).runs[-1]["status"] == "failed"
+    assert json.loads((run / "status.json").read_text())["status"] == "failed"
+    assert not window.isWindowModified()

@@ -247,6 +247,20 @@ def find_unfinished_run(project_path: str | os.PathLike[str]) -> RunDir | None:
     return None
 
 
+def settle_quietly(project_path: str | os.PathLike[str]) -> list[str]:
+    """:func:`settle_interrupted_runs` where failing to settle must not stop what comes next.
+
+    Opening a project or starting a new run settles killed runs on the way; a project that
+    cannot be read or written here says so later, in its own words.
+    """
+    from workbench.core.project import ProjectError
+
+    try:
+        return settle_interrupted_runs(project_path)
+    except (OSError, ProjectError, ValueError):
+        return []
+
+
 def settle_interrupted_runs(project_path: str | os.PathLike[str]) -> list[str]:
     """Mark the project's killed runs that left no checkpoint as failed, in status.json and the project.
 
@@ -352,6 +366,8 @@ def train_project(
     from workbench.engine.trainer import MetricsLogger, ProgressBar
 
     path = Path(project_path)
+    if not resume:  # a resume settles them itself, to say why there is nothing to resume
+        settle_quietly(path)
     try:
         project = load_project(path)
     except ProjectError as e:

@@ -561,6 +561,9 @@ class MainWindow(QMainWindow):
         """Open the project at ``path`` (asks to save changes first); False if not opened."""
         if not self._maybe_save():
             return False
+        from workbench.engine.runs import settle_quietly  # file reads only: no torch
+
+        settle_quietly(path)  # a run killed before its first checkpoint is shown failed, not running
         try:
             document = Document.open(path)
         except ProjectError as e:
