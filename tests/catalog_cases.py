@@ -21,7 +21,9 @@ class Case(NamedTuple):
     @property
     def id(self) -> str:
         args = ",".join(f"{k}={v}" for k, v in self.params.items())
-        ins = "+".join("x".join(map(str, s.shape)) + ("i" if s.dtype == "int64" else "") for s in self.inputs)
+        ins = "+".join(
+            "x".join(map(str, s.shape)) + ("i" if s.dtype == "int64" else "") for s in self.inputs
+        )
         return f"{self.type}({args})[{ins}]"
 
 
@@ -68,12 +70,24 @@ CASES: list[Case] = [
     Case("Embedding", {"num_embeddings": 1, "embedding_dim": 1}, [i(1)], (1, 1)),
     # Convolution
     Case("Conv1d", {}, [f(3, 50)], (16, 48)),
-    Case("Conv1d", {"out_channels": 8, "kernel_size": 5, "stride": 2, "padding": 2, "bias": False}, [f(4, 50)], (8, 25)),
+    Case(
+        "Conv1d",
+        {"out_channels": 8, "kernel_size": 5, "stride": 2, "padding": 2, "bias": False},
+        [f(4, 50)],
+        (8, 25),
+    ),
     Case("Conv1d", {"kernel_size": 3, "dilation": 2}, [f(4, 20)], (16, 16)),
     Case("Conv1d", {"out_channels": 2, "kernel_size": 1}, [f(6, 1)], (2, 1)),
     Case("Conv2d", {}, [f(1, 28, 28)], (16, 26, 26)),
-    Case("Conv2d", {"out_channels": 6, "kernel_size": 5, "padding": 2}, [f(1, 28, 28)], (6, 28, 28)),
-    Case("Conv2d", {"kernel_size": 3, "stride": 2, "padding": 1, "bias": False}, [f(3, 32, 32)], (16, 16, 16)),
+    Case(
+        "Conv2d", {"out_channels": 6, "kernel_size": 5, "padding": 2}, [f(1, 28, 28)], (6, 28, 28)
+    ),
+    Case(
+        "Conv2d",
+        {"kernel_size": 3, "stride": 2, "padding": 1, "bias": False},
+        [f(3, 32, 32)],
+        (16, 16, 16),
+    ),
     Case("Conv2d", {"out_channels": 4, "kernel_size": 3, "dilation": 2}, [f(3, 10, 10)], (4, 6, 6)),
     Case("Conv2d", {"out_channels": 8}, [f(3, 20, 10)], (8, 18, 8)),
     Case("Conv2d", {"kernel_size": 5}, [f(2, 5, 5)], (16, 1, 1)),
@@ -98,14 +112,39 @@ CASES: list[Case] = [
     Case("LayerNorm", {}, [f(32)], (32,)),
     Case("LayerNorm", {"eps": 1e-6}, [f(10, 16)], (10, 16)),
     Case("LayerNorm", {}, [f(3, 4, 5)], (3, 4, 5)),
-    *[Case("GroupNorm", p, [x], x.shape) for p, x in (({}, f(8)), ({"num_groups": 2, "affine": False, "eps": 1e-3}, f(6, 5)), ({"num_groups": 3}, f(9, 4, 4)))],
+    *[
+        Case("GroupNorm", p, [x], x.shape)
+        for p, x in (
+            ({}, f(8)),
+            ({"num_groups": 2, "affine": False, "eps": 1e-3}, f(6, 5)),
+            ({"num_groups": 3}, f(9, 4, 4)),
+        )
+    ],
     # Recurrent
     Case("RNN", {}, [f(10, 8)], (64,)),
     Case("RNN", {"hidden_size": 16, "output": "sequence"}, [f(10, 8)], (10, 16)),
-    Case("RNN", {"hidden_size": 16, "num_layers": 2, "bidirectional": True, "nonlinearity": "relu", "dropout": 0.2}, [f(6, 4)], (32,)),
+    Case(
+        "RNN",
+        {
+            "hidden_size": 16,
+            "num_layers": 2,
+            "bidirectional": True,
+            "nonlinearity": "relu",
+            "dropout": 0.2,
+        },
+        [f(6, 4)],
+        (32,),
+    ),
     Case("LSTM", {}, [f(10, 8)], (64,)),
-    Case("LSTM", {"hidden_size": 12, "bidirectional": True, "output": "sequence"}, [f(7, 3)], (7, 24)),
-    Case("LSTM", {"hidden_size": 8, "num_layers": 3, "bidirectional": True, "dropout": 0.1}, [f(5, 6)], (16,)),
+    Case(
+        "LSTM", {"hidden_size": 12, "bidirectional": True, "output": "sequence"}, [f(7, 3)], (7, 24)
+    ),
+    Case(
+        "LSTM",
+        {"hidden_size": 8, "num_layers": 3, "bidirectional": True, "dropout": 0.1},
+        [f(5, 6)],
+        (16,),
+    ),
     Case("LSTM", {"hidden_size": 5, "dropout": 0.3}, [f(1, 1)], (5,)),
     Case("GRU", {}, [f(10, 8)], (64,)),
     Case("GRU", {"hidden_size": 16, "num_layers": 2, "output": "sequence"}, [f(9, 32)], (9, 16)),
@@ -115,7 +154,18 @@ CASES: list[Case] = [
     Case("MultiHeadSelfAttention", {"num_heads": 1}, [f(5, 7)], (5, 7)),
     Case("MultiHeadSelfAttention", {"num_heads": 8, "dropout": 0.1}, [f(6, 64)], (6, 64)),
     Case("TransformerEncoderLayer", {}, [f(10, 32)], (10, 32)),
-    Case("TransformerEncoderLayer", {"num_heads": 2, "dim_feedforward": 64, "activation": "gelu", "norm_first": True, "dropout": 0.0}, [f(6, 16)], (6, 16)),
+    Case(
+        "TransformerEncoderLayer",
+        {
+            "num_heads": 2,
+            "dim_feedforward": 64,
+            "activation": "gelu",
+            "norm_first": True,
+            "dropout": 0.0,
+        },
+        [f(6, 16)],
+        (6, 16),
+    ),
     Case("PositionalEncoding", {}, [f(10, 32)], (10, 32)),
     Case("PositionalEncoding", {"kind": "learned", "dropout": 0.1}, [f(10, 32)], (10, 32)),
     Case("PositionalEncoding", {"kind": "sinusoidal"}, [f(7, 5)], (7, 5)),

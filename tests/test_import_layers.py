@@ -18,11 +18,17 @@ LINT = "import sys; from importlinter.cli import lint_imports_command; sys.exit(
 
 def test_import_contracts_are_kept() -> None:
     # Analyse this tree's workbench package, whatever else is installed.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     out = subprocess.run(
-        [sys.executable, "-c", LINT,
-         "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+        [sys.executable, "-c", LINT, "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
     )
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
     assert "0 broken" in out.stdout, out.stdout[-6000:]

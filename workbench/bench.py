@@ -73,7 +73,9 @@ def time_shape_inference(nodes: int = 300, repeats: int = 30) -> dict[str, Any]:
     }
 
 
-_FIRST_PAINT_CHILD = "import workbench.ui.app as a, sys; sys.exit(a.run_gui(first_paint_probe=True))"
+_FIRST_PAINT_CHILD = (
+    "import workbench.ui.app as a, sys; sys.exit(a.run_gui(first_paint_probe=True))"
+)
 _BASELINE_CHILD = "import sys; print(__import__('time').time())"
 
 
@@ -81,9 +83,13 @@ def _child_time(code: str, marker: str | None) -> float:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     if out.returncode != 0:
-        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "child failed")
+        raise RuntimeError(
+            out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "child failed"
+        )
     lines = [ln for ln in out.stdout.splitlines() if marker is None or ln.startswith(marker)]
     stamp = float(lines[-1].split()[-1])
     return stamp - t0
@@ -108,15 +114,17 @@ def run_builder_benchmarks(nodes: int = 300) -> dict[str, Any]:
 def format_builder_results(r: dict[str, Any]) -> str:
     """Human-readable report."""
     ok = lambda good: "ok" if good else "OVER TARGET"  # noqa: E731
-    return "\n".join([
-        f"shape inference, {r['nodes']} nodes: {r['shape_inference_ms_median']:.2f} ms median "
-        f"(best {r['shape_inference_ms_best']:.2f} ms; target < {r['target_ms']:.0f} ms: "
-        f"{ok(r['shape_inference_ms_median'] < r['target_ms'])}); "
-        f"plain topological sort of the same graph: {r['topo_sort_ms_median']:.3f} ms",
-        f"launch to first painted window: {r['first_paint_s_median']:.2f} s median "
-        f"(target < {r['target_s']} s: {ok(r['first_paint_s_median'] < r['target_s'])}); "
-        f"bare Python start: {r['bare_python_start_s_median']:.2f} s",
-    ])
+    return "\n".join(
+        [
+            f"shape inference, {r['nodes']} nodes: {r['shape_inference_ms_median']:.2f} ms median "
+            f"(best {r['shape_inference_ms_best']:.2f} ms; target < {r['target_ms']:.0f} ms: "
+            f"{ok(r['shape_inference_ms_median'] < r['target_ms'])}); "
+            f"plain topological sort of the same graph: {r['topo_sort_ms_median']:.3f} ms",
+            f"launch to first painted window: {r['first_paint_s_median']:.2f} s median "
+            f"(target < {r['target_s']} s: {ok(r['first_paint_s_median'] < r['target_s'])}); "
+            f"bare Python start: {r['bare_python_start_s_median']:.2f} s",
+        ]
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -111,13 +111,15 @@ def info_dict(project: Any) -> dict[str, Any]:
     nodes = []
     for nid in a.order:
         info = a.nodes[nid]
-        nodes.append({
-            "id": nid,
-            "type": graph.nodes[nid].type,
-            "output_shape": ["N", *info.output.shape] if info.output else None,
-            "params": info.params,
-            "flops": info.flops,
-        })
+        nodes.append(
+            {
+                "id": nid,
+                "type": graph.nodes[nid].type,
+                "output_shape": ["N", *info.output.shape] if info.output else None,
+                "params": info.params,
+                "flops": info.flops,
+            }
+        )
     return {
         "name": project.name,
         "nodes": nodes,
@@ -125,7 +127,9 @@ def info_dict(project: Any) -> dict[str, Any]:
         "total_flops": a.total_flops,
         "activation_bytes_per_sample": a.activation_bytes(1),
         "errors": [{"node": i.node, "message": i.message} for i in a.errors],
-        "warnings": [{"node": i.node, "message": i.message} for i in a.issues if i.severity == "warning"],
+        "warnings": [
+            {"node": i.node, "message": i.message} for i in a.issues if i.severity == "warning"
+        ],
     }
 
 
@@ -143,11 +147,18 @@ def cmd_info(args: argparse.Namespace) -> int:
         rows.append((n["id"], n["type"], shape, f"{n['params']:,}", human(n["flops"])))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for k, r in enumerate(rows):
-        print("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        print(
+            "  ".join(
+                c.ljust(w) if i < 3 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
         if k == 0:
             print("  ".join("-" * w for w in widths))
-    print(f"\n{project.name}: {d['total_params']:,} parameters, {human(d['total_flops'], 'FLOPs')} per sample, "
-          f"activations {human(d['activation_bytes_per_sample'] * 32, 'B')} for a batch of 32")
+    print(
+        f"\n{project.name}: {d['total_params']:,} parameters, {human(d['total_flops'], 'FLOPs')} per sample, "
+        f"activations {human(d['activation_bytes_per_sample'] * 32, 'B')} for a batch of 32"
+    )
     for e in d["errors"]:
         print(f"error: {e['node'] or 'model'}: {e['message']}")
     for w in d["warnings"]:
@@ -172,9 +183,15 @@ def cmd_data_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info.to_json(), indent=2, default=str))
         return 0
-    what = plural(info.num_classes or 0, "class") if info.classes is not None else f"regression, {info.num_targets} target(s)"
-    print(f"{info.path}: {info.kind}, {info.num_samples:,} samples, {what}; "
-          f"each sample {format_shape(info.sample_shape)} {info.dtype}")
+    what = (
+        plural(info.num_classes or 0, "class")
+        if info.classes is not None
+        else f"regression, {info.num_targets} target(s)"
+    )
+    print(
+        f"{info.path}: {info.kind}, {info.num_samples:,} samples, {what}; "
+        f"each sample {format_shape(info.sample_shape)} {info.dtype}"
+    )
     if info.classes is not None:
         width = max((len(c) for c in info.class_counts), default=0)
         for name, count in info.class_counts.items():
@@ -233,15 +250,24 @@ def cmd_train(args: argparse.Namespace) -> int:
             progress=True,
         )
     except ResumeRefused as e:
-        hint = f"; to start a new run from its weights: workbench train {args.project} --from-run {e.run_id}" if e.weights else ""
+        hint = (
+            f"; to start a new run from its weights: workbench train {args.project} --from-run {e.run_id}"
+            if e.weights
+            else ""
+        )
         raise CliError(f"{e}{hint}") from None
     except TrainError as e:
         raise CliError(str(e)) from None
     for note in result.notes:
         print(note)
     shown = [k for k in (result.final or {}) if k.startswith("val_")]
-    final = ", ".join(f"{k} {result.final[k]:.4g}" for k in shown if isinstance(result.final[k], int | float))
-    print(f"run {result.run_id}: {result.status} after {result.epochs_done} epoch(s)" + (f"; {final}" if final else ""))
+    final = ", ".join(
+        f"{k} {result.final[k]:.4g}" for k in shown if isinstance(result.final[k], int | float)
+    )
+    print(
+        f"run {result.run_id}: {result.status} after {result.epochs_done} epoch(s)"
+        + (f"; {final}" if final else "")
+    )
     return 0
 
 
@@ -257,8 +283,12 @@ def cmd_export(args: argparse.Namespace) -> int:
                 raise CliError("--untrained and --run exclude each other")
             trained = load_trained(args.project, args.run, untrained=args.untrained)
             result = export_trained(
-                trained, args.format, args.output, opset=args.opset,
-                progress=lambda msg: print(f"{msg}…", file=sys.stderr), cancelled=interrupted,
+                trained,
+                args.format,
+                args.output,
+                opset=args.opset,
+                progress=lambda msg: print(f"{msg}…", file=sys.stderr),
+                cancelled=interrupted,
             )
         except ExportError as e:
             if interrupted():  # a Ctrl+C that a library turned into its own error, or swallowed
@@ -289,7 +319,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise CliError(f"none of the {len(skipped)} images could be decoded: " + "; ".join(skipped))
     for message in skipped:
         print(f"workbench: skipped {message}", file=sys.stderr)
-    print(json.dumps(predictions, indent=2) if args.json else format_predictions(predictor, predictions))
+    print(
+        json.dumps(predictions, indent=2)
+        if args.json
+        else format_predictions(predictor, predictions)
+    )
     return 0
 
 
@@ -302,7 +336,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.max_bytes < 1:
         raise CliError(f"--max-bytes must be at least 1, not {args.max_bytes}")
     try:
-        server = ModelServer(args.model, host=args.host, port=args.port, max_bytes=args.max_bytes, quiet=args.quiet)
+        server = ModelServer(
+            args.model, host=args.host, port=args.port, max_bytes=args.max_bytes, quiet=args.quiet
+        )
     except (PredictError, ServeError) as e:
         raise CliError(str(e)) from None
     log = logging.getLogger("workbench.serve")
@@ -319,11 +355,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             p, url = server.predictor, server.url
             print(f"Serving {Path(args.model).name}: {p.describe()}")
-            print(f"  POST {url}/predict   {{\"instances\": [{p.example_instance()}]}}")
+            print(f'  POST {url}/predict   {{"instances": [{p.example_instance()}]}}')
             print(f"  GET  {url}/metadata")
-            print(f"  GET  {url}/health   (and the Open Inference Protocol, KServe v2, under {url}/v2/models/{server.name})")
+            print(
+                f"  GET  {url}/health   (and the Open Inference Protocol, KServe v2, under {url}/v2/models/{server.name})"
+            )
             local = args.host in ("127.0.0.1", "localhost", "::1")
-            where = "this machine only" if local else f"{args.host}: other machines that can reach it may use the model"
+            where = (
+                "this machine only"
+                if local
+                else f"{args.host}: other machines that can reach it may use the model"
+            )
             print(f"Listening on {where}. Press Ctrl+C to stop.", flush=True)
             server.serve_forever()
         finally:
@@ -354,17 +396,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     elif args.serve:
         from workbench.deploy import bench_serve
 
-        results = bench_serve.run(old=args.old, slow=args.sockets, log=None if args.json else lambda line: print(line, file=sys.stderr))
+        results = bench_serve.run(
+            old=args.old,
+            slow=args.sockets,
+            log=None if args.json else lambda line: print(line, file=sys.stderr),
+        )
         text = bench_serve.format_report(results)
     elif args.images:
         from workbench.data import bench_images
 
-        results = bench_images.run(count=args.count, log=None if args.json else lambda line: print(line, file=sys.stderr))
+        results = bench_images.run(
+            count=args.count, log=None if args.json else lambda line: print(line, file=sys.stderr)
+        )
         text = bench_images.format_report(results)
     else:
         from workbench.engine.bench_train import format_train_results, run_train_benchmark
 
-        results = run_train_benchmark(rounds=args.rounds, progress=None if args.json else lambda line: print(line, file=sys.stderr))
+        results = run_train_benchmark(
+            rounds=args.rounds,
+            progress=None if args.json else lambda line: print(line, file=sys.stderr),
+        )
         text = format_train_results(results)
     print(json.dumps(results, indent=2) if args.json else text)
     return 0
@@ -379,7 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench.core.export_formats import cli_help as export_formats_help
     from workbench.engine.config import OPTIMIZERS, choice_list
 
-    p = _Parser(prog="workbench", description="Model Workbench: build, train and export neural networks.")
+    p = _Parser(
+        prog="workbench", description="Model Workbench: build, train and export neural networks."
+    )
     from workbench import __version__
 
     p.add_argument("--version", action="version", version=f"workbench {__version__}")
@@ -387,7 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("gui", help="open the window (the default)")
     g.add_argument("project", nargs="?", help="a .wbproj file (or a template name) to open")
-    g.add_argument("--screenshot", metavar="PNG", help="render the window at 1280x800 offscreen to PNG and exit")
+    g.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        help="render the window at 1280x800 offscreen to PNG and exit",
+    )
     g.set_defaults(func=cmd_gui)
 
     t = sub.add_parser("templates", help="list the starting templates")
@@ -407,11 +464,17 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="inspect datasets and attach them to projects")
     dsub = d.add_subparsers(dest="data_command", parser_class=_Parser, required=True)
     di = dsub.add_parser("inspect", help="scan a dataset and list its classes and problems")
-    di.add_argument("path", metavar="PATH", help="a folder of images, or a .csv, .tsv, .parquet, .npz or .npy file")
+    di.add_argument(
+        "path",
+        metavar="PATH",
+        help="a folder of images, or a .csv, .tsv, .parquet, .npz or .npy file",
+    )
     di.add_argument("--target", metavar="COLUMN", help="the target column of a table")
     di.add_argument("--json", action="store_true", help="machine-readable output")
     di.set_defaults(func=cmd_data_inspect)
-    da = dsub.add_parser("attach", help="use a dataset in a project and fit the model's Input and Output to it")
+    da = dsub.add_parser(
+        "attach", help="use a dataset in a project and fit the model's Input and Output to it"
+    )
     da.add_argument("project", metavar="PROJECT")
     da.add_argument("path", metavar="PATH")
     da.add_argument("--target", metavar="COLUMN", help="the target column of a table")
@@ -425,54 +488,132 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int, metavar="N")
     tr.add_argument("--lr", type=float, metavar="X", help="learning rate")
     tr.add_argument("--optimizer", metavar="NAME", help=choice_list(OPTIMIZERS))
-    tr.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default: the project's)")
+    tr.add_argument(
+        "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default: the project's)"
+    )
     tr.add_argument("--seed", type=int, metavar="N")
-    tr.add_argument("--metrics", metavar="FILE.jsonl", help="also write one JSON line per epoch here")
+    tr.add_argument(
+        "--metrics", metavar="FILE.jsonl", help="also write one JSON line per epoch here"
+    )
     start = tr.add_mutually_exclusive_group()
-    start.add_argument("--resume", action="store_true", help="continue the project's last unfinished run")
-    start.add_argument("--from-run", metavar="ID",
-                       help="start a new run from the weights of run ID (its last intact checkpoint)")
+    start.add_argument(
+        "--resume", action="store_true", help="continue the project's last unfinished run"
+    )
+    start.add_argument(
+        "--from-run",
+        metavar="ID",
+        help="start a new run from the weights of run ID (its last intact checkpoint)",
+    )
     tr.set_defaults(func=cmd_train)
 
-    ex = sub.add_parser("export", help="export a trained model: verified ONNX, PyTorch weights, or PyTorch code")
+    ex = sub.add_parser(
+        "export", help="export a trained model: verified ONNX, PyTorch weights, or PyTorch code"
+    )
     ex.add_argument("project", metavar="PROJECT")
     ex.add_argument("--format", choices=EXPORT_FORMATS, default="onnx", help=export_formats_help())
     folders = choice_list([f.name for f in EXPORT_FORMATS.values() if f.folder])
-    ex.add_argument("-o", "--output", required=True, metavar="OUT", help=f"the file (or, for {folders}, the folder) to write")
-    ex.add_argument("--opset", type=int, default=18, metavar="N", help="ONNX opset, 18 to 25 (default 18)")
+    ex.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help=f"the file (or, for {folders}, the folder) to write",
+    )
+    ex.add_argument(
+        "--opset", type=int, default=18, metavar="N", help="ONNX opset, 18 to 25 (default 18)"
+    )
     ex.add_argument("--run", metavar="ID", help="the run to export (default: the latest)")
-    ex.add_argument("--untrained", action="store_true", help="export the model with freshly initialised weights (no run needed)")
+    ex.add_argument(
+        "--untrained",
+        action="store_true",
+        help="export the model with freshly initialised weights (no run needed)",
+    )
     ex.set_defaults(func=cmd_export)
 
-    pr = sub.add_parser("predict", help="predict with an exported .onnx model (onnxruntime only, no PyTorch)")
+    pr = sub.add_parser(
+        "predict", help="predict with an exported .onnx model (onnxruntime only, no PyTorch)"
+    )
     pr.add_argument("model", metavar="MODEL.onnx", help="a model written by 'workbench export'")
-    pr.add_argument("inputs", nargs="+", metavar="INPUT",
-                    help="image files or folders, .csv/.tsv files of rows, or .npy/.npz arrays (as the model was trained on)")
-    pr.add_argument("--top-k", type=int, default=5, metavar="K", help="classes listed per prediction (default 5)")
+    pr.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files or folders, .csv/.tsv files of rows, or .npy/.npz arrays (as the model was trained on)",
+    )
+    pr.add_argument(
+        "--top-k",
+        type=int,
+        default=5,
+        metavar="K",
+        help="classes listed per prediction (default 5)",
+    )
     pr.add_argument("--json", action="store_true", help="machine-readable output")
     pr.set_defaults(func=cmd_predict)
 
     sv = sub.add_parser("serve", help="serve an exported .onnx model over HTTP (POST /predict)")
     sv.add_argument("model", metavar="MODEL.onnx", help="a model written by 'workbench export'")
-    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    sv.add_argument("--port", type=int, default=8000, metavar="N", help="port (default 8000; 0 picks a free one)")
-    sv.add_argument("--max-bytes", type=int, default=16 * 2**20, metavar="N", help="largest request body (default 16 MiB)")
+    sv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    sv.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        metavar="N",
+        help="port (default 8000; 0 picks a free one)",
+    )
+    sv.add_argument(
+        "--max-bytes",
+        type=int,
+        default=16 * 2**20,
+        metavar="N",
+        help="largest request body (default 16 MiB)",
+    )
     sv.add_argument("--quiet", action="store_true", help="do not log each request")
     sv.set_defaults(func=cmd_serve)
 
-    b = sub.add_parser("bench", help="benchmarks: training speed (default), builder, image streaming, serving")
+    b = sub.add_parser(
+        "bench", help="benchmarks: training speed (default), builder, image streaming, serving"
+    )
     mode = b.add_mutually_exclusive_group()
-    mode.add_argument("--builder", action="store_true", help="shape inference on a large graph and launch to first paint")
-    mode.add_argument("--images", action="store_true", help="index and stream a generated folder of small PNGs")
-    mode.add_argument("--ui", action="store_true", help="event-loop gaps of the window while it trains (p50, p99, max)")
-    mode.add_argument("--parity", action="store_true", help="templates against hand-written PyTorch on the sample datasets")
-    mode.add_argument("--serve", action="store_true",
-                      help="the prediction server against onnxruntime: keep-alive, 32 clients, huge images, slow sockets")
+    mode.add_argument(
+        "--builder",
+        action="store_true",
+        help="shape inference on a large graph and launch to first paint",
+    )
+    mode.add_argument(
+        "--images", action="store_true", help="index and stream a generated folder of small PNGs"
+    )
+    mode.add_argument(
+        "--ui",
+        action="store_true",
+        help="event-loop gaps of the window while it trains (p50, p99, max)",
+    )
+    mode.add_argument(
+        "--parity",
+        action="store_true",
+        help="templates against hand-written PyTorch on the sample datasets",
+    )
+    mode.add_argument(
+        "--serve",
+        action="store_true",
+        help="the prediction server against onnxruntime: keep-alive, 32 clients, huge images, slow sockets",
+    )
     b.add_argument("--nodes", type=int, default=300, help="--builder: graph size (default 300)")
-    b.add_argument("--count", type=int, default=100_000, help="--images: number of images (default 100000)")
+    b.add_argument(
+        "--count", type=int, default=100_000, help="--images: number of images (default 100000)"
+    )
     b.add_argument("--rounds", type=int, default=3, help="training: interleaved rounds (default 3)")
-    b.add_argument("--old", metavar="REV", help="--serve: also measure the server of this git revision (or folder)")
-    b.add_argument("--sockets", type=int, default=2000, help="--serve: slow sockets to open (default 2000)")
+    b.add_argument(
+        "--old",
+        metavar="REV",
+        help="--serve: also measure the server of this git revision (or folder)",
+    )
+    b.add_argument(
+        "--sockets", type=int, default=2000, help="--serve: slow sockets to open (default 2000)"
+    )
     b.add_argument("--json", action="store_true", help="machine-readable output")
     b.set_defaults(func=cmd_bench)
     return p

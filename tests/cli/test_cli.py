@@ -26,7 +26,9 @@ def test_templates_lists_one_per_line_name_first(capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.parametrize("name", list(TEMPLATES))
-def test_new_then_info_json_has_no_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+def test_new_then_info_json_has_no_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
     path = tmp_path / f"{name}.wbproj"
     assert run(capsys, "new", "--template", name, str(path))[0] == 0
     code, out, err = run(capsys, "info", str(path), "--json")
@@ -58,7 +60,12 @@ def test_info_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         ["gui", "missing.wbproj"],
     ],
 )
-def test_errors_are_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+def test_errors_are_one_line_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+) -> None:
     monkeypatch.chdir(tmp_path)
     try:
         code = main(args)
@@ -73,9 +80,16 @@ def test_errors_are_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_corrupt_project_is_one_line_in_a_real_process(tmp_path: Path) -> None:
     path = tmp_path / "bad.wbproj"
     path.write_bytes(b"\x00\x01garbage")
-    out = subprocess.run([sys.executable, "-m", "workbench", "info", str(path)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "workbench", "info", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == ["workbench: bad.wbproj: the file is not valid JSON (line 1, column 1: Expecting value); it may be truncated"]
+    assert out.stderr.strip().splitlines() == [
+        "workbench: bad.wbproj: the file is not valid JSON (line 1, column 1: Expecting value); it may be truncated"
+    ]
 
 
 def test_new_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,7 +100,9 @@ def test_new_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert path.read_text() == "keep"
 
 
-def test_gui_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gui_without_a_display_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     if not sys.platform.startswith("linux"):
         pytest.skip("the display check is for Linux")
     for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
@@ -95,12 +111,16 @@ def test_gui_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch, capsys: 
     assert code == 2 and "no display found" in err and "--screenshot" in err
 
 
-def test_a_project_path_alone_opens_the_window(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_project_path_alone_opens_the_window(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """`workbench net.wbproj` is how a desktop opens a project file: it means `workbench gui net.wbproj`."""
     from workbench import cli
 
     opened: list[tuple[str | None, str | None]] = []
-    monkeypatch.setattr(cli, "cmd_gui", lambda args: opened.append((args.project, args.screenshot)) or 0)
+    monkeypatch.setattr(
+        cli, "cmd_gui", lambda args: opened.append((args.project, args.screenshot)) or 0
+    )
     project = tmp_path / "net.wbproj"
     assert cli.main([str(project)]) == 0
     assert cli.main([str(project), "--screenshot", "w.png"]) == 0

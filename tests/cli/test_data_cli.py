@@ -63,7 +63,9 @@ def test_inspect_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert d["kind"] == "table" and d["num_classes"] is None
 
 
-def test_inspect_counts_skipped_files_as_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_inspect_counts_skipped_files_as_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from PIL import Image
 
     for cls in ("a", "b"):
@@ -88,7 +90,9 @@ def test_inspect_counts_skipped_files_as_problems(tmp_path: Path, capsys: pytest
         ("bad.npz", b"this is not a zip file"),
     ],
 )
-def test_bad_data_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes) -> None:
+def test_bad_data_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     code, out, err = run(capsys, "data", "inspect", str(path))
@@ -96,7 +100,9 @@ def test_bad_data_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert len(err.strip().splitlines()) == 1 and name in err and "Traceback" not in err
 
 
-def test_attach_bad_data_leaves_the_project_untouched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_attach_bad_data_leaves_the_project_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = tmp_path / "p.wbproj"
     main(["new", "--template", "lenet", str(project)])
     before = project.read_bytes()
@@ -124,8 +130,14 @@ def test_a_table_with_1e308_is_a_data_problem_not_a_learning_rate_one(
     assert run(capsys, "new", "--template", "mlp", str(project))[0] == 0
     code, _out, err = run(capsys, "train", str(project), "--data", str(csv), "--epochs", "1")
     assert code == 2
-    assert err.strip().splitlines()[-1].startswith(
-        "workbench: big.csv: column 'a': 1 value(s) too large to standardize (line 10: 1e+308)"
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith(
+            "workbench: big.csv: column 'a': 1 value(s) too large to standardize (line 10: 1e+308)"
+        )
     ), err
     assert "learning rate" not in err and "NaN" not in err
-    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [
+        str(w.message) for w in recwarn
+    ]

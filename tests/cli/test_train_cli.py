@@ -13,25 +13,55 @@ from workbench.cli import main
 from workbench.data.samples import sample_path
 
 
-def test_train_writes_metrics_and_records_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_writes_metrics_and_records_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = tmp_path / "m.wbproj"
     assert main(["new", "--template", "mlp", str(project)]) == 0
     metrics = tmp_path / "m.jsonl"
-    code = main(["train", str(project), "--data", str(sample_path("tabular")), "--epochs", "2",
-                 "--batch-size", "64", "--lr", "0.01", "--optimizer", "adamw", "--seed", "3",
-                 "--metrics", str(metrics), "--device", "cpu"])
+    code = main(
+        [
+            "train",
+            str(project),
+            "--data",
+            str(sample_path("tabular")),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "64",
+            "--lr",
+            "0.01",
+            "--optimizer",
+            "adamw",
+            "--seed",
+            "3",
+            "--metrics",
+            str(metrics),
+            "--device",
+            "cpu",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     rows = [json.loads(line) for line in metrics.read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
-    assert {"train_loss", "val_loss", "val_accuracy", "lr", "epoch_seconds", "samples_per_s"} <= set(rows[0])
+    assert {
+        "train_loss",
+        "val_loss",
+        "val_accuracy",
+        "lr",
+        "epoch_seconds",
+        "samples_per_s",
+    } <= set(rows[0])
     saved = json.loads(project.read_text())
     assert saved["runs"] and saved["dataset"]["path"]
     assert (tmp_path / "m.runs").is_dir()
     assert "finished after 2 epoch(s)" in out
 
 
-def test_resume_without_an_unfinished_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_resume_without_an_unfinished_run_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = tmp_path / "m.wbproj"
     main(["new", "--template", "mlp", str(project)])
     code = main(["train", str(project), "--resume"])
@@ -40,7 +70,9 @@ def test_resume_without_an_unfinished_run_is_one_line(tmp_path: Path, capsys: py
 
 
 @pytest.mark.parametrize("extra", [["--optimizer", "bogus"], ["--epochs", "0"], ["--lr", "-1"]])
-def test_bad_settings_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]) -> None:
+def test_bad_settings_are_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
     project = tmp_path / "m.wbproj"
     main(["new", "--template", "mlp", str(project)])
     before = project.read_bytes()
@@ -50,7 +82,9 @@ def test_bad_settings_are_one_line_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert project.read_bytes() == before
 
 
-def test_a_project_without_data_says_how_to_add_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_project_without_data_says_how_to_add_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = tmp_path / "m.wbproj"
     main(["new", "--template", "mlp", str(project)])
     code = main(["train", str(project)])
@@ -70,7 +104,17 @@ def test_a_bad_runs_list_is_one_line_and_makes_no_run_folder(
     doc["runs"] = runs
     project.write_text(json.dumps(doc))
     capsys.readouterr()
-    code = main(["train", str(project), "--epochs", "1", "--device", "cpu", *(["--resume"] if resume else [])])
+    code = main(
+        [
+            "train",
+            str(project),
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            *(["--resume"] if resume else []),
+        ]
+    )
     _, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "runs" in err
@@ -103,8 +147,12 @@ def test_a_read_only_file_system_for_the_runs_is_one_line(
     assert "m.runs" in err and "read-only file system" in err
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_runs_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders"
+)
+def test_a_read_only_runs_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = _tabular_project(tmp_path)
     runs = tmp_path / "m.runs"
     runs.mkdir()
@@ -118,7 +166,9 @@ def test_a_read_only_runs_folder_is_one_line(tmp_path: Path, capsys: pytest.Capt
     assert code == 2 and len(err.strip().splitlines()) == 1 and "permission denied" in err
 
 
-def test_a_run_file_without_permission_is_not_called_locked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_file_without_permission_is_not_called_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sys
 
     from workbench.engine import runs
@@ -151,7 +201,10 @@ def test_a_damaged_checkpoint_is_one_line_and_a_new_run_can_start_from_the_run(
     code = main(["train", str(project), "--resume"])
     _, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert "checkpoint last.pt is damaged (checksum mismatch)" in err and f"--from-run {run.name}" in err
+    assert (
+        "checkpoint last.pt is damaged (checksum mismatch)" in err
+        and f"--from-run {run.name}" in err
+    )
     code = main(["train", str(project), "--from-run", run.name, "--epochs", "1", "--device", "cpu"])
     out, err = capsys.readouterr()
     assert code == 0, err

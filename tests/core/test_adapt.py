@@ -9,7 +9,9 @@ from workbench.core.templates import TEMPLATES
 
 
 def test_a_table_does_not_fit_lenet_and_the_mlp_template_is_offered():
-    check = check_fit(TEMPLATES["lenet"].build(), (4,), "float32", "classification", 3, data_kind="table")
+    check = check_fit(
+        TEMPLATES["lenet"].build(), (4,), "float32", "classification", 3, data_kind="table"
+    )
     assert not check.fits
     assert check.template == "mlp"
     assert check.action == "Use the MLP template for this table"
@@ -17,14 +19,28 @@ def test_a_table_does_not_fit_lenet_and_the_mlp_template_is_offered():
 
 
 def test_data_that_fits_after_adapting_passes():
-    assert check_fit(TEMPLATES["mlp"].build(), (4,), "float32", "regression", None, data_kind="table").fits
-    assert check_fit(TEMPLATES["lenet"].build(), (3, 32, 32), "float32", "classification", 5, data_kind="images").fits
+    assert check_fit(
+        TEMPLATES["mlp"].build(), (4,), "float32", "regression", None, data_kind="table"
+    ).fits
+    assert check_fit(
+        TEMPLATES["lenet"].build(), (3, 32, 32), "float32", "classification", 5, data_kind="images"
+    ).fits
 
 
 def test_images_into_an_mlp_offer_lenet_and_tokens_offer_a_sequence_model():
-    images = check_fit(TEMPLATES["mlp"].build(), (3, 32, 32), "float32", "classification", 5, data_kind="images")
+    images = check_fit(
+        TEMPLATES["mlp"].build(), (3, 32, 32), "float32", "classification", 5, data_kind="images"
+    )
     assert images.template == "lenet" and images.action == "Use the LeNet template for these images"
-    tokens = check_fit(TEMPLATES["mlp"].build(), (40,), "int64", "classification", 2, vocab_size=50, data_kind="arrays")
+    tokens = check_fit(
+        TEMPLATES["mlp"].build(),
+        (40,),
+        "int64",
+        "classification",
+        2,
+        vocab_size=50,
+        data_kind="arrays",
+    )
     assert tokens.template == "gru"
 
 

@@ -119,12 +119,18 @@ def test_known_counts() -> None:
         return layer.count_params(p, inputs, out), layer.flops(p, inputs, out)
 
     assert count("Conv2d", {"out_channels": 16, "kernel_size": 5}, [f(1, 28, 28)]) == (
-        16 * 25 + 16, 2 * 16 * 24 * 24 * 25 + 16 * 24 * 24,
+        16 * 25 + 16,
+        2 * 16 * 24 * 24 * 25 + 16 * 24 * 24,
     )
-    assert count("Conv1d", {"out_channels": 4, "kernel_size": 3, "bias": False}, [f(2, 10)])[0] == 4 * 2 * 3
+    assert (
+        count("Conv1d", {"out_channels": 4, "kernel_size": 3, "bias": False}, [f(2, 10)])[0]
+        == 4 * 2 * 3
+    )
     assert count("Embedding", {"num_embeddings": 100, "embedding_dim": 8}, [i(5)])[0] == 800
     assert count("LSTM", {"hidden_size": 10}, [f(7, 3)])[0] == 4 * (10 * 3 + 10 * 10 + 2 * 10)
-    assert count("GRU", {"hidden_size": 10, "bidirectional": True}, [f(7, 3)])[0] == 2 * 3 * (10 * 13 + 20)
+    assert count("GRU", {"hidden_size": 10, "bidirectional": True}, [f(7, 3)])[0] == 2 * 3 * (
+        10 * 13 + 20
+    )
     assert count("MultiHeadSelfAttention", {}, [f(5, 8)])[0] == 4 * 64 + 4 * 8
     assert count("PositionalEncoding", {"kind": "sinusoidal"}, [f(5, 8)])[0] == 0
     assert count("PositionalEncoding", {"kind": "learned"}, [f(5, 8)])[0] == 40
@@ -134,7 +140,10 @@ def test_known_counts() -> None:
         layer = get(name)
         assert layer.count_params(layer.defaults(), [f(2, 4, 4)], f(2, 4, 4)) == 0
     assert count("Linear", {"units": 4}, [f(3, 5)])[1] == 2 * 3 * 5 * 4
-    assert count("TransformerEncoderLayer", {}, [f(10, 32)])[1] > count("MultiHeadSelfAttention", {}, [f(10, 32)])[1]
+    assert (
+        count("TransformerEncoderLayer", {}, [f(10, 32)])[1]
+        > count("MultiHeadSelfAttention", {}, [f(10, 32)])[1]
+    )
 
 
 # --- helpful shape errors ------------------------------------------------------------
@@ -167,28 +176,75 @@ def test_exact_messages() -> None:
 @pytest.mark.parametrize(
     ("name", "params", "inputs", "needles"),
     [
-        ("Conv2d", {}, [f(784)], ["Conv2d needs (N, C, H, W) but gets (N, 784)", "reshape it to (N, C, H, W) with a Reshape", "1 28 28"]),
+        (
+            "Conv2d",
+            {},
+            [f(784)],
+            [
+                "Conv2d needs (N, C, H, W) but gets (N, 784)",
+                "reshape it to (N, C, H, W) with a Reshape",
+                "1 28 28",
+            ],
+        ),
         ("Conv2d", {}, [f(3, 32)], ["(N, 3, 32)", "with a Reshape"]),
-        ("Conv2d", {"kernel_size": 5}, [f(16, 4, 4)], ["the input 4x4 is smaller than the 5x5 kernel: use padding or a smaller kernel"]),
-        ("Conv2d", {"kernel_size": 3, "dilation": 3}, [f(1, 6, 6)], ["smaller than the 7x7 kernel", "dilated"]),
+        (
+            "Conv2d",
+            {"kernel_size": 5},
+            [f(16, 4, 4)],
+            ["the input 4x4 is smaller than the 5x5 kernel: use padding or a smaller kernel"],
+        ),
+        (
+            "Conv2d",
+            {"kernel_size": 3, "dilation": 3},
+            [f(1, 6, 6)],
+            ["smaller than the 7x7 kernel", "dilated"],
+        ),
         ("Conv1d", {"kernel_size": 5}, [f(2, 3)], ["input length 3", "kernel size 5"]),
         ("Conv1d", {}, [f(1, 28, 28)], ["Conv1d needs (N, C, L)", "2d"]),
         ("Conv2d", {}, [i(20)], ["Conv2d needs float input", "Embedding"]),
-        ("MaxPool2d", {"kernel_size": 4}, [f(8, 3, 3)], ["3x3 is smaller than the 4x4 pooling window"]),
+        (
+            "MaxPool2d",
+            {"kernel_size": 4},
+            [f(8, 3, 3)],
+            ["3x3 is smaller than the 4x4 pooling window"],
+        ),
         ("MaxPool1d", {}, [f(10)], ["MaxPool1d needs (N, C, L) but gets (N, 10)"]),
         ("AvgPool2d", {}, [f(16)], ["AvgPool2d needs (N, C, H, W)"]),
         ("GlobalAvgPool", {}, [f(10)], ["nothing to pool"]),
-        ("GlobalAvgPool", {"over": "time"}, [f(3, 8, 8)], ["needs a sequence (N, T, F)", "spatial"]),
+        (
+            "GlobalAvgPool",
+            {"over": "time"},
+            [f(3, 8, 8)],
+            ["needs a sequence (N, T, F)", "spatial"],
+        ),
         ("BatchNorm1d", {}, [f(3, 8, 8)], ["BatchNorm1d needs (N, C) or (N, C, L)", "BatchNorm2d"]),
         ("BatchNorm2d", {}, [f(8)], ["BatchNorm2d needs (N, C, H, W)", "BatchNorm1d"]),
-        ("LSTM", {}, [f(784)], ["LSTM needs a sequence (N, T, F) but gets (N, 784)", "use a Reshape to (T, F) or an Embedding"]),
+        (
+            "LSTM",
+            {},
+            [f(784)],
+            [
+                "LSTM needs a sequence (N, T, F) but gets (N, 784)",
+                "use a Reshape to (T, F) or an Embedding",
+            ],
+        ),
         ("GRU", {}, [f(1, 28, 28)], ["e.g. shape 28 28"]),
         ("RNN", {}, [i(20)], ["put an Embedding before it"]),
-        ("MultiHeadSelfAttention", {}, [f(10, 30)], ["divisible by num_heads 4", "E = 30", "1, 2, 3, 5, 6, 10, 15 or 30"]),
+        (
+            "MultiHeadSelfAttention",
+            {},
+            [f(10, 30)],
+            ["divisible by num_heads 4", "E = 30", "1, 2, 3, 5, 6, 10, 15 or 30"],
+        ),
         ("TransformerEncoderLayer", {"num_heads": 3}, [f(10, 32)], ["1, 2, 4, 8, 16 or 32"]),
         ("TransformerEncoderLayer", {}, [f(32)], ["(N, T, E)", "Embedding"]),
         ("PositionalEncoding", {}, [f(3, 4, 5)], ["(N, T, E)", "Reshape"]),
-        ("Reshape", {"shape": [3, 32, 32]}, [f(784)], ["needs 3072 values per sample", "(N, 784) with 784", "-1"]),
+        (
+            "Reshape",
+            {"shape": [3, 32, 32]},
+            [f(784)],
+            ["needs 3072 values per sample", "(N, 784) with 784", "-1"],
+        ),
         ("Reshape", {"shape": [5, -1]}, [f(12)], ["multiple of 5", "divides 12"]),
         ("Embedding", {}, [i(4, 5)], ["token ids (N, T)", "(N, 4, 5)"]),
         ("Softmax", {"dim": 2}, [f(10)], ["Softmax over dim 2", "(N, 10)", "use dim -1"]),
@@ -196,13 +252,20 @@ def test_exact_messages() -> None:
         ("Add", {}, [f(16, 8, 8), f(16, 4, 4)], ["same kernel, stride and padding"]),
         ("Add", {}, [f(10), f(12)], ["a Linear with 10 units"]),
         ("Add", {}, [f(10), f(2, 5)], ["same number of axes"]),
-        ("Concat", {}, [f(16, 12, 12), f(32, 10, 10)], ["Concat along dim 1 needs inputs that agree", "(N, 16, 12, 12) and (N, 32, 10, 10)"]),
+        (
+            "Concat",
+            {},
+            [f(16, 12, 12), f(32, 10, 10)],
+            ["Concat along dim 1 needs inputs that agree", "(N, 16, 12, 12) and (N, 32, 10, 10)"],
+        ),
         ("Concat", {"dim": 2}, [f(16, 12, 12), f(32, 12, 12)], ["concatenate along dim 1 instead"]),
         ("Concat", {"dim": 2}, [f(10), f(10)], ["at least 3 axes", "use dim 1"]),
         ("Concat", {}, [f(10), i(10)], ["one dtype"]),
     ],
 )
-def test_shape_error_says_how_to_fix(name: str, params: dict, inputs: list[TensorSpec], needles: list[str]) -> None:
+def test_shape_error_says_how_to_fix(
+    name: str, params: dict, inputs: list[TensorSpec], needles: list[str]
+) -> None:
     message = _error(name, params, inputs)
     for needle in needles:
         assert needle in message, message

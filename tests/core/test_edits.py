@@ -12,7 +12,14 @@ from workbench.core.templates import chain
 
 
 def linear_on_image() -> Graph:
-    g, _ = chain([("Input", {"shape": [1, 28, 28]}), ("Conv2d", {"out_channels": 4, "kernel_size": 3}), ("Linear", {"units": 8}), ("Output", {"num_classes": 3})])
+    g, _ = chain(
+        [
+            ("Input", {"shape": [1, 28, 28]}),
+            ("Conv2d", {"out_channels": 4, "kernel_size": 3}),
+            ("Linear", {"units": 8}),
+            ("Output", {"num_classes": 3}),
+        ]
+    )
     auto_layout(g)
     return g
 
@@ -57,14 +64,18 @@ def test_insert_before_an_unconnected_input_is_refused():
 
 
 def test_deleting_a_middle_layer_reconnects_its_neighbours_when_shapes_fit():
-    g, _ = chain([("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})])
+    g, _ = chain(
+        [("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})]
+    )
     made, notes = edits.remove_and_reconnect(g, ["relu_1"])
     assert made == [Edge("linear_1", "output_1")] and notes == []
     assert Edge("linear_1", "output_1") in g.edges and analyze(g).ok
 
 
 def test_deleting_a_middle_layer_does_not_reconnect_when_shapes_do_not_fit():
-    g, _ = chain([("Input", {"shape": [1, 8, 8]}), ("Flatten", {}), ("Linear", {"units": 4}), ("Output", {})])
+    g, _ = chain(
+        [("Input", {"shape": [1, 8, 8]}), ("Flatten", {}), ("Linear", {"units": 4}), ("Output", {})]
+    )
     made, notes = edits.remove_and_reconnect(g, ["flatten_1"])
     assert made == []
     assert len(notes) == 1 and "Flatten" in notes[0]
@@ -78,7 +89,9 @@ def test_deleting_a_multi_input_or_an_end_layer_does_not_bridge():
 
 
 def test_duplicate_and_disconnect_all():
-    g, _ = chain([("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})])
+    g, _ = chain(
+        [("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})]
+    )
     new = edits.duplicate(g, ["linear_1", "relu_1"], (300, 0))
     assert [g.nodes[n].type for n in new] == ["Linear", "ReLU"]
     assert Edge(new[0], new[1]) in g.edges

@@ -32,8 +32,12 @@ def test_templates_have_no_errors_and_token_models_warn_about_the_vocabulary() -
 def test_settings_that_fix_the_sequence_length_are_warned_about() -> None:
     assert not [i for i in export_issues(_tokens("sinusoidal")) if "sequence" in i.message]
     learned = [i for i in export_issues(_tokens("learned")) if "sequence length" in i.message]
-    assert [i.node for i in learned] == ["positionalencoding_1"] and "exactly 12 steps" in learned[0].message
-    flat = [i for i in export_issues(_tokens("sinusoidal", flatten=True)) if "time axis" in i.message]
+    assert [i.node for i in learned] == ["positionalencoding_1"] and "exactly 12 steps" in learned[
+        0
+    ].message
+    flat = [
+        i for i in export_issues(_tokens("sinusoidal", flatten=True)) if "time axis" in i.message
+    ]
     assert [i.node for i in flat] == ["flatten_1"]
     # other formats have no such limits
     assert export_issues(_tokens("learned"), "python") == []
@@ -44,11 +48,17 @@ def test_errors_come_first_and_block() -> None:
     g = TEMPLATES["lenet"].build()
     for opset in (MIN_OPSET - 1, MAX_OPSET + 1):
         issues = export_issues(g, "onnx", opset)
-        assert issues[0].severity == "error" and f"opset {opset} is not supported" in issues[0].message
+        assert (
+            issues[0].severity == "error" and f"opset {opset} is not supported" in issues[0].message
+        )
     assert export_issues(g, "onnx", MIN_OPSET) == [] and export_issues(g, "onnx", MAX_OPSET) == []
     g.remove_node("flatten_1")  # Linear after a convolution: a shape error
     issues = export_issues(g, "weights")
-    assert len(issues) == 1 and issues[0].severity == "error" and "error(s) to fix first" in issues[0].message
+    assert (
+        len(issues) == 1
+        and issues[0].severity == "error"
+        and "error(s) to fix first" in issues[0].message
+    )
     assert export_issues(g, "zip")[0].message.startswith("unknown export format")
 
 

@@ -27,7 +27,9 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Pat
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
-def test_new_files_are_readable_by_others_and_replaced_files_keep_their_mode(tmp_path: Path) -> None:
+def test_new_files_are_readable_by_others_and_replaced_files_keep_their_mode(
+    tmp_path: Path,
+) -> None:
     new = tmp_path / "new.wbproj"
     atomic_write_text(new, "x")
     assert stat.S_IMODE(new.stat().st_mode) == 0o644  # not mkstemp's 0o600
@@ -52,7 +54,9 @@ def test_os_error_text_names_the_cause(error: OSError, text: str) -> None:
     assert os_error_text(error) == text
 
 
-def test_saving_a_project_on_a_read_only_file_system_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_saving_a_project_on_a_read_only_file_system_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from workbench.core import project as proj
 
     def refuse(path: object, text: str) -> None:

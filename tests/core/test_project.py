@@ -38,15 +38,42 @@ def test_every_template_round_trips_through_a_file(tmp_path: Path, name: str) ->
         (b'{"schema_version": 99, "graph": {"nodes": [], "edges": []}}', "newer Model Workbench"),
         (b'{"schema_version": 1}', "no 'graph'"),
         (b'{"schema_version": 1, "graph": {"nodes": {}, "edges": []}}', "graph.nodes"),
-        (b'{"schema_version": 1, "graph": {"nodes": [{"id": 3, "type": "Linear"}], "edges": []}}', ".id must be"),
-        (b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Nope"}], "edges": []}}', "unknown layer type"),
-        (b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Linear", "params": {"units": -3}}], "edges": []}}', "at least 1"),
-        (b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Linear", "params": {"units": "x"}}], "edges": []}}', "whole number"),
-        (b'{"schema_version": 1, "graph": {"nodes": [], "edges": [{"src": "a", "dst": "b"}]}}', "no node 'a'"),
-        (b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Linear", "pos": [0]}], "edges": []}}', "pos"),
-        (b'{"schema_version": 1, "graph": {"nodes": [], "edges": []}, "runs": ["zz"]}', "runs[0] must be an object"),
-        (b'{"schema_version": 1, "graph": {"nodes": [], "edges": []}, "runs": [{"id": 3}]}', "runs[0].id must be a string"),
-        (b'{"schema_version": 1, "graph": {"nodes": [], "edges": []}, "runs": "zz"}', "'runs' has the wrong type"),
+        (
+            b'{"schema_version": 1, "graph": {"nodes": [{"id": 3, "type": "Linear"}], "edges": []}}',
+            ".id must be",
+        ),
+        (
+            b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Nope"}], "edges": []}}',
+            "unknown layer type",
+        ),
+        (
+            b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Linear", "params": {"units": -3}}], "edges": []}}',
+            "at least 1",
+        ),
+        (
+            b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Linear", "params": {"units": "x"}}], "edges": []}}',
+            "whole number",
+        ),
+        (
+            b'{"schema_version": 1, "graph": {"nodes": [], "edges": [{"src": "a", "dst": "b"}]}}',
+            "no node 'a'",
+        ),
+        (
+            b'{"schema_version": 1, "graph": {"nodes": [{"id": "a", "type": "Linear", "pos": [0]}], "edges": []}}',
+            "pos",
+        ),
+        (
+            b'{"schema_version": 1, "graph": {"nodes": [], "edges": []}, "runs": ["zz"]}',
+            "runs[0] must be an object",
+        ),
+        (
+            b'{"schema_version": 1, "graph": {"nodes": [], "edges": []}, "runs": [{"id": 3}]}',
+            "runs[0].id must be a string",
+        ),
+        (
+            b'{"schema_version": 1, "graph": {"nodes": [], "edges": []}, "runs": "zz"}',
+            "'runs' has the wrong type",
+        ),
     ],
 )
 def test_bad_files_give_one_clear_error(content: bytes, fragment: str) -> None:
@@ -123,7 +150,9 @@ def test_fuzz_any_bytes(data: bytes) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -192,8 +221,12 @@ def test_opening_a_project_removes_what_killed_writes_left(tmp_path: Path) -> No
         _leftover(tmp_path / ".net.wbproj.k2j3h4g5.tmp"),
     ]
     kept = [
-        _leftover(run / "checkpoints" / ".best.pt.abcdefgh.tmp", age=0),  # fresh: a write may be in progress
-        _leftover(tmp_path / ".other.onnx.abcdefgh.tmp"),  # beside the project, but not the project's
+        _leftover(
+            run / "checkpoints" / ".best.pt.abcdefgh.tmp", age=0
+        ),  # fresh: a write may be in progress
+        _leftover(
+            tmp_path / ".other.onnx.abcdefgh.tmp"
+        ),  # beside the project, but not the project's
         _leftover(run / "notes.tmp"),  # not our naming
     ]
     load_project(project)

@@ -32,12 +32,22 @@ def test_linear_after_conv_says_insert_flatten_and_is_pinned() -> None:
     g.add_node("MaxPool2d", {"kernel_size": 2}, node_id="pool2")
     g.add_node("Linear", node_id="lin")
     g.add_node("Output", node_id="out")
-    for a, b in [("inp", "conv"), ("conv", "pool"), ("pool", "conv2"), ("conv2", "pool2"), ("pool2", "lin"), ("lin", "out")]:
+    for a, b in [
+        ("inp", "conv"),
+        ("conv", "pool"),
+        ("pool", "conv2"),
+        ("conv2", "pool2"),
+        ("pool2", "lin"),
+        ("lin", "out"),
+    ]:
         g.connect(a, b)
     a = analyze(g)
     (issue,) = a.errors
     assert issue.node == "lin" and issue.edge == Edge("pool2", "lin", 0)
-    assert issue.message == "Linear needs (N, features) but gets (N, 16, 5, 5): insert a Flatten before it"
+    assert (
+        issue.message
+        == "Linear needs (N, features) but gets (N, 16, 5, 5): insert a Flatten before it"
+    )
     # Downstream of the error nothing more is reported, and shapes up to it are known.
     assert a.nodes["out"].output is None
     assert a.nodes["pool2"].output.shape == (16, 5, 5)
@@ -78,4 +88,6 @@ def test_skip_connection_with_mismatched_channels() -> None:
     g.connect("add", "gap")
     g.connect("gap", "out")
     (issue,) = analyze(g).errors
-    assert issue.node == "add" and "(N, 3, 8, 8)" in issue.message and "(N, 16, 8, 8)" in issue.message
+    assert (
+        issue.node == "add" and "(N, 3, 8, 8)" in issue.message and "(N, 16, 8, 8)" in issue.message
+    )

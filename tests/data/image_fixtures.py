@@ -9,10 +9,19 @@ import numpy as np
 from PIL import Image
 
 #: format name -> file suffix
-FORMATS = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "GIF": ".gif", "TIFF": ".tif", "WEBP": ".webp"}
+FORMATS = {
+    "PNG": ".png",
+    "JPEG": ".jpg",
+    "BMP": ".bmp",
+    "GIF": ".gif",
+    "TIFF": ".tif",
+    "WEBP": ".webp",
+}
 
 
-def make_image(mode: str, size: tuple[int, int] = (12, 10), value: int = 0, seed: int = 0) -> Image.Image:
+def make_image(
+    mode: str, size: tuple[int, int] = (12, 10), value: int = 0, seed: int = 0
+) -> Image.Image:
     """A small image of ``mode`` (``size`` is width, height) with a pattern set by ``value``."""
     w, h = size
     rng = np.random.default_rng(seed)

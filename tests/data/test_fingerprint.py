@@ -33,15 +33,20 @@ def test_removed_added_and_modified_files_are_named(tmp_path: Path) -> None:
     (folder / "square" / "new.png").write_bytes(b"new")
     (folder / "square" / "005.png").write_bytes(b"changed!")
     change = describe_change(before, dataset_fingerprint(folder), "shapes")
-    assert change == ("80 files removed (shapes/circle/…), 1 file added (shapes/square/new.png), "
-                      "1 file modified (shapes/square/005.png)")
+    assert change == (
+        "80 files removed (shapes/circle/…), 1 file added (shapes/square/new.png), "
+        "1 file modified (shapes/square/005.png)"
+    )
 
 
 def test_a_touched_file_counts_as_modified(tmp_path: Path) -> None:
     folder = make_folder(tmp_path)
     before = dataset_fingerprint(folder)
     os.utime(folder / "circle" / "000.png", ns=(1, 1))
-    assert describe_change(before, dataset_fingerprint(folder), "shapes") == "1 file modified (shapes/circle/000.png)"
+    assert (
+        describe_change(before, dataset_fingerprint(folder), "shapes")
+        == "1 file modified (shapes/circle/000.png)"
+    )
 
 
 def test_a_file_is_compared_by_content(tmp_path: Path) -> None:

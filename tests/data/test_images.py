@@ -103,7 +103,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("fmt", "suffix", "mode"), CASES)
-def test_every_format_and_mode_is_checked_and_decoded(tmp_path: Path, fmt: str, suffix: str, mode: str) -> None:
+def test_every_format_and_mode_is_checked_and_decoded(
+    tmp_path: Path, fmt: str, suffix: str, mode: str
+) -> None:
     path = save(make_image(mode, (12, 10), value=30), tmp_path / f"img{suffix}", fmt)
     check = check_image_file(str(path))
     assert check.error is None, check.error
@@ -123,7 +125,11 @@ def test_a_mixed_folder_of_every_format_scans_and_prepares(tmp_path: Path) -> No
     root = tmp_path / "mixed"
     for k, (fmt, suffix, mode) in enumerate(CASES):
         for cls in ("a", "b"):
-            save(make_image(mode, (12, 10), value=k * 7 + (cls == "b") * 100, seed=k), root / cls / f"{k}{suffix}", fmt)
+            save(
+                make_image(mode, (12, 10), value=k * 7 + (cls == "b") * 100, seed=k),
+                root / cls / f"{k}{suffix}",
+                fmt,
+            )
     src = ImageFolderSource.scan(root)
     info = src.info()
     assert info.num_samples == 2 * len(CASES) and info.problems == []
@@ -140,11 +146,15 @@ def test_alpha_is_composited_on_white_and_16_bit_is_scaled(tmp_path: Path) -> No
     rgba = save(make_image("RGBA", (8, 8)), tmp_path / "a.png")  # top half fully transparent
     a = decode_image(str(rgba), (8, 8), "rgb")
     assert (a[:, :4] == 255).all() and (a[:, 4:] < 255).any()
-    la = Image.fromarray(np.stack([np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8)], -1), "LA")
+    la = Image.fromarray(
+        np.stack([np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8)], -1), "LA"
+    )
     assert (decode_image(str(save(la, tmp_path / "la.png")), (4, 4), "grayscale") == 255).all()
     i16 = Image.fromarray(np.full((4, 4), 100 * 257, np.uint16))
     assert (decode_image(str(save(i16, tmp_path / "i16.png")), (4, 4), "grayscale") == 100).all()
-    gray = decode_image(str(save(make_image("RGB", (4, 4)), tmp_path / "rgb.png")), (4, 4), "grayscale")
+    gray = decode_image(
+        str(save(make_image("RGB", (4, 4)), tmp_path / "rgb.png")), (4, 4), "grayscale"
+    )
     assert gray.shape == (1, 4, 4)
 
 
@@ -152,7 +162,9 @@ def test_unusual_files_are_read(tmp_path: Path) -> None:
     rgb = make_image("RGB", (40, 30))
     rgb.convert("CMYK").save(tmp_path / "cmyk.jpg")
     rgb.save(tmp_path / "progressive.jpg", progressive=True)
-    rgb.save(tmp_path / "big_header.jpg", icc_profile=b"x" * (HEAD_BYTES + 1000))  # frame header beyond the first read
+    rgb.save(
+        tmp_path / "big_header.jpg", icc_profile=b"x" * (HEAD_BYTES + 1000)
+    )  # frame header beyond the first read
     rgb.quantize(8).save(tmp_path / "transparent_palette.png", transparency=0)
     rgb.save(tmp_path / "pages.tif", save_all=True, append_images=[rgb.convert("L")])
     rgb.convert("1").save(tmp_path / "one_bit.bmp")
@@ -186,9 +198,18 @@ ENCODED = {fmt: _encoded(fmt) for fmt in ("PNG", "JPEG", "BMP", "GIF", "TIFF", "
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about the damage it finds
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fmt=st.sampled_from(sorted(ENCODED)), cut=st.floats(0, 1), flips=st.lists(st.integers(0, 10**6), max_size=4), junk=st.binary(max_size=16))
-def test_damaged_files_never_crash_the_check_or_the_decoder(tmp_path: Path, fmt: str, cut: float, flips: list[int], junk: bytes) -> None:
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fmt=st.sampled_from(sorted(ENCODED)),
+    cut=st.floats(0, 1),
+    flips=st.lists(st.integers(0, 10**6), max_size=4),
+    junk=st.binary(max_size=16),
+)
+def test_damaged_files_never_crash_the_check_or_the_decoder(
+    tmp_path: Path, fmt: str, cut: float, flips: list[int], junk: bytes
+) -> None:
     data = bytearray(ENCODED[fmt][: int(len(ENCODED[fmt]) * cut)] + junk)
     for f in flips:
         if data:
@@ -209,15 +230,26 @@ def test_info_counts_sizes_modes_and_suggestions(tmp_path: Path) -> None:
     src = ImageFolderSource.scan(root)
     info = src.info()
     assert info.kind == "images" and info.task == "classification"
-    assert info.classes == ["a", "b"] and info.class_counts == {"a": 5, "b": 6} and info.num_samples == 11
+    assert (
+        info.classes == ["a", "b"]
+        and info.class_counts == {"a": 5, "b": 6}
+        and info.num_samples == 11
+    )
     assert info.sample_shape == (1, 32, 32)  # all grayscale
     assert info.details["sizes"] == {"200x100": 11} and info.details["modes"] == {"L": 11}
-    assert info.details["suggested_size"] == [32, 64] and info.details["suggested_color"] == "grayscale"
+    assert (
+        info.details["suggested_size"] == [32, 64]
+        and info.details["suggested_color"] == "grayscale"
+    )
     assert suggested_size(28, 28) == (28, 28) and suggested_size(640, 480) == (48, 64)
     js = json.loads(json.dumps(info.to_json()))
     assert js["num_classes"] == 2 and js["classes"] == {"a": 5, "b": 6} and js["problems"] == []
     preview = src.preview(4)["items"]
-    assert len(preview) == 4 and {c for _, c in preview} == {"a", "b"} and all(os.path.isfile(p) for p, _ in preview)
+    assert (
+        len(preview) == 4
+        and {c for _, c in preview} == {"a", "b"}
+        and all(os.path.isfile(p) for p, _ in preview)
+    )
 
 
 def test_imbalance_is_a_warning(tmp_path: Path) -> None:
@@ -234,7 +266,9 @@ def test_bad_files_are_listed_and_skipped(tmp_path: Path) -> None:
     truncate(save(make_image("RGB", (40, 30)), root / "dog" / "cut.jpg"), 0.7)
     bmp = save(make_image("RGB", (40, 30)), root / "dog" / "cut.bmp")
     bmp.write_bytes(bmp.read_bytes()[:-100])
-    (root / "dog" / "garbage.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(40)))
+    (root / "dog" / "garbage.jpg").write_bytes(
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(40))
+    )
     (root / "dog" / "notes.txt").write_text("ignored")
     before = snapshot(root)
     src = ImageFolderSource.scan(root)
@@ -265,18 +299,26 @@ def corrupt_inside(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-def test_images_that_fail_to_decode_are_reported_and_skipped(tmp_path: Path, streaming: bool) -> None:
+def test_images_that_fail_to_decode_are_reported_and_skipped(
+    tmp_path: Path, streaming: bool
+) -> None:
     root = image_folder(tmp_path / "d", {"cat": 5, "dog": 5}, size=(40, 30))
     bad = corrupt_inside(root / "cat" / "cat_002.png")
     assert check_image_file(str(bad)).error is None  # the header is fine: found only when decoding
     src = ImageFolderSource.scan(root)
     assert src.info().num_samples == 10
-    prepared = src.prepare(DataSettings(val_ratio=0.0, test_ratio=0.0), memory_budget=0 if streaming else None, cache_bytes=1 << 20)
+    prepared = src.prepare(
+        DataSettings(val_ratio=0.0, test_ratio=0.0),
+        memory_budget=0 if streaming else None,
+        cache_bytes=1 << 20,
+    )
     x, y = collect(prepared.train)
     assert len(x) == 9 and torch.isfinite(x).all()
     info = src.info()
     assert info.num_samples == 9 and info.class_counts == {"cat": 4, "dog": 5}
-    assert any(p.item == "cat/cat_002.png" and "cannot be decoded" in p.reason for p in info.problems)
+    assert any(
+        p.item == "cat/cat_002.png" and "cannot be decoded" in p.reason for p in info.problems
+    )
     if not streaming:
         assert len(prepared.train) == 9 and len(prepared.split.train) == 9
         assert any("failed to decode" in n for n in prepared.notes)
@@ -289,7 +331,9 @@ def test_a_header_claiming_a_huge_image_is_refused(tmp_path: Path) -> None:
     data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
     path.write_bytes(bytes(data))
     assert (check_image_file(str(path)).error or "").startswith("too large: 50000x50000")
-    with pytest.raises((ValueError, Image.DecompressionBombError)):  # Pillow refuses first, past twice its limit
+    with pytest.raises(
+        (ValueError, Image.DecompressionBombError)
+    ):  # Pillow refuses first, past twice its limit
         decode_image(str(path), (8, 8), "rgb")
 
 
@@ -297,7 +341,10 @@ def test_a_folder_without_class_subfolders_is_an_error(tmp_path: Path) -> None:
     root = tmp_path / "flat"
     for i in range(3):
         save(make_image("RGB", seed=i), root / f"{i}.png")
-    with pytest.raises(DataError, match=r"^flat: no class subfolders: put the images of each class in a folder named after the class$"):
+    with pytest.raises(
+        DataError,
+        match=r"^flat: no class subfolders: put the images of each class in a folder named after the class$",
+    ):
         ImageFolderSource.scan(root)
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match=r"^empty: the folder is empty"):
@@ -313,7 +360,9 @@ def test_a_folder_without_class_subfolders_is_an_error(tmp_path: Path) -> None:
 def test_only_unreadable_images_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "d" / "a").mkdir(parents=True)
     (tmp_path / "d" / "a" / "x.png").write_bytes(b"")
-    with pytest.raises(DataError, match=r"none of its 1 images can be read \(for example: empty file"):
+    with pytest.raises(
+        DataError, match=r"none of its 1 images can be read \(for example: empty file"
+    ):
         ImageFolderSource.scan(tmp_path / "d")
 
 
@@ -339,7 +388,10 @@ def test_duplicates_across_given_splits_and_labels(tmp_path: Path) -> None:
     root = image_folder(tmp_path / "d", {"cat": 4, "dog": 4}, splits=["train", "val", "test"])
     shutil.copy(root / "train" / "cat" / "cat_000.png", root / "val" / "cat" / "copy.png")
     shutil.copy(root / "train" / "dog" / "dog_001.png", root / "train" / "cat" / "mislabelled.png")
-    big = save(Image.fromarray(np.random.default_rng(0).integers(0, 255, (160, 160, 3), dtype=np.uint8)), root / "train" / "dog" / "big.png")
+    big = save(
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (160, 160, 3), dtype=np.uint8)),
+        root / "train" / "dog" / "big.png",
+    )
     assert big.stat().st_size > HEAD_BYTES  # exercises the fingerprint, then the full hash
     shutil.copy(big, root / "test" / "dog" / "big_copy.png")
     info = ImageFolderSource.scan(root).info()
@@ -347,7 +399,12 @@ def test_duplicates_across_given_splits_and_labels(tmp_path: Path) -> None:
     assert "in train and val" in dup["train/cat/cat_000.png"]
     assert "labelled 'cat' and 'dog'" in dup["train/cat/mislabelled.png"]
     assert "in train and test" in dup["train/dog/big.png"]
-    assert info.details["duplicates"] == {"groups": 3, "duplicate_files": 3, "across_splits": 2, "conflicting_labels": 1}
+    assert info.details["duplicates"] == {
+        "groups": 3,
+        "duplicate_files": 3,
+        "across_splits": 2,
+        "conflicting_labels": 1,
+    }
 
 
 def test_many_duplicate_groups_are_listed_up_to_a_cap() -> None:
@@ -357,12 +414,19 @@ def test_many_duplicate_groups_are_listed_up_to_a_cap() -> None:
     given = np.array([0, 1] * 150, dtype=np.int8)  # and is across splits
     problems: list[Problem] = []
     counts = ImageSource._duplicate_problems(groups, names, labels, ["a", "b"], given, problems)
-    assert counts == {"groups": 150, "duplicate_files": 150, "across_splits": 150, "conflicting_labels": 150}
+    assert counts == {
+        "groups": 150,
+        "duplicate_files": 150,
+        "across_splits": 150,
+        "conflicting_labels": 150,
+    }
     assert len(problems) == MAX_DUPLICATE_PROBLEMS + 1
     assert problems[-1].reason.startswith(f"{150 - MAX_DUPLICATE_PROBLEMS} more groups")
 
 
-def test_duplicates_without_given_splits_are_noted_and_counted_after_splitting(tmp_path: Path) -> None:
+def test_duplicates_without_given_splits_are_noted_and_counted_after_splitting(
+    tmp_path: Path,
+) -> None:
     root = image_folder(tmp_path / "d", {"a": 10, "b": 10})
     for i in range(5):
         shutil.copy(root / "a" / f"a_00{i}.png", root / "a" / f"copy_{i}.png")
@@ -377,13 +441,18 @@ def test_duplicates_without_given_splits_are_noted_and_counted_after_splitting(t
 
 def test_folder_given_splits_are_respected(tmp_path: Path) -> None:
     root = image_folder(tmp_path / "d", {"a": 4, "b": 3}, splits=["train", "val", "test"])
-    image_folder(root / "test", {"b": 1})  # more test images of b (names overlap: different content)
+    image_folder(
+        root / "test", {"b": 1}
+    )  # more test images of b (names overlap: different content)
     src = ImageFolderSource.scan(root)
     info = src.info()
     assert info.splits_given and src.given_split is not None
     assert sorted(set(src.given_split.tolist())) == [0, 1, 2]
     split = src.split(DataSettings(val_ratio=0.3, test_ratio=0.3))
-    names = {k: sorted(src.names[i].split("/")[0] for i in getattr(split, k)) for k in ("train", "val", "test")}
+    names = {
+        k: sorted(src.names[i].split("/")[0] for i in getattr(split, k))
+        for k in ("train", "val", "test")
+    }
     assert names == {"train": ["train"] * 7, "val": ["val"] * 7, "test": ["test"] * 7}
     assert info.details["split_counts"]["train"] == {"a": 4, "b": 3}
     prepared = src.prepare(DataSettings())
@@ -430,7 +499,10 @@ def write_index(tmp_path: Path, rows: list[str], name: str = "index.csv") -> Pat
 def indexed(tmp_path: Path) -> Path:
     for cls, n in (("cat", 4), ("dog", 4)):
         for i in range(n):
-            save(make_image("RGB", value=(cls == "dog") * 100 + i, seed=i + (cls == "dog") * 10), tmp_path / "img" / f"{cls}{i}.png")
+            save(
+                make_image("RGB", value=(cls == "dog") * 100 + i, seed=i + (cls == "dog") * 10),
+                tmp_path / "img" / f"{cls}{i}.png",
+            )
     return tmp_path
 
 
@@ -441,23 +513,43 @@ def test_csv_index_with_and_without_header(indexed: Path) -> None:
         assert is_image_index(p)
         src = ImageIndexSource.scan(p)
         info = src.info()
-        assert info.class_counts == {"cat": 4, "dog": 4} and info.problems == [] and info.path == str(p)
+        assert (
+            info.class_counts == {"cat": 4, "dog": 4}
+            and info.problems == []
+            and info.path == str(p)
+        )
         assert isinstance(open_dataset(p), ImageIndexSource)
-    tsv = write_index(indexed, ["label\tpath\textra", *(f"{r.split(',')[1]}\t{r.split(',')[0]}\tx" for r in rows)], "idx.tsv")
+    tsv = write_index(
+        indexed,
+        ["label\tpath\textra", *(f"{r.split(',')[1]}\t{r.split(',')[0]}\tx" for r in rows)],
+        "idx.tsv",
+    )
     assert ImageIndexSource.scan(tsv).info().class_counts == {"cat": 4, "dog": 4}
 
 
 def test_csv_index_columns_are_found_by_content_or_name(indexed: Path) -> None:
     swapped = [f"{c},img/{c}{i}.png" for c in ("cat", "dog") for i in range(4)]
-    assert ImageIndexSource.scan(write_index(indexed, swapped, "swapped.csv")).info().class_counts == {"cat": 4, "dog": 4}
-    named = ["class,notes,image", *(f"{c},n,img/{c}{i}.png" for c in ("cat", "dog") for i in range(4))]
-    assert ImageIndexSource.scan(write_index(indexed, named, "named.csv")).info().class_counts == {"cat": 4, "dog": 4}
+    assert ImageIndexSource.scan(
+        write_index(indexed, swapped, "swapped.csv")
+    ).info().class_counts == {"cat": 4, "dog": 4}
+    named = [
+        "class,notes,image",
+        *(f"{c},n,img/{c}{i}.png" for c in ("cat", "dog") for i in range(4)),
+    ]
+    assert ImageIndexSource.scan(write_index(indexed, named, "named.csv")).info().class_counts == {
+        "cat": 4,
+        "dog": 4,
+    }
     with pytest.raises(DataError, match="expected two columns"):
         ImageIndexSource.scan(write_index(indexed, ["img/cat0.png", "img/cat1.png"], "one.csv"))
 
 
 def test_csv_index_split_column(indexed: Path) -> None:
-    rows = ["path,label,split"] + [f"img/{c}{i}.png,{c},{'train' if i < 2 else 'test'}" for c in ("cat", "dog") for i in range(4)]
+    rows = ["path,label,split"] + [
+        f"img/{c}{i}.png,{c},{'train' if i < 2 else 'test'}"
+        for c in ("cat", "dog")
+        for i in range(4)
+    ]
     src = ImageIndexSource.scan(write_index(indexed, rows))
     assert src.info().splits_given
     assert src.split(DataSettings(val_ratio=0.0)).sizes() == {"train": 4, "val": 0, "test": 4}
@@ -502,7 +594,11 @@ def test_is_image_index_never_raises(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     p = tmp_path / "x.csv"
     for k in range(40):
-        p.write_bytes(rng.integers(0, 256, int(rng.integers(0, 400)), dtype=np.uint8).tobytes() if k % 2 else b'"a.png\n,"\r\x00')
+        p.write_bytes(
+            rng.integers(0, 256, int(rng.integers(0, 400)), dtype=np.uint8).tobytes()
+            if k % 2
+            else b'"a.png\n,"\r\x00'
+        )
         assert is_image_index(p) in (True, False)
 
 
@@ -514,7 +610,10 @@ def test_is_image_index_sniffs_tables_apart(tmp_path: Path) -> None:
 
 def test_open_dataset_dispatches_folders_and_indexes(three_classes: Path, indexed: Path) -> None:
     assert isinstance(open_dataset(three_classes), ImageFolderSource)
-    p = write_index(indexed, [f"img/cat{i}.png,cat" for i in range(4)] + [f"img/dog{i}.png,dog" for i in range(4)])
+    p = write_index(
+        indexed,
+        [f"img/cat{i}.png,cat" for i in range(4)] + [f"img/dog{i}.png,dog" for i in range(4)],
+    )
     src = open_dataset(p)
     assert isinstance(src, ImageIndexSource) and src.info().num_samples == 8
 
@@ -541,7 +640,12 @@ def test_in_memory_and_streaming_give_the_same_tensors(three_classes: Path) -> N
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
     assert mem.classes == ["circle", "square", "star"]
     pre = mem.preprocessing
-    assert pre["size"] == [9, 11] and pre["color"] == "rgb" and len(pre["mean"]) == 3 and len(pre["std"]) == 3
+    assert (
+        pre["size"] == [9, 11]
+        and pre["color"] == "rgb"
+        and len(pre["mean"]) == 3
+        and len(pre["std"]) == 3
+    )
     # preprocess_image repeats the pipeline for inference
     x, _ = collect(mem.test, 100)
     first = src.files[int(mem.split.test[0])]
@@ -551,7 +655,10 @@ def test_in_memory_and_streaming_give_the_same_tensors(three_classes: Path) -> N
 def test_grayscale_drop_last_and_batches(three_classes: Path) -> None:
     src = ImageFolderSource.scan(three_classes)
     for budget in (None, 0):
-        p = src.prepare(DataSettings(image_size=(8, 8), color="grayscale", val_ratio=0.0, test_ratio=0.0), memory_budget=budget)
+        p = src.prepare(
+            DataSettings(image_size=(8, 8), color="grayscale", val_ratio=0.0, test_ratio=0.0),
+            memory_budget=budget,
+        )
         sizes = [len(xb) for xb, _ in p.train.iter_batches(4, drop_last=True)]
         assert sizes == [4] * 7 and p.input_shape == (1, 8, 8)
         xb, yb = next(iter(p.train.iter_batches(5)))
@@ -563,7 +670,10 @@ def test_normalization_uses_training_statistics_only(tmp_path: Path) -> None:
     for split, value in (("train", 40), ("val", 220), ("test", 220)):
         for cls in ("a", "b"):
             for i in range(3):
-                save(Image.new("L", (6, 6), value + i * 4 + (cls == "b") * 2), root / split / cls / f"{i}.png")
+                save(
+                    Image.new("L", (6, 6), value + i * 4 + (cls == "b") * 2),
+                    root / split / cls / f"{i}.png",
+                )
     src = ImageFolderSource.scan(root)
     for budget in (None, 0):
         p = src.prepare(DataSettings(image_size=(6, 6), color="grayscale"), memory_budget=budget)
@@ -571,7 +681,9 @@ def test_normalization_uses_training_statistics_only(tmp_path: Path) -> None:
         assert p.preprocessing["mean"][0] == pytest.approx(train_values.mean(), abs=1e-6)
         assert p.preprocessing["std"][0] == pytest.approx(train_values.std(), abs=1e-6)
         x, _ = collect(p.train)
-        assert float(x.mean()) == pytest.approx(0, abs=1e-5) and float(x.std(unbiased=False)) == pytest.approx(1, abs=1e-4)
+        assert float(x.mean()) == pytest.approx(0, abs=1e-5) and float(
+            x.std(unbiased=False)
+        ) == pytest.approx(1, abs=1e-4)
         v, _ = collect(p.val)
         assert float(v.mean()) > 5  # val is far brighter than train: not in the statistics
     p = src.prepare(DataSettings(image_size=(6, 6), color="grayscale", normalize=False))
@@ -605,8 +717,15 @@ def test_augmentation_is_training_only_and_seeded(three_classes: Path, budget: i
 def test_augmentation_is_the_same_in_memory_and_streaming(three_classes: Path) -> None:
     src = ImageFolderSource.scan(three_classes)
     s = DataSettings(seed=2, augment=AUG)
-    a = collect(src.prepare(s).train, 6, shuffle=True, generator=torch.Generator().manual_seed(3))[0]
-    b = collect(src.prepare(s, memory_budget=0).train, 6, shuffle=True, generator=torch.Generator().manual_seed(3))[0]
+    a = collect(src.prepare(s).train, 6, shuffle=True, generator=torch.Generator().manual_seed(3))[
+        0
+    ]
+    b = collect(
+        src.prepare(s, memory_budget=0).train,
+        6,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(3),
+    )[0]
     assert torch.allclose(a, b, atol=1e-5)
 
 
@@ -616,13 +735,25 @@ def test_augment_batch_components() -> None:
     for i in range(16):
         assert torch.equal(flipped[i], x[i]) or torch.equal(flipped[i], x[i].flip(-1))
     assert not torch.equal(flipped, x)
-    for aug in (Augment(rotation=10), Augment(resized_crop=True), Augment(brightness=0.5), Augment(contrast=0.5)):
+    for aug in (
+        Augment(rotation=10),
+        Augment(resized_crop=True),
+        Augment(brightness=0.5),
+        Augment(contrast=0.5),
+    ):
         y = augment_batch(x, aug, torch.Generator().manual_seed(1))
-        assert y.shape == x.shape and 0 <= float(y.min()) and float(y.max()) <= 1 and not torch.equal(y, x)
+        assert (
+            y.shape == x.shape
+            and 0 <= float(y.min())
+            and float(y.max()) <= 1
+            and not torch.equal(y, x)
+        )
     assert augment_batch(x, Augment(), None) is x
 
 
-def test_reads_move_to_threads_when_they_stall(three_classes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reads_move_to_threads_when_they_stall(
+    three_classes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import workbench.data.image_pipeline as pipeline
     from workbench.data.images import ReadStallMeter
 
@@ -666,12 +797,19 @@ def test_byte_lru_cache_is_bounded() -> None:
     assert cache.get(9) is None and cache.peak_bytes <= cache.max_bytes
 
 
-def test_streaming_cache_and_prefetch_stay_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_streaming_cache_and_prefetch_stay_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = image_folder(tmp_path / "d", {"a": 30, "b": 30}, size=(16, 16))
     src = ImageFolderSource.scan(root)
     per_image = ByteLRUCache.cost(np.zeros((3, 8, 8), np.uint8))
     budget = 10 * per_image
-    p = src.prepare(DataSettings(image_size=(8, 8), val_ratio=0.0, test_ratio=0.0), memory_budget=0, cache_bytes=budget, prefetch=2)
+    p = src.prepare(
+        DataSettings(image_size=(8, 8), val_ratio=0.0, test_ratio=0.0),
+        memory_budget=0,
+        cache_bytes=budget,
+        prefetch=2,
+    )
     data = p.train
     assert isinstance(data, StreamData)
     for _ in range(2):
@@ -690,7 +828,9 @@ def test_streaming_cache_and_prefetch_stay_bounded(tmp_path: Path, monkeypatch: 
     full, put = [0], queue.Queue.put
     waiting = threading.Event()
 
-    def watched_put(self: queue.Queue, item: object, block: bool = True, timeout: float | None = None) -> None:
+    def watched_put(
+        self: queue.Queue, item: object, block: bool = True, timeout: float | None = None
+    ) -> None:
         try:
             put(self, item, block, timeout)
         except queue.Full:
@@ -718,7 +858,9 @@ def test_streaming_cache_and_prefetch_stay_bounded(tmp_path: Path, monkeypatch: 
 def test_cancel_scan_and_prepare(three_classes: Path) -> None:
     seen: list[tuple[int, int]] = []
     with pytest.raises(DataCancelled):
-        ImageFolderSource.scan(three_classes, progress=lambda d, t: seen.append((d, t)), cancelled=lambda: True)
+        ImageFolderSource.scan(
+            three_classes, progress=lambda d, t: seen.append((d, t)), cancelled=lambda: True
+        )
     src = ImageFolderSource.scan(three_classes, progress=lambda d, t: seen.append((d, t)))
     assert seen[-1] == (31, 31)
     for workers in (1, 3):
@@ -745,14 +887,24 @@ def test_scanning_imports_neither_torch_nor_qt(three_classes: Path) -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_the_benchmark_runs_on_a_small_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_benchmark_runs_on_a_small_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from workbench.data import bench_images
 
-    assert bench_images.main(["--count", "200", "--size", "8", "--dir", str(tmp_path), "--json", "--no-cold"]) == 0
+    assert (
+        bench_images.main(
+            ["--count", "200", "--size", "8", "--dir", str(tmp_path), "--json", "--no-cold"]
+        )
+        == 0
+    )
     r = json.loads(capsys.readouterr().out)
     assert r["count"] == 200 and r["generate_s"] is not None and r["index_problems"] == 0
     assert r["streaming"]["epoch_samples"] == r["in_memory"]["epoch_samples"] == 140
-    assert r["streaming"]["cache_peak_mib"] <= r["streaming"]["cache_budget_mib"] and r["in_memory"]["in_memory"]
+    assert (
+        r["streaming"]["cache_peak_mib"] <= r["streaming"]["cache_budget_mib"]
+        and r["in_memory"]["in_memory"]
+    )
     again = bench_images.run(count=200, size=8, base=tmp_path)
     assert again["generate_s"] is None  # the folder is reused
     if hasattr(os, "posix_fadvise"):

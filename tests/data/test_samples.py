@@ -97,7 +97,9 @@ def test_shapes_classes_look_different() -> None:
         assert img.std() > 20  # a shape on a background, not a flat image
 
 
-def test_sample_path_caches_replaces_stale_copies_and_leaves_no_temp_folders(tmp_path: Path) -> None:
+def test_sample_path_caches_replaces_stale_copies_and_leaves_no_temp_folders(
+    tmp_path: Path,
+) -> None:
     first = sample_path("tabular", tmp_path)
     stamp = first.stat().st_mtime_ns
     assert sample_path("tabular", tmp_path) == first and first.stat().st_mtime_ns == stamp  # cached
@@ -153,12 +155,20 @@ def _train(name: str, root: Path, epochs: int, lr: float = 3e-3) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "epochs", "floor"), [("tabular", 6, 0.85), ("housing", 8, 0.8), ("timeseries", 5, 0.9)])
-def test_small_samples_are_learnable_by_their_template(tmp_path: Path, name: str, epochs: int, floor: float) -> None:
+@pytest.mark.parametrize(
+    ("name", "epochs", "floor"), [("tabular", 6, 0.85), ("housing", 8, 0.8), ("timeseries", 5, 0.9)]
+)
+def test_small_samples_are_learnable_by_their_template(
+    tmp_path: Path, name: str, epochs: int, floor: float
+) -> None:
     assert _train(name, tmp_path, epochs) > floor
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "epochs", "floor"), [("shapes", 10, 0.75), ("sequences", 5, 0.85)])
-def test_image_and_sequence_samples_are_learnable(tmp_path: Path, name: str, epochs: int, floor: float) -> None:
+@pytest.mark.parametrize(
+    ("name", "epochs", "floor"), [("shapes", 10, 0.75), ("sequences", 5, 0.85)]
+)
+def test_image_and_sequence_samples_are_learnable(
+    tmp_path: Path, name: str, epochs: int, floor: float
+) -> None:
     assert _train(name, tmp_path, epochs) > floor

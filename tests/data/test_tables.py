@@ -55,11 +55,24 @@ def test_a_mixed_table_is_typed_and_checked(tmp_path: Path) -> None:
     src = TableSource.scan(write(tmp_path, "t.csv", mixed_table()))
     info = src.info()
     assert info.kind == "table" and info.task == "classification"
-    assert info.classes == ["a", "b", "c"] and sum(info.class_counts.values()) == info.num_samples == 200
+    assert (
+        info.classes == ["a", "b", "c"]
+        and sum(info.class_counts.values()) == info.num_samples == 200
+    )
     types = {c["name"]: c["type"] for c in info.details["columns"]}
-    assert types == {"id": "id", "height": "numeric", "weight": "numeric", "colour": "categorical", "label": "target"}
+    assert types == {
+        "id": "id",
+        "height": "numeric",
+        "weight": "numeric",
+        "colour": "categorical",
+        "label": "target",
+    }
     assert info.details["target"] == "label" and info.details["dropped"] == ["id"]
-    assert info.details["rows"] == 200 and info.details["delimiter"] == "," and info.details["header"] is True
+    assert (
+        info.details["rows"] == 200
+        and info.details["delimiter"] == ","
+        and info.details["header"] is True
+    )
     assert info.sample_shape == (5,)  # height, weight, 3 colours
     text = problems_text(src)
     assert "column 'height': 8 missing value(s)" in text
@@ -72,7 +85,8 @@ def test_a_mixed_table_is_typed_and_checked(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "delim"), [("t.tsv", "\t"), ("t.csv", ";"), ("t.txt", "|"), ("t.txt", ","), ("t.txt", " ")]
+    ("name", "delim"),
+    [("t.tsv", "\t"), ("t.csv", ";"), ("t.txt", "|"), ("t.txt", ","), ("t.txt", " ")],
 )
 def test_delimiters_are_sniffed(tmp_path: Path, name: str, delim: str) -> None:
     text = mixed_table(60).replace(",", delim).replace(f"{delim}{delim}", f"{delim}NA{delim}")
@@ -88,7 +102,9 @@ def test_sniffer_prefers_consistent_field_counts() -> None:
 
 
 def test_decimal_commas_in_semicolon_files(tmp_path: Path) -> None:
-    text = "länge;breite;sorte\n" + "\n".join(f"{i},5;{i % 4},25;{'a' if i % 2 else 'b'}" for i in range(30))
+    text = "länge;breite;sorte\n" + "\n".join(
+        f"{i},5;{i % 4},25;{'a' if i % 2 else 'b'}" for i in range(30)
+    )
     src = TableSource.scan(write(tmp_path, "t.csv", text))
     col = src.table.column("länge")
     assert src.table.delimiter == ";" and col is not None and col.numeric
@@ -120,7 +136,9 @@ def test_headerless_table_gets_column_names(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "latin-1"])
 def test_encodings(tmp_path: Path, encoding: str) -> None:
-    text = "naïve,größe,label\n" + "\n".join(f"{i},{i * 2 % 7},{'ja' if i % 2 else 'nein'}" for i in range(30))
+    text = "naïve,größe,label\n" + "\n".join(
+        f"{i},{i * 2 % 7},{'ja' if i % 2 else 'nein'}" for i in range(30)
+    )
     src = TableSource.scan(write(tmp_path, "t.csv", text, encoding))
     assert src.table.names == ["naïve", "größe", "label"]  # the BOM is not part of the first name
     assert src.classes == ["ja", "nein"]
@@ -132,7 +150,9 @@ def test_quoted_fields_trailing_delimiters_and_blank_lines(tmp_path: Path) -> No
     text = 'name,score,label,\n"Smith, J",1.5,x,\n"multi\nline",2.5,y,\n\n"O""Brien",3.5,x,\n'
     src = TableSource.scan(write(tmp_path, "t.csv", text))
     assert src.table.names == ["name", "score", "label"]
-    assert src.table.preview_rows[1][0] == "multi\nline" and src.table.preview_rows[2][0] == 'O"Brien'
+    assert (
+        src.table.preview_rows[1][0] == "multi\nline" and src.table.preview_rows[2][0] == 'O"Brien'
+    )
     assert src.info().num_samples == 3
 
 
@@ -146,7 +166,8 @@ def test_repeated_and_empty_header_names_are_made_unique(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("header", "expected"), [("x1,Class,x2", "Class"), ("x1,x2,TARGET", "TARGET"), ("y,x1,x2", "y"), ("x1,x2,x3", "x3")]
+    ("header", "expected"),
+    [("x1,Class,x2", "Class"), ("x1,x2,TARGET", "TARGET"), ("y,x1,x2", "y"), ("x1,x2,x3", "x3")],
 )
 def test_default_target(tmp_path: Path, header: str, expected: str) -> None:
     rows = [f"{i % 2},{(i * 3) % 7},{i % 3}" for i in range(30)]
@@ -157,7 +178,10 @@ def test_default_target(tmp_path: Path, header: str, expected: str) -> None:
 def test_user_target_case_insensitive_and_unknown(tmp_path: Path) -> None:
     p = write(tmp_path, "t.csv", mixed_table(30))
     assert TableSource.scan(p, target="COLOUR").target == "colour"
-    with pytest.raises(DataError, match=r"t\.csv: no column named 'price' \(columns: 'id', 'height', 'weight', 'colour', 'label'\)"):
+    with pytest.raises(
+        DataError,
+        match=r"t\.csv: no column named 'price' \(columns: 'id', 'height', 'weight', 'colour', 'label'\)",
+    ):
         TableSource.scan(p, target="price")
     src = TableSource.scan(p).with_target("colour")
     assert src.classes == ["blue", "green", "red"] and "label" in src.features
@@ -174,12 +198,21 @@ def test_regression_and_classification_detection(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     cols = {
         "float_y": [f"{v:.3f}" for v in rng.normal(size=n)],  # fractions → regression
-        "many_ints": [str(int(v)) for v in rng.integers(0, 500, n)],  # > 20 distinct, > 5 % → regression
-        "few_ints": [str(int(v)) for v in rng.choice([1, 2, 10], n)],  # → classes, sorted as numbers
-        "whole_floats": [f"{v}.0" for v in rng.integers(0, 3, n)],  # 0.0, 1.0, 2.0 → classes "0", "1", "2"
+        "many_ints": [
+            str(int(v)) for v in rng.integers(0, 500, n)
+        ],  # > 20 distinct, > 5 % → regression
+        "few_ints": [
+            str(int(v)) for v in rng.choice([1, 2, 10], n)
+        ],  # → classes, sorted as numbers
+        "whole_floats": [
+            f"{v}.0" for v in rng.integers(0, 3, n)
+        ],  # 0.0, 1.0, 2.0 → classes "0", "1", "2"
     }
-    text = "f," + ",".join(cols) + "\n" + "\n".join(
-        f"{rng.normal():.3f}," + ",".join(cols[c][i] for c in cols) for i in range(n)
+    text = (
+        "f,"
+        + ",".join(cols)
+        + "\n"
+        + "\n".join(f"{rng.normal():.3f}," + ",".join(cols[c][i] for c in cols) for i in range(n))
     )
     p = write(tmp_path, "t.csv", text)
     assert TableSource.scan(p, target="float_y").task == "regression"
@@ -192,7 +225,10 @@ def test_regression_and_classification_detection(tmp_path: Path) -> None:
     assert info.classes is None and info.num_classes is None and info.class_counts == {}
     prep = reg.prepare(DataSettings())
     assert prep.task == "regression" and prep.num_targets == 1 and prep.classes is None
-    assert tuple(prep.train.y.shape) == (len(prep.train), 1) and str(prep.train.y.dtype) == "torch.float32"
+    assert (
+        tuple(prep.train.y.shape) == (len(prep.train), 1)
+        and str(prep.train.y.dtype) == "torch.float32"
+    )
     # the targets stay as they are; their training-split scale is recorded for the trainer and exports
     y = prep.train.y.numpy().ravel()
     scale = prep.preprocessing["target_scale"]
@@ -209,7 +245,9 @@ def test_rows_without_a_target_are_left_out(tmp_path: Path) -> None:
 
 
 def test_single_class_is_an_error_and_prepare_refuses(tmp_path: Path) -> None:
-    src = TableSource.scan(write(tmp_path, "t.csv", "a,b,label\n" + "\n".join(f"{i},{i % 3},same" for i in range(20))))
+    src = TableSource.scan(
+        write(tmp_path, "t.csv", "a,b,label\n" + "\n".join(f"{i},{i % 3},same" for i in range(20)))
+    )
     errors = [p for p in src.info().problems if p.severity == "error"]
     assert len(errors) == 1 and "single class ('same')" in errors[0].reason
     with pytest.raises(DataError, match="single class"):
@@ -233,21 +271,31 @@ def test_id_like_constant_and_high_cardinality_columns_are_dropped(tmp_path: Pat
     rng = np.random.default_rng(2)
     lines = ["user_id,seq,uuid,const,city,note,x,label"]
     for i in range(n):
-        lines.append(",".join([
-            str(int(rng.integers(10**6, 10**7)) * 1000 + i),  # unique numbers named *_id
-            str(i),  # 0..n-1: the row number
-            f"u-{rng.integers(10**9):x}-{i}",  # unique texts
-            "7",
-            f"city{i % 60}",  # 60 distinct texts: too many to one-hot
-            f"note {i % 4}",
-            f"{rng.normal():.3f}",
-            str(i % 2),
-        ]))
+        lines.append(
+            ",".join(
+                [
+                    str(int(rng.integers(10**6, 10**7)) * 1000 + i),  # unique numbers named *_id
+                    str(i),  # 0..n-1: the row number
+                    f"u-{rng.integers(10**9):x}-{i}",  # unique texts
+                    "7",
+                    f"city{i % 60}",  # 60 distinct texts: too many to one-hot
+                    f"note {i % 4}",
+                    f"{rng.normal():.3f}",
+                    str(i % 2),
+                ]
+            )
+        )
     src = TableSource.scan(write(tmp_path, "t.csv", "\n".join(lines)))
     types = {s.name: s.type for s in src.column_summaries}
     assert types == {
-        "user_id": "id", "seq": "id", "uuid": "id", "const": "constant", "city": "too many values",
-        "note": "categorical", "x": "numeric", "label": "target",
+        "user_id": "id",
+        "seq": "id",
+        "uuid": "id",
+        "const": "constant",
+        "city": "too many values",
+        "note": "categorical",
+        "x": "numeric",
+        "label": "target",
     }
     assert src.dropped == ["user_id", "seq", "uuid", "const", "city"]
     prep = src.prepare(DataSettings())
@@ -262,7 +310,10 @@ def test_non_numeric_cells_in_a_numeric_column(tmp_path: Path) -> None:
     src = TableSource.scan(write(tmp_path, "t.csv", "a,b,label\n" + "\n".join(rows)))
     assert {s.name: s.type for s in src.column_summaries}["a"] == "numeric"
     text = problems_text(src)
-    assert "column 'a': 1 non-numeric cell(s) in a numeric column (line 6: 'oops'); treated as missing" in text
+    assert (
+        "column 'a': 1 non-numeric cell(s) in a numeric column (line 6: 'oops'); treated as missing"
+        in text
+    )
     assert "column 'a': 1 non-finite value(s) (line 11: 'inf'); treated as missing" in text
     prep = src.prepare(DataSettings())
     assert any("Imputed 2 missing cell(s)" in n for n in prep.notes)
@@ -271,7 +322,10 @@ def test_non_numeric_cells_in_a_numeric_column(tmp_path: Path) -> None:
 
 def test_no_usable_feature_is_a_data_error(tmp_path: Path) -> None:
     p = write(tmp_path, "t.csv", "id,label\n" + "\n".join(f"{i},{i % 2}" for i in range(30)))
-    with pytest.raises(DataError, match=r"t\.csv: no usable feature columns besides the target 'label' \(dropped: 'id'"):
+    with pytest.raises(
+        DataError,
+        match=r"t\.csv: no usable feature columns besides the target 'label' \(dropped: 'id'",
+    ):
         TableSource.scan(p)
 
 
@@ -292,7 +346,9 @@ def test_standardization_uses_training_statistics_only(tmp_path: Path) -> None:
     train_x = prep.train.x.numpy()[:, col]
     assert abs(train_x.mean()) < 1e-5 and train_x.std() == pytest.approx(1.0, abs=1e-4)
     all_w = raw.floats[src._rows]
-    assert spec["mean"] != pytest.approx(float(np.nanmean(all_w)), abs=1e-9)  # not the whole table's
+    assert spec["mean"] != pytest.approx(
+        float(np.nanmean(all_w)), abs=1e-9
+    )  # not the whole table's
     test_rows = src._rows[prep.split.test]
     expected = (raw.floats[test_rows] - spec["mean"]) / spec["std"]
     np.testing.assert_allclose(prep.test.x.numpy()[:, col], expected, rtol=1e-5)
@@ -310,7 +366,9 @@ def test_one_hot_from_the_training_split_and_unseen_categories(tmp_path: Path) -
         in_train = 0 in prep.split.train
         assert cats == (["p", "q", "rare"] if in_train else ["p", "q"])
         if not in_train:
-            part, idx = (prep.val, prep.split.val) if 0 in prep.split.val else (prep.test, prep.split.test)
+            part, idx = (
+                (prep.val, prep.split.val) if 0 in prep.split.val else (prep.test, prep.split.test)
+            )
             pos = int(np.flatnonzero(idx == 0)[0])
             assert part.x.numpy()[pos, 1:].tolist() == [0.0, 0.0]  # unseen in training: all zeros
     pre = src.prepare(DataSettings()).preprocessing
@@ -327,12 +385,18 @@ def test_impute_versus_drop(tmp_path: Path) -> None:
     src = TableSource.scan(write(tmp_path, "t.csv", mixed_table(200)))
     imputed = src.prepare(DataSettings(missing="impute"))
     assert sum(imputed.split.sizes().values()) == 200
-    assert any("Imputed 13 missing cell(s)" in n and "'height' 8" in n and "'colour' 5" in n for n in imputed.notes)
+    assert any(
+        "Imputed 13 missing cell(s)" in n and "'height' 8" in n and "'colour' 5" in n
+        for n in imputed.notes
+    )
     dropped = src.prepare(DataSettings(missing="drop"))
     incomplete = 13  # 8 rows miss a height, 5 others a colour
     assert sum(dropped.split.sizes().values()) == 200 - incomplete
     assert sum(len(d) for d in (dropped.train, dropped.val, dropped.test)) == 200 - incomplete
-    assert any(n.startswith(f"Dropped {incomplete} row(s) with missing values (train ") for n in dropped.notes)
+    assert any(
+        n.startswith(f"Dropped {incomplete} row(s) with missing values (train ")
+        for n in dropped.notes
+    )
     assert src.input_spec(DataSettings(missing="drop"))[0] == dropped.input_shape
 
 
@@ -358,15 +422,23 @@ def test_prepared_tensors_and_inference_encoding_agree(tmp_path: Path) -> None:
     np.testing.assert_allclose(everything[src._rows[prep.split.val]], prep.val.x.numpy(), rtol=1e-6)
     header = src.table.names
     rows = src.table.preview_rows[:5]
-    np.testing.assert_allclose(encode_rows(header, rows, prep.preprocessing), everything[:5], rtol=1e-6)
+    np.testing.assert_allclose(
+        encode_rows(header, rows, prep.preprocessing), everything[:5], rtol=1e-6
+    )
     dicts = [dict(zip(header, r, strict=True)) for r in rows]
-    np.testing.assert_allclose(TableSource.transform_rows(dicts, prep.preprocessing), everything[:5], rtol=1e-6)
+    np.testing.assert_allclose(
+        TableSource.transform_rows(dicts, prep.preprocessing), everything[:5], rtol=1e-6
+    )
     with pytest.raises(DataError, match="no column 'weight'"):
         encode_rows(["height", "colour"], [["1", "red"]], prep.preprocessing)
 
 
 def test_progress_and_cancel(tmp_path: Path) -> None:
-    p = write(tmp_path, "t.csv", "a,b,label\n" + "\n".join(f"{i % 97},{i % 13},{i % 2}" for i in range(20000)))
+    p = write(
+        tmp_path,
+        "t.csv",
+        "a,b,label\n" + "\n".join(f"{i % 97},{i % 13},{i % 2}" for i in range(20000)),
+    )
     seen: list[tuple[int, int]] = []
     TableSource.scan(p, progress=lambda d, t: seen.append((d, t)))
     assert seen and seen[-1][0] == seen[-1][1] == p.stat().st_size
@@ -383,16 +455,27 @@ def test_progress_and_cancel(tmp_path: Path) -> None:
         (b"", r"bad\.csv: the file is empty"),
         (b"\n\n  \n", r"bad\.csv: the file is empty \(only blank lines\)"),
         (b"a,b,label\n", r"bad\.csv: has a header but no data rows"),
-        (b"a,b,label\n1,2,x\n3,4\n5,6,y\n", r"bad\.csv: line 3 has 2 fields but the header has 3 \(delimiter comma\)"),
+        (
+            b"a,b,label\n1,2,x\n3,4\n5,6,y\n",
+            r"bad\.csv: line 3 has 2 fields but the header has 3 \(delimiter comma\)",
+        ),
         (b"a,b,label\n1,2,x\n3,4,y,5,6\n", r"bad\.csv: line 3 has 5 fields but the header has 3"),
-        (b"PK\x03\x04\x00\x00garbage\x00\xff\xfe", r"bad\.csv: is a binary file, not a text table \(it contains NUL bytes\)"),
-        (bytes(range(1, 32)) * 40, r"bad\.csv: is a binary file, not a text table \(it is full of control bytes\)"),
+        (
+            b"PK\x03\x04\x00\x00garbage\x00\xff\xfe",
+            r"bad\.csv: is a binary file, not a text table \(it contains NUL bytes\)",
+        ),
+        (
+            bytes(range(1, 32)) * 40,
+            r"bad\.csv: is a binary file, not a text table \(it is full of control bytes\)",
+        ),
         (b"only\n1\n2\n3\n", r"bad\.csv: has only one column \('only'\)"),
         (b"a,label\n,x\n,y\n", r"bad\.csv: no usable feature columns"),
         (b"a,b,label\n1,2,\n3,4,\n", r"bad\.csv: the target column 'label' has no values"),
     ],
 )
-def test_bad_tables_raise_one_line_data_errors(tmp_path: Path, content: bytes, message: str) -> None:
+def test_bad_tables_raise_one_line_data_errors(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
     p = tmp_path / "bad.csv"
     p.write_bytes(content)
     with pytest.raises(DataError, match=message) as e:
@@ -407,8 +490,13 @@ def test_random_binary_garbage_is_refused(tmp_path: Path) -> None:
         TableSource.scan(p)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(max_size=300) | st.text(alphabet=st.sampled_from("ab1,;\t\n\"x.5 -"), max_size=300).map(str.encode))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.binary(max_size=300)
+    | st.text(alphabet=st.sampled_from('ab1,;\t\n"x.5 -'), max_size=300).map(str.encode)
+)
 def test_any_bytes_give_a_table_or_a_data_error(tmp_path: Path, data: bytes) -> None:
     p = tmp_path / "fuzz.csv"
     p.write_bytes(data)
@@ -435,12 +523,16 @@ def test_open_dataset_dispatches_tables(tmp_path: Path, suffix: str) -> None:
     assert isinstance(src, TableSource) and src.target == "colour"
 
 
-def test_parquet_without_pyarrow_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parquet_without_pyarrow_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     p = tmp_path / "t.parquet"
     p.write_bytes(b"PAR1")
-    with pytest.raises(DataError, match=r"t\.parquet: reading Parquet needs pyarrow: pip install pyarrow"):
+    with pytest.raises(
+        DataError, match=r"t\.parquet: reading Parquet needs pyarrow: pip install pyarrow"
+    ):
         open_dataset(p)
 
 
@@ -448,23 +540,35 @@ def test_parquet_tables(tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     n = 90
-    t = pa.table({
-        "id": list(range(n)),
-        "x": [None if i % 30 == 0 else float(i % 7) for i in range(n)],
-        "kind": [["p", "q", None][i % 3] for i in range(n)],
-        "flag": [bool(i % 2) for i in range(n)],
-        "label": [["cat", "dog"][i % 2] for i in range(n)],
-    })
+    t = pa.table(
+        {
+            "id": list(range(n)),
+            "x": [None if i % 30 == 0 else float(i % 7) for i in range(n)],
+            "kind": [["p", "q", None][i % 3] for i in range(n)],
+            "flag": [bool(i % 2) for i in range(n)],
+            "label": [["cat", "dog"][i % 2] for i in range(n)],
+        }
+    )
     p = tmp_path / "t.parquet"
     pq.write_table(t, p)
     src = open_dataset(p)
     assert isinstance(src, TableSource)
     types = {s.name: s.type for s in src.column_summaries}
-    assert types == {"id": "id", "x": "numeric", "kind": "categorical", "flag": "numeric", "label": "target"}
+    assert types == {
+        "id": "id",
+        "x": "numeric",
+        "kind": "categorical",
+        "flag": "numeric",
+        "label": "target",
+    }
     assert src.classes == ["cat", "dog"] and "column 'x': 3 missing value(s)" in problems_text(src)
     prep = src.prepare(DataSettings())
     assert prep.input_shape == (4,)
-    np.testing.assert_allclose(encode_file(p, prep.preprocessing)[src._rows[prep.split.train]], prep.train.x.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        encode_file(p, prep.preprocessing)[src._rows[prep.split.train]],
+        prep.train.x.numpy(),
+        rtol=1e-6,
+    )
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"not parquet at all")
     with pytest.raises(DataError, match=r"bad\.parquet: not a readable Parquet file"):
@@ -482,21 +586,31 @@ def test_read_table_columns_are_arrays(tmp_path: Path) -> None:
 
 
 def src_classification_preprocessing(path: Path) -> dict:
-    return TableSource.scan(path, target="few_ints").prepare(DataSettings(target="few_ints")).preprocessing
+    return (
+        TableSource.scan(path, target="few_ints")
+        .prepare(DataSettings(target="few_ints"))
+        .preprocessing
+    )
 
 
 # --- non-finite and overflowing numbers ------------------------------------------------------
 
 
-def _numbers_table(tmp_path: Path, name: str, cells: dict[tuple[int, str], str], target: str = "class") -> Path:
+def _numbers_table(
+    tmp_path: Path, name: str, cells: dict[tuple[int, str], str], target: str = "class"
+) -> Path:
     """60 rows of a, b, c and a target (a class, or a number for regression); ``cells`` overrides
     ``(row, column)`` cells. Row i is on line i + 2."""
     rng = np.random.default_rng(4)
     lines = ["a,b,c,y"]
     for i in range(60):
         a, b, c = rng.normal(size=3)
-        row = {"a": f"{a:.4f}", "b": f"{b:.4f}", "c": f"{c:.4f}",
-               "y": ("x" if a + c > 0 else "z") if target == "class" else f"{2 * a + b:.4f}"}
+        row = {
+            "a": f"{a:.4f}",
+            "b": f"{b:.4f}",
+            "c": f"{c:.4f}",
+            "y": ("x" if a + c > 0 else "z") if target == "class" else f"{2 * a + b:.4f}",
+        }
         for (r, col), text in cells.items():
             if r == i:
                 row[col] = text
@@ -512,38 +626,63 @@ def _no_numpy_warnings() -> Iterator[None]:
         yield
 
 
-def test_values_whose_squares_overflow_are_a_data_error_naming_column_and_line(tmp_path: Path) -> None:
+def test_values_whose_squares_overflow_are_a_data_error_naming_column_and_line(
+    tmp_path: Path,
+) -> None:
     # 1e308 fits a float64, but standardizing the column squares it: inf, then NaN losses
     p = _numbers_table(tmp_path, "big.csv", {(7, "a"): "1e308", (30, "a"): "-3e200"})
     with _no_numpy_warnings():
         src = TableSource.scan(p)
         errors = [e for e in src.info().problems if e.severity == "error"]
         assert len(errors) == 1 and errors[0].item == "column 'a'", problems_text(src)
-        assert "2 value(s) too large to standardize (line 9: 1e+308, line 32: -3e+200)" in errors[0].reason
-        with pytest.raises(DataError, match=r"big\.csv: column 'a': 2 value\(s\) too large to standardize \(line 9: 1e\+308"):
+        assert (
+            "2 value(s) too large to standardize (line 9: 1e+308, line 32: -3e+200)"
+            in errors[0].reason
+        )
+        with pytest.raises(
+            DataError,
+            match=r"big\.csv: column 'a': 2 value\(s\) too large to standardize \(line 9: 1e\+308",
+        ):
             src.prepare(DataSettings())
 
 
 def test_infinite_cells_are_named_non_finite_with_their_lines(tmp_path: Path) -> None:
-    p = _numbers_table(tmp_path, "inf.csv", {(20, "b"): "inf", (21, "b"): "-Infinity", (5, "c"): "oops"})
+    p = _numbers_table(
+        tmp_path, "inf.csv", {(20, "b"): "inf", (21, "b"): "-Infinity", (5, "c"): "oops"}
+    )
     with _no_numpy_warnings():
         src = TableSource.scan(p)
         text = problems_text(src)
-        assert "warning column 'b': 2 non-finite value(s) (line 22: 'inf', line 23: '-Infinity'); treated as missing" in text
-        assert "warning column 'c': 1 non-numeric cell(s) in a numeric column (line 7: 'oops'); treated as missing" in text
+        assert (
+            "warning column 'b': 2 non-finite value(s) (line 22: 'inf', line 23: '-Infinity'); treated as missing"
+            in text
+        )
+        assert (
+            "warning column 'c': 1 non-numeric cell(s) in a numeric column (line 7: 'oops'); treated as missing"
+            in text
+        )
         prep = src.prepare(DataSettings())
     assert np.isfinite(prep.train.x.numpy()).all()
 
 
 def test_an_overflowing_regression_target_is_a_data_error(tmp_path: Path) -> None:
     # the targets are standardized too (and kept as float32): 1e308 overflows them
-    p = _numbers_table(tmp_path, "bigy.csv", {(11, "y"): "1e308", (40, "y"): "inf"}, target="number")
+    p = _numbers_table(
+        tmp_path, "bigy.csv", {(11, "y"): "1e308", (40, "y"): "inf"}, target="number"
+    )
     with _no_numpy_warnings():
         src = TableSource.scan(p, target="y")
         assert src.task == "regression"
         errors = [e for e in src.info().problems if e.severity == "error"]
         assert len(errors) == 1 and errors[0].item == "column 'y'", problems_text(src)
-        assert "the target has 1 value(s) too large to train on (line 13: 1e+308)" in errors[0].reason
-        assert "1 non-finite value(s) in the numeric target (line 42: 'inf'); those rows are left out" in problems_text(src)
-        with pytest.raises(DataError, match=r"bigy\.csv: column 'y': the target has 1 value\(s\) too large"):
+        assert (
+            "the target has 1 value(s) too large to train on (line 13: 1e+308)" in errors[0].reason
+        )
+        assert (
+            "1 non-finite value(s) in the numeric target (line 42: 'inf'); those rows are left out"
+            in problems_text(src)
+        )
+        with pytest.raises(
+            DataError, match=r"bigy\.csv: column 'y': the target has 1 value\(s\) too large"
+        ):
             src.prepare(DataSettings(target="y"))

@@ -55,17 +55,31 @@ class _MeanEmbedding(nn.Module):
         return self.head(self.embed(x).mean(dim=1))
 
 
-def _export(model: nn.Module, info: ModelInfo, path: Path, *, sequence_axis: bool = False) -> ModelInfo:
+def _export(
+    model: nn.Module, info: ModelInfo, path: Path, *, sequence_axis: bool = False
+) -> ModelInfo:
     """Export with ``info``'s metadata; the exporter's own input name/shape/dtype stand."""
     props = {k: v for k, v in metadata_props(info).items() if not k.startswith("input_")}
-    report = export_onnx(model, info.input_shape[1:], info.input_dtype, path, metadata=props,  # type: ignore[arg-type]
-                         sequence_axis=sequence_axis)
+    report = export_onnx(
+        model,
+        info.input_shape[1:],
+        info.input_dtype,
+        path,
+        metadata=props,  # type: ignore[arg-type]
+        sequence_axis=sequence_axis,
+    )
     assert report.path == path
     return info
 
 
-def _output(task: str, size: int, activation: str, names: list[str] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": "logits" if task == "classification" else "values", "activation": activation, "size": size}
+def _output(
+    task: str, size: int, activation: str, names: list[str] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": "logits" if task == "classification" else "values",
+        "activation": activation,
+        "size": size,
+    }
     if names:
         out["names"] = names
     return out
@@ -74,15 +88,28 @@ def _output(task: str, size: int, activation: str, names: list[str] | None = Non
 def make_image_model(models_dir: Path) -> Exported:
     """3 classes of 12x10 RGB PNGs, resized to 8x8; a small conv net; softmax."""
     root = image_folder(models_dir / "pets", {"cat": 5, "dog": 5, "fox": 5}, size=(12, 10))
-    prep = ImageFolderSource.scan(root).prepare(DataSettings(image_size=(8, 8), val_ratio=0.2, test_ratio=0.2))
+    prep = ImageFolderSource.scan(root).prepare(
+        DataSettings(image_size=(8, 8), val_ratio=0.2, test_ratio=0.2)
+    )
     assert prep.classes is not None
     torch.manual_seed(0)
-    net = _Net(nn.Sequential(
-        nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 4 * 4, 3)
-    ))
+    net = _Net(
+        nn.Sequential(
+            nn.Conv2d(3, 6, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(6 * 4 * 4, 3),
+        )
+    )
     info = ModelInfo(
-        task="classification", input_name="x", input_shape=["batch", 3, 8, 8], input_dtype="float32",
-        preprocessing=prep.preprocessing, classes=prep.classes, output=_output("classification", 3, "softmax"),
+        task="classification",
+        input_name="x",
+        input_shape=["batch", 3, 8, 8],
+        input_dtype="float32",
+        preprocessing=prep.preprocessing,
+        classes=prep.classes,
+        output=_output("classification", 3, "softmax"),
         metrics={"epoch": 3, "val_loss": 0.5, "val_accuracy": 0.8},
         extra={"workbench_version": __version__, "project": "pets", "run": "run-1"},
     )
@@ -93,7 +120,12 @@ def make_image_model(models_dir: Path) -> Exported:
 
 FRUIT_ROWS = [
     # weight, length, colour, fruit
-    (150 + 7 * (i % 9) + (i % 4), 7.0 + 0.3 * (i % 5), ("red", "green", "yellow")[i % 3], ("apple", "banana", "cherry")[(i // 2) % 3])
+    (
+        150 + 7 * (i % 9) + (i % 4),
+        7.0 + 0.3 * (i % 5),
+        ("red", "green", "yellow")[i % 3],
+        ("apple", "banana", "cherry")[(i // 2) % 3],
+    )
     for i in range(60)
 ]
 
@@ -101,7 +133,9 @@ FRUIT_ROWS = [
 def make_table_model(models_dir: Path) -> Exported:
     """A CSV with an id, two numeric and one categorical feature, 3 classes; an MLP; softmax."""
     csv = models_dir / "fruit.csv"
-    lines = ["id,weight,length,colour,fruit"] + [f"{i},{w},{ln:.1f},{c},{f}" for i, (w, ln, c, f) in enumerate(FRUIT_ROWS)]
+    lines = ["id,weight,length,colour,fruit"] + [
+        f"{i},{w},{ln:.1f},{c},{f}" for i, (w, ln, c, f) in enumerate(FRUIT_ROWS)
+    ]
     csv.write_text("\n".join(lines) + "\n")
     prep = TableSource.scan(csv, target="fruit").prepare(DataSettings(target="fruit"))
     assert prep.classes == ["apple", "banana", "cherry"]
@@ -110,8 +144,13 @@ def make_table_model(models_dir: Path) -> Exported:
     torch.manual_seed(1)
     net = _Net(nn.Sequential(nn.Linear(width, 16), nn.Tanh(), nn.Linear(16, 3)))
     info = ModelInfo(
-        task="classification", input_name="x", input_shape=["batch", width], input_dtype="float32",
-        preprocessing=prep.preprocessing, classes=prep.classes, output=_output("classification", 3, "softmax"),
+        task="classification",
+        input_name="x",
+        input_shape=["batch", width],
+        input_dtype="float32",
+        preprocessing=prep.preprocessing,
+        classes=prep.classes,
+        output=_output("classification", 3, "softmax"),
         extra={"workbench_version": __version__, "project": "fruit", "run": "run-1"},
     )
     path = models_dir / "fruit.onnx"
@@ -141,8 +180,13 @@ def make_token_model(models_dir: Path) -> Exported:
     assert prep.preprocessing["layout"] == "tokens" and prep.preprocessing["vocab_size"] == 20
     torch.manual_seed(2)
     info = ModelInfo(
-        task="classification", input_name="x", input_shape=["batch", 6], input_dtype="int64",
-        preprocessing=prep.preprocessing, classes=prep.classes, output=_output("classification", 2, "sigmoid"),
+        task="classification",
+        input_name="x",
+        input_shape=["batch", 6],
+        input_dtype="int64",
+        preprocessing=prep.preprocessing,
+        classes=prep.classes,
+        output=_output("classification", 2, "sigmoid"),
     )
     path = models_dir / "tokens.onnx"
     _export(_MeanEmbedding(20, 2), info, path, sequence_axis=True)
@@ -155,7 +199,9 @@ def make_regression_model(models_dir: Path) -> Exported:
     """4 float features in an .npz, 2 regression targets; an MLP."""
     rng = np.random.default_rng(3)
     x = rng.normal(5.0, 2.0, (50, 4)).astype(np.float32)
-    y = np.stack([x.sum(axis=1), x[:, 0] * 0.5], axis=1).astype(np.float32) + rng.normal(0, 0.1, (50, 2)).astype(np.float32)
+    y = np.stack([x.sum(axis=1), x[:, 0] * 0.5], axis=1).astype(np.float32) + rng.normal(
+        0, 0.1, (50, 2)
+    ).astype(np.float32)
     data = models_dir / "houses.npz"
     np.savez(data, x=x, y=y)
     prep = ArraySource.scan(data).prepare(DataSettings())
@@ -163,8 +209,12 @@ def make_regression_model(models_dir: Path) -> Exported:
     torch.manual_seed(3)
     net = _Net(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)))
     info = ModelInfo(
-        task="regression", input_name="x", input_shape=["batch", 4], input_dtype="float32",
-        preprocessing=prep.preprocessing, output=_output("regression", 2, "none", ["price", "area"]),
+        task="regression",
+        input_name="x",
+        input_shape=["batch", 4],
+        input_dtype="float32",
+        preprocessing=prep.preprocessing,
+        output=_output("regression", 2, "none", ["price", "area"]),
     )
     path = models_dir / "houses.onnx"
     _export(net, info, path)

@@ -24,18 +24,34 @@ def _run_torch_free(*args: str, timeout: float = 120) -> subprocess.CompletedPro
         "import sys; from workbench.cli import main; rc = main(sys.argv[1:]); "
         "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)"
     )
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def test_predict_runs_without_torch(image_model: Exported, table_model: Exported) -> None:
-    out = _run_torch_free("predict", str(image_model.path), str(image_model.files[0]), str(image_model.files[-1]), "--json")
+    out = _run_torch_free(
+        "predict",
+        str(image_model.path),
+        str(image_model.files[0]),
+        str(image_model.files[-1]),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     preds = json.loads(out.stdout)
     assert [p["input"] for p in preds] == [str(image_model.files[0]), str(image_model.files[-1])]
     assert all(p["label"] in ("cat", "dog", "fox") and len(p["top_k"]) == 3 for p in preds)
     bad = _run_torch_free("predict", str(table_model.path), str(image_model.files[0]))
     assert bad.returncode == 2 and bad.stdout == ""
-    assert one_line(bad.stderr) and bad.stderr.startswith("workbench: ") and "takes table files" in bad.stderr
+    assert (
+        one_line(bad.stderr)
+        and bad.stderr.startswith("workbench: ")
+        and "takes table files" in bad.stderr
+    )
 
 
 def test_predict_prints_a_table(table_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,18 +66,27 @@ def test_predict_prints_a_table(table_model: Exported, capsys: pytest.CaptureFix
 
 
 def test_predict_json_and_top_k(token_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["predict", str(token_model.path), str(token_model.files[0]), "--json", "--top-k", "1"]) == 0
+    assert (
+        main(
+            ["predict", str(token_model.path), str(token_model.files[0]), "--json", "--top-k", "1"]
+        )
+        == 0
+    )
     preds = json.loads(capsys.readouterr().out)
     assert len(preds) == 5 and all(len(p["top_k"]) == 1 and "labels" in p for p in preds)
     assert preds[0]["input"].endswith("new_tokens.npy[0]")
 
 
-def test_predict_regression_names_its_targets(regression_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
+def test_predict_regression_names_its_targets(
+    regression_model: Exported, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["predict", str(regression_model.path), str(regression_model.files[0])]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["input", "price", "area"] and len(lines) == 2 + 3
     float(lines[2].split()[1])
-    assert main(["predict", str(regression_model.path), str(regression_model.files[0]), "--json"]) == 0
+    assert (
+        main(["predict", str(regression_model.path), str(regression_model.files[0]), "--json"]) == 0
+    )
     assert all(len(p["value"]) == 2 for p in json.loads(capsys.readouterr().out))
 
 
@@ -76,7 +101,10 @@ def test_predict_errors_are_one_line(
     text.write_text("hello")
     cases = [
         ([str(image_model.path), str(corrupt)], "corrupt.png: cannot be decoded as an image"),
-        ([str(table_model.path), str(ragged)], "ragged.csv: line 3 has 2 fields but the header has 3"),
+        (
+            [str(table_model.path), str(ragged)],
+            "ragged.csv: line 3 has 2 fields but the header has 3",
+        ),
         ([str(text), str(ragged)], "model.onnx: not an ONNX model"),
         ([str(tmp_path / "missing.onnx"), str(ragged)], "missing.onnx: no such file"),
         ([str(table_model.path), str(tmp_path / "nope.csv")], "nope.csv: no such file or folder"),
@@ -90,7 +118,9 @@ def test_predict_errors_are_one_line(
         assert captured.err.startswith("workbench: ") and message in captured.err, captured.err
 
 
-def test_predict_skips_corrupt_images(tmp_path: Path, image_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
+def test_predict_skips_corrupt_images(
+    tmp_path: Path, image_model: Exported, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Like training, predict leaves out images it cannot decode, says which, and goes on."""
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -101,10 +131,15 @@ def test_predict_skips_corrupt_images(tmp_path: Path, image_model: Exported, cap
     assert main(["predict", str(image_model.path), str(folder), "--json"]) == 0
     captured = capsys.readouterr()
     predictions = json.loads(captured.out)
-    assert [Path(p["input"]).name for p in predictions] == sorted(f.name for f in image_model.files[:3])
+    assert [Path(p["input"]).name for p in predictions] == sorted(
+        f.name for f in image_model.files[:3]
+    )
     lines = captured.err.splitlines()
     assert len(lines) == 2 and all(line.startswith("workbench: skipped ") for line in lines), lines
-    assert "a_broken.png: cannot be decoded as an image" in lines[0] and "z_text.png: is not an image" in lines[1]
+    assert (
+        "a_broken.png: cannot be decoded as an image" in lines[0]
+        and "z_text.png: is not an image" in lines[1]
+    )
     # Nothing decodable at all: one line, exit 2.
     only_bad = tmp_path / "bad"
     only_bad.mkdir()
@@ -112,10 +147,16 @@ def test_predict_skips_corrupt_images(tmp_path: Path, image_model: Exported, cap
     (only_bad / "b.png").write_bytes(b"more junk")
     assert main(["predict", str(image_model.path), str(only_bad)]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and one_line(captured.err) and "none of the 2 images could be decoded" in captured.err
+    assert (
+        captured.out == ""
+        and one_line(captured.err)
+        and "none of the 2 images could be decoded" in captured.err
+    )
 
 
-def test_serve_refuses_a_port_in_use(table_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_refuses_a_port_in_use(
+    table_model: Exported, capsys: pytest.CaptureFixture[str]
+) -> None:
     with ModelServer(table_model.path, port=0, quiet=True) as busy:
         port = busy.url.rsplit(":", 1)[1]
         assert main(["serve", str(table_model.path), "--port", port]) == 2
@@ -155,7 +196,10 @@ def test_serve_answers_and_stops_on_ctrl_c(table_model: Exported, signum: int) -
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "serve", str(table_model.path), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         assert proc.stdout is not None

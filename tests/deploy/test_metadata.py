@@ -24,7 +24,13 @@ def _info(**changes: object) -> ModelInfo:
         "input_name": "x",
         "input_shape": ["batch", 3, 8, 8],
         "input_dtype": "float32",
-        "preprocessing": {"kind": "image", "size": [8, 8], "color": "rgb", "mean": [0.5] * 3, "std": [0.2] * 3},
+        "preprocessing": {
+            "kind": "image",
+            "size": [8, 8],
+            "color": "rgb",
+            "mean": [0.5] * 3,
+            "std": [0.2] * 3,
+        },
         "classes": ["cat", "dog"],
         "output": {"kind": "logits", "activation": "softmax", "size": 2},
         "metrics": {"epoch": 2, "val_loss": 0.25},
@@ -89,7 +95,13 @@ def test_malformed_metadata_is_one_line(changes: dict[str, str | None], message:
 
 
 def test_regression_needs_no_classes() -> None:
-    info = parse(_props(task="regression", classes=None, output='{"kind": "values", "size": 2, "names": ["a", "b"]}'))
+    info = parse(
+        _props(
+            task="regression",
+            classes=None,
+            output='{"kind": "values", "size": 2, "names": ["a", "b"]}',
+        )
+    )
     assert info.classes is None and info.output["names"] == ["a", "b"]
 
 

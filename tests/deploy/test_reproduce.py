@@ -56,11 +56,15 @@ def _table_inputs(path: Path, pre: dict[str, Any]) -> np.ndarray:
         for feat in pre["features"]:
             cell = row[feat["name"]].strip()
             if feat["type"] == "numeric":
-                x[i, at] = 0.0 if cell == "" else (float(cell) - feat["mean"]) / feat["std"]  # missing: the mean
+                x[i, at] = (
+                    0.0 if cell == "" else (float(cell) - feat["mean"]) / feat["std"]
+                )  # missing: the mean
                 at += 1
             else:
                 cats = feat["categories"]
-                value = cell if cell else feat["fill"]  # missing: the most frequent; unseen: all zeros
+                value = (
+                    cell if cell else feat["fill"]
+                )  # missing: the most frequent; unseen: all zeros
                 if value in cats:
                     x[i, at + cats.index(value)] = 1.0
                 at += len(cats)
@@ -73,7 +77,9 @@ def _cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, 
     return json.loads(capsys.readouterr().out)
 
 
-def _compare(cli: list[dict[str, Any]], names: list[str], probs: np.ndarray, classes: list[str]) -> None:
+def _compare(
+    cli: list[dict[str, Any]], names: list[str], probs: np.ndarray, classes: list[str]
+) -> None:
     assert [p["input"] for p in cli] == names
     for p, row in zip(cli, probs, strict=True):
         order = np.argsort(-row)
@@ -83,7 +89,9 @@ def _compare(cli: list[dict[str, Any]], names: list[str], probs: np.ndarray, cla
         assert all(abs(v - row[classes.index(label)]) < 1e-5 for label, v in p["top_k"])
 
 
-def test_an_image_model_is_reproduced_with_onnxruntime_alone(image_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_image_model_is_reproduced_with_onnxruntime_alone(
+    image_model: Exported, capsys: pytest.CaptureFixture[str]
+) -> None:
     session, meta = _session(image_model.path)
     files = image_model.files
     logits = session.run(None, {meta["input_name"]: _image_inputs(files, meta["preprocessing"])})[0]
@@ -92,7 +100,9 @@ def test_an_image_model_is_reproduced_with_onnxruntime_alone(image_model: Export
     _compare(cli, [str(f) for f in files], probs, meta["classes"])
 
 
-def test_a_table_model_is_reproduced_with_onnxruntime_alone(table_model: Exported, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_table_model_is_reproduced_with_onnxruntime_alone(
+    table_model: Exported, capsys: pytest.CaptureFixture[str]
+) -> None:
     session, meta = _session(table_model.path)
     new = table_model.files[0]
     x = _table_inputs(new, meta["preprocessing"])

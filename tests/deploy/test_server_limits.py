@@ -43,7 +43,9 @@ def one_worker(table_model: Exported) -> Iterator[ModelServer]:
         yield server
 
 
-def test_busy_server_answers_503_and_health_stays_up(one_worker: ModelServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_busy_server_answers_503_and_health_stays_up(
+    one_worker: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     entered, release = threading.Event(), threading.Event()
     real = one_worker.predictor.predict_instances
 
@@ -54,7 +56,9 @@ def test_busy_server_answers_503_and_health_stays_up(one_worker: ModelServer, mo
 
     monkeypatch.setattr(one_worker.predictor, "predict_instances", slow)
     answers: list[tuple[int, Any]] = []
-    first = threading.Thread(target=lambda: answers.append(post(one_worker, {"instances": [[150, 7.0, "red"]]})))
+    first = threading.Thread(
+        target=lambda: answers.append(post(one_worker, {"instances": [[150, 7.0, "red"]]}))
+    )
     first.start()
     try:
         assert entered.wait(30)
@@ -62,8 +66,14 @@ def test_busy_server_answers_503_and_health_stays_up(one_worker: ModelServer, mo
         assert request(one_worker, "GET", "/health")[:2] == (200, {"status": "ok"})
         assert request(one_worker, "GET", "/v2/health/ready")[0] == 200
         # ... and a second prediction is refused, in JSON, rather than queued without bound.
-        status, answer, headers = request(one_worker, "POST", "/predict", b'{"instances": [[150, 7, "red"]]}')
-        assert status == 503 and headers["Retry-After"] == "1" and headers["Content-Type"] == "application/json"
+        status, answer, headers = request(
+            one_worker, "POST", "/predict", b'{"instances": [[150, 7, "red"]]}'
+        )
+        assert (
+            status == 503
+            and headers["Retry-After"] == "1"
+            and headers["Content-Type"] == "application/json"
+        )
         assert one_line(answer["error"]) and "the limit is 1" in answer["error"]
     finally:
         release.set()
@@ -74,14 +84,19 @@ def test_busy_server_answers_503_and_health_stays_up(one_worker: ModelServer, mo
 
 def test_images_per_request_and_pixel_budget(image_model: Exported) -> None:
     small = {"b64": base64.b64encode(image_model.files[0].read_bytes()).decode()}
-    with ModelServer(Predictor(image_model.path), port=0, quiet=True, max_images=2, pixel_budget=300_000) as server:
+    with ModelServer(
+        Predictor(image_model.path), port=0, quiet=True, max_images=2, pixel_budget=300_000
+    ) as server:
         assert post(server, {"instances": [small, small]})[0] == 200
         status, answer = post(server, {"instances": [small] * 3})
         assert status == 413 and answer == {"error": "3 images in one request; the limit is 2"}
         # A PNG cannot decode at a reduced scale: refused from its header, naming the limit.
         status, answer = post(server, {"instances": [_b64_image((2000, 2000), "PNG")]})
         assert status == 413 and one_line(answer["error"])
-        assert "4,000,000 pixels" in answer["error"] and "the limit is 300,000 pixels per request" in answer["error"]
+        assert (
+            "4,000,000 pixels" in answer["error"]
+            and "the limit is 300,000 pixels per request" in answer["error"]
+        )
         # The same size as a JPEG decodes at 1/8 scale (250×250): within the budget.
         status, answer = post(server, {"instances": [_b64_image((2000, 2000), "JPEG")]})
         assert status == 200 and answer["predictions"][0]["label"] in image_model.info.classes  # type: ignore[operator]
@@ -127,7 +142,9 @@ def test_idle_sockets_cost_no_threads(table_model: Exported) -> None:
         try:
             for _ in range(60):
                 s = socket.create_connection((host, int(port)), timeout=10)
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the end of the headers
+                s.sendall(
+                    b"GET /health HTTP/1.1\r\nHost: x\r\n"
+                )  # and never the end of the headers
                 socks.append(s)
             _wait_for(lambda: server.connections >= 60, "the server to accept 60 connections")
             assert threading.active_count() <= threads + 2
@@ -147,8 +164,13 @@ def test_tcp_nodelay_on_every_connection(table_model: Exported) -> None:
             assert s.recv(4096).startswith(b"HTTP/1.1 200")
             _wait_for(lambda: server.connections >= 1, "the connection")
             assert server._server is not None
-            socks = [c.transport.get_extra_info("socket") for c in server._server.server_state.connections]
-            assert socks and all(sk.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sk in socks)
+            socks = [
+                c.transport.get_extra_info("socket")
+                for c in server._server.server_state.connections
+            ]
+            assert socks and all(
+                sk.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sk in socks
+            )
 
 
 def test_stop_closes_idle_connections(table_model: Exported) -> None:

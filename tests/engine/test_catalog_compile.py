@@ -128,8 +128,14 @@ def test_sequence_graph_with_embedding_attention_and_recurrence() -> None:
     g.add_node("LSTM", {"hidden_size": 8, "bidirectional": True}, node_id="lstm")
     g.add_node("Output", {"num_classes": 2}, node_id="out")
     for src, dst, port in [
-        ("inp", "emb", 0), ("emb", "pos", 0), ("pos", "att", 0), ("pos", "res", 0),
-        ("att", "res", 1), ("res", "norm", 0), ("norm", "lstm", 0), ("lstm", "out", 0),
+        ("inp", "emb", 0),
+        ("emb", "pos", 0),
+        ("pos", "att", 0),
+        ("pos", "res", 0),
+        ("att", "res", 1),
+        ("res", "norm", 0),
+        ("norm", "lstm", 0),
+        ("lstm", "out", 0),
     ]:
         g.connect(src, dst, port)
     a = analyze(g)

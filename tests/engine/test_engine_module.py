@@ -14,20 +14,42 @@ from workbench.engine.modules import build_layer
 
 
 def test_catalog_builders_name_only_modules_the_engine_has() -> None:
-    specs = {"Add": [TensorSpec((4,)), TensorSpec((4,))], "Concat": [TensorSpec((4,)), TensorSpec((4,))]}
+    specs = {
+        "Add": [TensorSpec((4,)), TensorSpec((4,))],
+        "Concat": [TensorSpec((4,)), TensorSpec((4,))],
+    }
     named = set()
-    for name in ("Add", "Concat", "Reshape", "GlobalAvgPool", "LSTM", "MultiHeadSelfAttention",
-                 "PositionalEncoding"):
+    for name in (
+        "Add",
+        "Concat",
+        "Reshape",
+        "GlobalAvgPool",
+        "LSTM",
+        "MultiHeadSelfAttention",
+        "PositionalEncoding",
+    ):
         layer = get(name)
         params = layer.validate_params({})
-        inputs = specs.get(name, [TensorSpec((8, 4, 4))] if name in ("Reshape", "GlobalAvgPool") else [TensorSpec((6, 8))])
+        inputs = specs.get(
+            name,
+            [TensorSpec((8, 4, 4))]
+            if name in ("Reshape", "GlobalAvgPool")
+            else [TensorSpec((6, 8))],
+        )
         built = layer.build(params, inputs)
         assert isinstance(built, EngineModule), name
         named.add(built.name)
         module = build_layer(layer, params, inputs)
         assert type(module) is getattr(modules, built.name)
-    assert named == {"Add", "Concat", "Reshape", "GlobalAvgPool", "Recurrent", "SelfAttention",
-                     "PositionalEncoding"}
+    assert named == {
+        "Add",
+        "Concat",
+        "Reshape",
+        "GlobalAvgPool",
+        "Recurrent",
+        "SelfAttention",
+        "PositionalEncoding",
+    }
     assert len(CATALOG) > len(named)
 
 

@@ -29,7 +29,15 @@ def test_each_optimizer_trains_the_boring_model(name: str) -> None:
     seed_everything(0)
     model = BoringModel()
     before = weights(model)
-    config = TrainConfig(epochs=2, batch_size=4, optimizer=name, lr=0.05, nesterov=name == "sgd", weight_decay=1e-4, device="cpu")
+    config = TrainConfig(
+        epochs=2,
+        batch_size=4,
+        optimizer=name,
+        lr=0.05,
+        nesterov=name == "sgd",
+        weight_decay=1e-4,
+        device="cpu",
+    )
     result = Trainer(model, make_prepared(n_train=32), config).fit()
     assert result.status == "finished" and not same_weights(before, weights(model))
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"] * 1.5
@@ -37,21 +45,33 @@ def test_each_optimizer_trains_the_boring_model(name: str) -> None:
 
 def test_optimizer_settings_reach_torch() -> None:
     params = list(BoringModel().parameters())
-    sgd = make_optimizer(params, TrainConfig(optimizer="sgd", lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.01))
+    sgd = make_optimizer(
+        params, TrainConfig(optimizer="sgd", lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.01)
+    )
     assert isinstance(sgd, torch.optim.SGD)
     group = sgd.param_groups[0]
-    assert (group["lr"], group["momentum"], group["nesterov"], group["weight_decay"]) == (0.1, 0.8, True, 0.01)
-    assert isinstance(make_optimizer(params, TrainConfig(optimizer="adamw", weight_decay=0.05)), torch.optim.AdamW)
+    assert (group["lr"], group["momentum"], group["nesterov"], group["weight_decay"]) == (
+        0.1,
+        0.8,
+        True,
+        0.01,
+    )
+    assert isinstance(
+        make_optimizer(params, TrainConfig(optimizer="adamw", weight_decay=0.05)), torch.optim.AdamW
+    )
     assert isinstance(make_optimizer(params, TrainConfig(optimizer="rmsprop")), torch.optim.RMSprop)
     assert isinstance(make_optimizer(params, TrainConfig(optimizer="adagrad")), torch.optim.Adagrad)
 
 
 @pytest.mark.parametrize(
-    ("name", "cls"), [("nadam", torch.optim.NAdam), ("radam", torch.optim.RAdam), ("adam", torch.optim.Adam)]
+    ("name", "cls"),
+    [("nadam", torch.optim.NAdam), ("radam", torch.optim.RAdam), ("adam", torch.optim.Adam)],
 )
 def test_optimizer_table_entries_build_their_torch_class(name: str, cls: type) -> None:
     params = list(BoringModel().parameters())
-    opt = make_optimizer(params, TrainConfig(optimizer=name, lr=0.02, weight_decay=0.03, momentum=0.5))
+    opt = make_optimizer(
+        params, TrainConfig(optimizer=name, lr=0.02, weight_decay=0.03, momentum=0.5)
+    )
     assert type(opt) is cls
     assert (opt.defaults["lr"], opt.defaults["weight_decay"]) == (0.02, 0.03)
 
@@ -162,7 +182,9 @@ def test_plateau_honours_the_minimum() -> None:
 def test_training_more_restarts_a_finished_cosine_and_continues_a_step_schedule() -> None:
     cosine = schedule(schedule="cosine")
     cosine.extend(15, done_steps=100)
-    assert cosine.lr_at(100) == pytest.approx(1.0) and cosine.lr_at(150) == pytest.approx(0.0, abs=1e-12)
+    assert cosine.lr_at(100) == pytest.approx(1.0) and cosine.lr_at(150) == pytest.approx(
+        0.0, abs=1e-12
+    )
     step = schedule(schedule="step", step_size=5)
     step.extend(15, done_steps=100)
     assert step.lr_at(120) == pytest.approx(0.01)
@@ -182,13 +204,23 @@ def test_schedule_state_round_trips() -> None:
 @pytest.mark.parametrize("name", SCHEDULES)
 def test_each_schedule_drives_a_real_run(name: str) -> None:
     seed_everything(0)
-    config = TrainConfig(epochs=4, batch_size=4, schedule=name, warmup_epochs=1, step_size=1, lr=0.1, device="cpu",
-                         plateau_patience=0)
+    config = TrainConfig(
+        epochs=4,
+        batch_size=4,
+        schedule=name,
+        warmup_epochs=1,
+        step_size=1,
+        lr=0.1,
+        device="cpu",
+        plateau_patience=0,
+    )
     trainer = Trainer(BoringModel(), make_prepared(), config)
     result = trainer.fit()
     lrs = [row["lr"] for row in result.history]
     assert trainer.schedule is not None
-    assert lrs[0] == pytest.approx(0.1 * trainer.schedule.factor(2))  # the first epoch's last step: end of warm-up
+    assert lrs[0] == pytest.approx(
+        0.1 * trainer.schedule.factor(2)
+    )  # the first epoch's last step: end of warm-up
     if name in ("step", "exponential", "cosine", "onecycle"):
         assert lrs[-1] < lrs[1]
 
@@ -216,16 +248,21 @@ def test_classification_losses_match_torch() -> None:
     ce = make_loss("cross_entropy", TrainConfig(label_smoothing=0.1))
     assert torch.allclose(ce(out, y), F.cross_entropy(out, y, label_smoothing=0.1))
     bce = make_loss("bce_with_logits", TrainConfig())
-    assert torch.allclose(bce(out, y), F.binary_cross_entropy_with_logits(out, F.one_hot(y, 3).float()))
+    assert torch.allclose(
+        bce(out, y), F.binary_cross_entropy_with_logits(out, F.one_hot(y, 3).float())
+    )
     multi = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
     assert torch.allclose(bce(out, multi), F.binary_cross_entropy_with_logits(out, multi))
 
 
-@pytest.mark.parametrize(("name", "reference"), [
-    ("mse", lambda o, t: F.mse_loss(o, t)),
-    ("l1", lambda o, t: F.l1_loss(o, t)),
-    ("huber", lambda o, t: F.huber_loss(o, t, delta=0.5)),
-])
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [
+        ("mse", lambda o, t: F.mse_loss(o, t)),
+        ("l1", lambda o, t: F.l1_loss(o, t)),
+        ("huber", lambda o, t: F.huber_loss(o, t, delta=0.5)),
+    ],
+)
 def test_regression_losses_match_torch_and_accept_flat_targets(name: str, reference: Any) -> None:
     out = torch.tensor([[1.0], [2.0], [4.0]])
     flat = torch.tensor([1.5, 2.0, 2.0])
@@ -240,7 +277,9 @@ def test_a_multi_label_dataset_trains_with_bce() -> None:
         split.y = F.one_hot(split.y, 3).float()  # type: ignore[attr-defined]
         split.y[:, 0] = 1.0  # type: ignore[attr-defined]
     seed_everything(0)
-    trainer = Trainer(BoringModel(4, 3), prepared, TrainConfig(epochs=2, batch_size=4, device="cpu"))
+    trainer = Trainer(
+        BoringModel(4, 3), prepared, TrainConfig(epochs=2, batch_size=4, device="cpu")
+    )
     result = trainer.fit()
     assert trainer.loss_name == "bce_with_logits" and 0.0 <= result.final["val_accuracy"] <= 1.0
 
@@ -257,9 +296,16 @@ F1S = [2 * p * r / (p + r) for p, r in ((3 / 5, 3 / 4), (1 / 2, 1 / 2), (2 / 3, 
 def confusion_batch() -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and targets whose argmax gives CONFUSION; the runner-up makes 8 of 10 right in the top 2."""
     rows = [  # (true, predicted, runner-up)
-        (0, 0, 1), (0, 0, 2), (0, 0, 1), (0, 1, 0),
-        (1, 1, 0), (1, 2, 0),
-        (2, 0, 2), (2, 0, 1), (2, 2, 0), (2, 2, 1),
+        (0, 0, 1),
+        (0, 0, 2),
+        (0, 0, 1),
+        (0, 1, 0),
+        (1, 1, 0),
+        (1, 2, 0),
+        (2, 0, 2),
+        (2, 0, 1),
+        (2, 2, 0),
+        (2, 2, 1),
     ]
     logits = torch.zeros(len(rows), 3)
     for i, (_, pred, second) in enumerate(rows):
@@ -277,19 +323,29 @@ def test_scores_from_a_known_confusion_matrix() -> None:
 
 def test_classification_metrics_accumulated_over_batches() -> None:
     logits, y = confusion_batch()
-    acc = MetricAccumulator("classification", ["accuracy", "top_k_accuracy", "precision", "recall", "f1"], 3, top_k=2)
+    acc = MetricAccumulator(
+        "classification", ["accuracy", "top_k_accuracy", "precision", "recall", "f1"], 3, top_k=2
+    )
     for part in (slice(0, 3), slice(3, 7), slice(7, 10)):
         acc.update(logits[part], y[part], torch.tensor(0.5))
     m = acc.compute("val_")
-    assert m == pytest.approx({
-        "val_loss": 0.5, "val_accuracy": 0.6, "val_top2_accuracy": 0.8,
-        "val_precision": PRECISION, "val_recall": RECALL, "val_f1": sum(F1S) / 3,
-    })
+    assert m == pytest.approx(
+        {
+            "val_loss": 0.5,
+            "val_accuracy": 0.6,
+            "val_top2_accuracy": 0.8,
+            "val_precision": PRECISION,
+            "val_recall": RECALL,
+            "val_f1": sum(F1S) / 3,
+        }
+    )
 
 
 def test_macro_averages_skip_classes_that_never_occur() -> None:
     logits, y = confusion_batch()
-    four = torch.cat([logits, torch.full((10, 1), -5.0)], dim=1)  # a fourth class nobody has or predicts
+    four = torch.cat(
+        [logits, torch.full((10, 1), -5.0)], dim=1
+    )  # a fourth class nobody has or predicts
     m = compute_metrics(four, y, "classification", ["precision", "recall"])
     assert m["precision"] == pytest.approx(PRECISION) and m["recall"] == pytest.approx(RECALL)
 
@@ -328,39 +384,50 @@ def test_r2_of_a_constant_target() -> None:
 
 
 def test_config_round_trips_through_a_dict() -> None:
-    config = TrainConfig(epochs=3, optimizer="sgd", nesterov=True, metrics=["accuracy", "f1"], seed=None)
+    config = TrainConfig(
+        epochs=3, optimizer="sgd", nesterov=True, metrics=["accuracy", "f1"], seed=None
+    )
     again = TrainConfig.from_dict(config.to_dict())
     assert again == config
     assert TrainConfig.from_dict({"epochs": 5.0, "lr": 1}).epochs == 5  # JSON numbers are coerced
     assert TrainConfig.from_dict({}, epochs=7, lr=None).epochs == 7  # None overrides are ignored
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"epochs": 0}, "epochs must be a whole number"),
-    ({"batch_size": -1}, "batch size must be"),
-    ({"optimizer": "lion"}, "unknown optimizer 'lion'"),
-    ({"lr": 0}, "learning rate must be a number above 0"),
-    ({"momentum": 1.5}, "momentum must be"),
-    ({"optimizer": "sgd", "momentum": 0.0, "nesterov": True}, "Nesterov momentum needs a momentum above 0"),
-    ({"weight_decay": -1}, "weight decay must be"),
-    ({"l1": -0.1}, "L1 penalty must be"),
-    ({"schedule": "cyclic"}, "unknown schedule 'cyclic'"),
-    ({"warmup_epochs": -1}, "warm-up epochs"),
-    ({"step_gamma": 2.0}, "step gamma must be between 0 and 1"),
-    ({"schedule": "cosine", "min_lr": 1.0, "lr": 0.1}, "minimum learning rate (1) must be below"),
-    ({"loss": "hinge"}, "unknown loss 'hinge'"),
-    ({"label_smoothing": 1.0}, "label smoothing"),
-    ({"grad_clip": -1}, "gradient clipping"),
-    ({"patience": 0}, "patience must be"),
-    ({"monitor_mode": "up"}, "monitor mode"),
-    ({"metrics": ["accuracy", "auc"]}, "unknown metric 'auc'"),
-    ({"amp": "fp8"}, "mixed precision must be one of off, bf16, fp16"),
-    ({"cpu_threads": -2}, "CPU threads"),
-    ({"seed": -1}, "the seed must be"),
-    ({"early_stop": "yes"}, "'early_stop' must be true or false"),
-    ({"epochs": "ten"}, "'epochs' must be a whole number"),
-    ({"colour": "red"}, "unknown training setting 'colour'"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"epochs": 0}, "epochs must be a whole number"),
+        ({"batch_size": -1}, "batch size must be"),
+        ({"optimizer": "lion"}, "unknown optimizer 'lion'"),
+        ({"lr": 0}, "learning rate must be a number above 0"),
+        ({"momentum": 1.5}, "momentum must be"),
+        (
+            {"optimizer": "sgd", "momentum": 0.0, "nesterov": True},
+            "Nesterov momentum needs a momentum above 0",
+        ),
+        ({"weight_decay": -1}, "weight decay must be"),
+        ({"l1": -0.1}, "L1 penalty must be"),
+        ({"schedule": "cyclic"}, "unknown schedule 'cyclic'"),
+        ({"warmup_epochs": -1}, "warm-up epochs"),
+        ({"step_gamma": 2.0}, "step gamma must be between 0 and 1"),
+        (
+            {"schedule": "cosine", "min_lr": 1.0, "lr": 0.1},
+            "minimum learning rate (1) must be below",
+        ),
+        ({"loss": "hinge"}, "unknown loss 'hinge'"),
+        ({"label_smoothing": 1.0}, "label smoothing"),
+        ({"grad_clip": -1}, "gradient clipping"),
+        ({"patience": 0}, "patience must be"),
+        ({"monitor_mode": "up"}, "monitor mode"),
+        ({"metrics": ["accuracy", "auc"]}, "unknown metric 'auc'"),
+        ({"amp": "fp8"}, "mixed precision must be one of off, bf16, fp16"),
+        ({"cpu_threads": -2}, "CPU threads"),
+        ({"seed": -1}, "the seed must be"),
+        ({"early_stop": "yes"}, "'early_stop' must be true or false"),
+        ({"epochs": "ten"}, "'epochs' must be a whole number"),
+        ({"colour": "red"}, "unknown training setting 'colour'"),
+    ],
+)
 def test_each_bad_value_has_its_own_message(values: dict[str, Any], message: str) -> None:
     with pytest.raises(TrainError, match=f"^.*{__import__('re').escape(message)}"):
         TrainConfig.from_dict(values)

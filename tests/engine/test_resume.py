@@ -54,8 +54,15 @@ def build(data_path: str | Path) -> tuple[torch.nn.Module, Prepared]:
     d = torch.load(data_path, weights_only=True)
     x, y = d["x"], d["y"]
     prepared = Prepared(
-        "classification", ["a", "b", "c"], (8,), "float32", 1, Split(np.arange(96), np.arange(96, 120), np.arange(0)),
-        TensorData(x[:96], y[:96], augment=noise), TensorData(x[96:], y[96:]), TensorData(x[:0], y[:0]),
+        "classification",
+        ["a", "b", "c"],
+        (8,),
+        "float32",
+        1,
+        Split(np.arange(96), np.arange(96, 120), np.arange(0)),
+        TensorData(x[:96], y[:96], augment=noise),
+        TensorData(x[96:], y[96:]),
+        TensorData(x[:0], y[:0]),
     )
     graph = make_project("mlp").graph
     adapt_graph(graph, (8,), "float32", "classification", 3)
@@ -65,9 +72,21 @@ def build(data_path: str | Path) -> tuple[torch.nn.Module, Prepared]:
 
 def config(epochs: int, schedule: str = "cosine") -> TrainConfig:
     """SGD with Nesterov momentum, warm-up and a schedule: plenty of state to get wrong."""
-    return TrainConfig(epochs=epochs, batch_size=16, optimizer="sgd", momentum=0.9, nesterov=True, lr=0.05,
-                       weight_decay=1e-4, schedule=schedule, warmup_epochs=1, step_size=2, device="cpu",
-                       cpu_threads=1, seed=SEED)
+    return TrainConfig(
+        epochs=epochs,
+        batch_size=16,
+        optimizer="sgd",
+        momentum=0.9,
+        nesterov=True,
+        lr=0.05,
+        weight_decay=1e-4,
+        schedule=schedule,
+        warmup_epochs=1,
+        step_size=2,
+        device="cpu",
+        cpu_threads=1,
+        seed=SEED,
+    )
 
 
 class KillAfter(Callback):
@@ -88,7 +107,9 @@ def job(data_path: str, run_dir: str, epochs: int, kill_after: int) -> None:
 
 
 def run_child(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def without_timing(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -98,7 +119,9 @@ def without_timing(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_a_run_killed_after_epoch_2_resumes_to_the_same_weights(tmp_path: Path) -> None:
     data = save_dataset(tmp_path / "data.pt")
     run = tmp_path / "killed"
-    child = run_child(f"from tests.engine.test_resume import job; job({str(data)!r}, {str(run)!r}, 5, 2)")
+    child = run_child(
+        f"from tests.engine.test_resume import job; job({str(data)!r}, {str(run)!r}, 5, 2)"
+    )
     assert child.returncode == 1, child.stderr
     # what a hard kill leaves behind
     assert json.loads((run / "status.json").read_text())["status"] == "running"
@@ -106,7 +129,9 @@ def test_a_run_killed_after_epoch_2_resumes_to_the_same_weights(tmp_path: Path) 
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
 
     model, prepared = build(data)
-    resumed = Trainer.from_checkpoint(model, prepared, run / "checkpoints" / "last.pt", run_dir=run).fit()
+    resumed = Trainer.from_checkpoint(
+        model, prepared, run / "checkpoints" / "last.pt", run_dir=run
+    ).fit()
     resumed_weights = weights(model)
 
     model, prepared = build(data)
@@ -114,10 +139,14 @@ def test_a_run_killed_after_epoch_2_resumes_to_the_same_weights(tmp_path: Path) 
 
     assert resumed.epochs_done == reference.epochs_done == 5
     assert same_weights(resumed_weights, weights(model))
-    assert same_weights(load_checkpoint(run / "checkpoints" / "last.pt")["model"],
-                        load_checkpoint(tmp_path / "reference" / "checkpoints" / "last.pt")["model"])
+    assert same_weights(
+        load_checkpoint(run / "checkpoints" / "last.pt")["model"],
+        load_checkpoint(tmp_path / "reference" / "checkpoints" / "last.pt")["model"],
+    )
     assert without_timing(resumed.history) == without_timing(reference.history)
-    assert [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4, 5]
+    assert [
+        json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()
+    ] == [1, 2, 3, 4, 5]
     assert json.loads((run / "status.json").read_text())["status"] == "finished"
 
 
@@ -126,12 +155,19 @@ def test_training_more_epochs_continues_a_finished_run(tmp_path: Path) -> None:
     model, prepared = build(data)
     Trainer(model, prepared, config(2, "step"), run_dir=tmp_path / "short").fit()
     model, prepared = build(data)
-    more = Trainer.from_checkpoint(model, prepared, tmp_path / "short" / "checkpoints" / "last.pt",
-                                   run_dir=tmp_path / "short", epochs=4).fit()
+    more = Trainer.from_checkpoint(
+        model,
+        prepared,
+        tmp_path / "short" / "checkpoints" / "last.pt",
+        run_dir=tmp_path / "short",
+        epochs=4,
+    ).fit()
     continued = weights(model)
     model, prepared = build(data)
     straight = Trainer(model, prepared, config(4, "step")).fit()
-    assert more.epochs_done == 4 and same_weights(continued, weights(model))  # a step schedule simply carries on
+    assert more.epochs_done == 4 and same_weights(
+        continued, weights(model)
+    )  # a step schedule simply carries on
     assert without_timing(more.history) == without_timing(straight.history)
 
 
@@ -140,10 +176,17 @@ def test_training_more_restarts_a_cosine_that_reached_zero(tmp_path: Path) -> No
     model, prepared = build(data)
     first = Trainer(model, prepared, config(2), run_dir=tmp_path / "run").fit()
     model, prepared = build(data)
-    more = Trainer.from_checkpoint(model, prepared, tmp_path / "run" / "checkpoints" / "last.pt",
-                                   run_dir=tmp_path / "run", epochs=4).fit()
+    more = Trainer.from_checkpoint(
+        model,
+        prepared,
+        tmp_path / "run" / "checkpoints" / "last.pt",
+        run_dir=tmp_path / "run",
+        epochs=4,
+    ).fit()
     lrs = [row["lr"] for row in more.history]
-    assert lrs[1] < 0.1 * 0.05 and lrs[2] > 0.5 * 0.05 > lrs[3]  # a fresh cycle over the 2 new epochs
+    assert (
+        lrs[1] < 0.1 * 0.05 and lrs[2] > 0.5 * 0.05 > lrs[3]
+    )  # a fresh cycle over the 2 new epochs
     assert more.history[:2] == first.history
 
 
@@ -168,7 +211,9 @@ def train_job(project: str, data: str, epochs: int, kill_after: int) -> None:
     train_project(project, data=data, epochs=epochs, callbacks=[KillAfter(kill_after)])
 
 
-@pytest.mark.skipif(not has_arrays, reason="workbench.data.arrays (the .npz reader) has not landed yet")
+@pytest.mark.skipif(
+    not has_arrays, reason="workbench.data.arrays (the .npz reader) has not landed yet"
+)
 def test_train_project_resume_after_a_hard_kill(tmp_path: Path) -> None:
     from workbench.core.project import load_project, save_project
     from workbench.engine.runs import find_unfinished_run, runs_root, train_project
@@ -177,12 +222,20 @@ def test_train_project_resume_after_a_hard_kill(tmp_path: Path) -> None:
     x = rng.normal(size=(300, 6)).astype(np.float32)
     np.savez(tmp_path / "d.npz", x=x, y=(x[:, 0] - x[:, 2] > 0).astype(np.int64))
     project = make_project("mlp")
-    project.training = {"batch_size": 16, "cpu_threads": 1, "seed": 3, "schedule": "onecycle", "device": "cpu"}
+    project.training = {
+        "batch_size": 16,
+        "cpu_threads": 1,
+        "seed": 3,
+        "schedule": "onecycle",
+        "device": "cpu",
+    }
     save_project(project, tmp_path / "a.wbproj")
     shutil.copy(tmp_path / "a.wbproj", tmp_path / "b.wbproj")
 
-    child = run_child(f"from tests.engine.test_resume import train_job; "
-                      f"train_job({str(tmp_path / 'a.wbproj')!r}, {str(tmp_path / 'd.npz')!r}, 4, 2)")
+    child = run_child(
+        f"from tests.engine.test_resume import train_job; "
+        f"train_job({str(tmp_path / 'a.wbproj')!r}, {str(tmp_path / 'd.npz')!r}, 4, 2)"
+    )
     assert child.returncode == 1, child.stderr
     unfinished = find_unfinished_run(tmp_path / "a.wbproj")
     assert unfinished is not None and load_checkpoint(unfinished.last)["epoch"] == 2
@@ -194,9 +247,13 @@ def test_train_project_resume_after_a_hard_kill(tmp_path: Path) -> None:
     reference = train_project(tmp_path / "b.wbproj", data=tmp_path / "d.npz", epochs=4)
 
     assert resumed.resumed and resumed.run_id == unfinished.id and resumed.epochs_done == 4
-    assert same_weights(load_checkpoint(resumed.run_dir / "checkpoints" / "last.pt")["model"],
-                        load_checkpoint(reference.run_dir / "checkpoints" / "last.pt")["model"])
-    assert [json.loads(line)["epoch"] for line in (tmp_path / "m.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+    assert same_weights(
+        load_checkpoint(resumed.run_dir / "checkpoints" / "last.pt")["model"],
+        load_checkpoint(reference.run_dir / "checkpoints" / "last.pt")["model"],
+    )
+    assert [
+        json.loads(line)["epoch"] for line in (tmp_path / "m.jsonl").read_text().splitlines()
+    ] == [1, 2, 3, 4]
     runs = load_project(tmp_path / "a.wbproj").runs
     assert len(runs) == 1 and runs[0]["status"] == "finished" and runs[0]["epochs"] == 4
     assert find_unfinished_run(tmp_path / "a.wbproj") is None

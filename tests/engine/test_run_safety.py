@@ -23,7 +23,12 @@ from workbench.engine.runs import RunDir, find_unfinished_run, train_project
 
 def dead_pid() -> int:
     """The id of a process that has ended."""
-    out = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(out.stdout)
 
 
@@ -74,7 +79,10 @@ def test_a_run_killed_before_any_checkpoint_is_marked_failed(tmp_path: Path) -> 
     assert "\n" not in str(info.value)
     assert run.read_status()["status"] == "failed"
     entry = load_project(path).runs[-1]
-    assert entry["status"] == "failed" and entry["message"] == "interrupted before its first checkpoint"
+    assert (
+        entry["status"] == "failed"
+        and entry["message"] == "interrupted before its first checkpoint"
+    )
     with pytest.raises(TrainError, match="no unfinished run"):  # settled once and for all
         train_project(path, resume=True)
 
@@ -125,7 +133,9 @@ def test_a_damaged_last_checkpoint_is_refused_and_best_is_offered(tmp_path: Path
     path, run = make(tmp_path, epochs=2)
     killed(run, path)
     zero_middle(run.last)
-    with pytest.raises(ResumeRefused, match=r"checkpoint last\.pt is damaged \(checksum mismatch\)") as info:
+    with pytest.raises(
+        ResumeRefused, match=r"checkpoint last\.pt is damaged \(checksum mismatch\)"
+    ) as info:
         train_project(path, resume=True)
     assert "\n" not in str(info.value) and info.value.run_id == run.id
     assert info.value.weights == run.best  # intact: a new run can start from it
@@ -139,7 +149,10 @@ def test_a_changed_dataset_file_is_refused(tmp_path: Path) -> None:
     d = dict(np.load(tmp_path / "d.npz"))
     d["y"][:10] = 1 - d["y"][:10]
     np.savez(tmp_path / "d.npz", **d)
-    with pytest.raises(ResumeRefused, match="the dataset changed since this run started: the file's contents changed") as info:
+    with pytest.raises(
+        ResumeRefused,
+        match="the dataset changed since this run started: the file's contents changed",
+    ) as info:
         train_project(path, resume=True)
     assert info.value.weights == run.last
 
@@ -152,7 +165,9 @@ def test_a_run_recorded_without_checksums_or_fingerprint_still_resumes(tmp_path:
     assert train_project(path, resume=True, epochs=3).epochs_done == 3
 
 
-def test_a_kill_between_the_checksum_and_the_checkpoint_leaves_it_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_kill_between_the_checksum_and_the_checkpoint_leaves_it_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from workbench.engine import checkpoint as ck
 
     target = tmp_path / "checkpoints" / "last.pt"

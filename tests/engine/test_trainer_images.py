@@ -26,6 +26,8 @@ def test_lenet_trains_on_an_image_folder(tmp_path: Path) -> None:
     fit_model_to_data(graph, source, settings)
     prepared = source.prepare(settings)
     assert next(iter(prepared.train.iter_batches(4)))[0].dtype.is_floating_point
-    result = Trainer(compile_graph(graph), prepared, TrainConfig(epochs=2, batch_size=8, device="cpu")).fit()
+    result = Trainer(
+        compile_graph(graph), prepared, TrainConfig(epochs=2, batch_size=8, device="cpu")
+    ).fit()
     assert result.status == "finished" and result.epochs_done == 2
     assert 0.0 <= result.final["val_accuracy"] <= 1.0

@@ -54,7 +54,9 @@ def project(tmp_path: Path) -> Path:
     return path
 
 
-def _signal_after_replace(monkeypatch: pytest.MonkeyPatch, when: Callable[[Path, Path], bool]) -> list[Path]:
+def _signal_after_replace(
+    monkeypatch: pytest.MonkeyPatch, when: Callable[[Path, Path], bool]
+) -> list[Path]:
     """Make ``os.replace`` send this process a real SIGINT right after the rename that ``when`` picks."""
     real = os.replace
     sent: list[Path] = []
@@ -72,7 +74,9 @@ def _signal_after_replace(monkeypatch: pytest.MonkeyPatch, when: Callable[[Path,
 # --- ONNX ----------------------------------------------------------------------------------------
 
 
-def test_interrupting_the_onnx_check_keeps_the_old_file(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupting_the_onnx_check_keeps_the_old_file(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "net.onnx"
     out.write_bytes(OLD)
     trained = service.load_trained(project, untrained=True)
@@ -83,7 +87,9 @@ def test_interrupting_the_onnx_check_keeps_the_old_file(project: Path, tmp_path:
     assert _names(tmp_path) == ["net.onnx", "proj"]
 
 
-def test_a_failed_onnx_export_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_onnx_export_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import onnx
 
     out = tmp_path / "net.onnx"
@@ -99,7 +105,9 @@ def test_a_failed_onnx_export_keeps_the_old_file(tmp_path: Path, monkeypatch: py
 # --- weights + architecture ----------------------------------------------------------------------
 
 
-def test_interrupting_a_weights_export_keeps_the_old_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupting_a_weights_export_keeps_the_old_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "w.pt"
     (tmp_path / "w.json").write_bytes(OLD + b"json")
     out.write_bytes(OLD)
@@ -120,7 +128,9 @@ def test_interrupting_a_weights_export_keeps_the_old_pair(tmp_path: Path, monkey
     assert _names(tmp_path) == ["w.json", "w.pt"]
 
 
-def test_interrupting_the_weights_verification_keeps_the_old_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupting_the_weights_verification_keeps_the_old_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from workbench.export import weights
 
     out = tmp_path / "w.pt"
@@ -134,7 +144,9 @@ def test_interrupting_the_weights_verification_keeps_the_old_pair(tmp_path: Path
     assert _names(tmp_path) == ["w.json", "w.pt"]
 
 
-def test_ctrl_c_between_the_two_renames_still_swaps_in_a_matching_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_between_the_two_renames_still_swaps_in_a_matching_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "w.pt"
     old_graph, new_graph = make_project("mlp").graph, make_project("lenet").graph
     export_weights(compile_graph(old_graph), old_graph.to_dict(), out)
@@ -159,7 +171,9 @@ def _state(graph: Graph, seed: int) -> dict[str, torch.Tensor]:
     return compile_graph(graph).state_dict()
 
 
-def test_interrupting_the_code_check_keeps_the_old_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupting_the_code_check_keeps_the_old_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     graph = make_project("mlp").graph
     out = tmp_path / "code"
     export_python(graph, _state(graph, 0), None, out)
@@ -171,7 +185,9 @@ def test_interrupting_the_code_check_keeps_the_old_folder(tmp_path: Path, monkey
     assert _names(tmp_path) == ["code"]
 
 
-def test_ctrl_c_during_the_folder_swap_leaves_one_whole_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_during_the_folder_swap_leaves_one_whole_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     graph = make_project("mlp").graph
     out = tmp_path / "code"
     export_python(graph, _state(graph, 0), None, out)
@@ -203,9 +219,15 @@ def _swallowed_in_a_library() -> None:
         raise RuntimeError("the library's own error") from None
 
 
-@pytest.mark.parametrize("swallow", [_InterruptedWhileCollected, _swallowed_in_a_library], ids=["gc-callback", "library"])
+@pytest.mark.parametrize(
+    "swallow", [_InterruptedWhileCollected, _swallowed_in_a_library], ids=["gc-callback", "library"]
+)
 def test_the_command_stops_on_a_ctrl_c_that_was_swallowed(
-    swallow: Callable[[], object], project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    swallow: Callable[[], object],
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "net.onnx"
     out.write_bytes(OLD)
@@ -250,10 +272,16 @@ def test_sigint_to_the_export_command_keeps_the_old_file(project: Path, tmp_path
     out = tmp_path / "net.onnx"
     out.write_bytes(OLD)
     before = _sha256(out)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-c", _SLOW_EXPORT, "export", str(project), "--untrained", "-o", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
     )
     try:
         deadline = time.monotonic() + 240

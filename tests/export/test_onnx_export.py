@@ -37,7 +37,9 @@ def test_sequence_templates_exist() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(TEMPLATES))
-def test_every_template_exports_and_verifies(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_template_exports_and_verifies(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     model, shape, dtype = _template(name)
     out = tmp_path / f"{name}.onnx"
     report = export_onnx(model, shape, dtype, out, sequence_axis=name in SEQUENCE_TEMPLATES)
@@ -68,7 +70,11 @@ def test_every_template_exports_and_verifies(name: str, tmp_path: Path, capsys: 
             assert report.sequence_lengths_checked == (t, t + 3)
             assert dims[1].dim_param == "sequence"
             # a length neither traced nor checked during the export
-            x = torch.randint(0, 1000, (3, 11)) if dtype == "int64" else torch.randn(3, 11, *shape[1:])
+            x = (
+                torch.randint(0, 1000, (3, 11))
+                if dtype == "int64"
+                else torch.randn(3, 11, *shape[1:])
+            )
             session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
             got = session.run(None, {report.input_name: x.numpy()})[0]
             with torch.no_grad():
@@ -99,7 +105,9 @@ def test_metadata_is_written(tmp_path: Path) -> None:
 def test_difference_above_tolerance_keeps_the_older_file(tmp_path: Path) -> None:
     model, shape, dtype = _template("mlp")
     out = tmp_path / "mlp.onnx"
-    out.write_bytes(b"an older export")  # replaced only by a verified file; the error says none was written
+    out.write_bytes(
+        b"an older export"
+    )  # replaced only by a verified file; the error says none was written
     with pytest.raises(ExportError, match=r"differs from torch by up to") as info:
         export_onnx(model, shape, dtype, out, tolerance=-1.0)
     assert "\n" not in str(info.value)
@@ -114,7 +122,9 @@ def test_checker_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(onnx.checker, "check_model", reject)
     model, shape, dtype = _template("mlp")
     out = tmp_path / "mlp.onnx"
-    with pytest.raises(ExportError, match="checker rejects the file: ValidationError: broken on purpose"):
+    with pytest.raises(
+        ExportError, match="checker rejects the file: ValidationError: broken on purpose"
+    ):
         export_onnx(model, shape, dtype, out)
     assert list(tmp_path.iterdir()) == []
 
@@ -126,7 +136,9 @@ def test_exporter_error_is_short(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(torch.onnx, "export", fail)
     model, shape, dtype = _template("mlp")
-    with pytest.raises(ExportError, match=r"^the ONNX exporter failed: RuntimeError: unsupported operator foo$"):
+    with pytest.raises(
+        ExportError, match=r"^the ONNX exporter failed: RuntimeError: unsupported operator foo$"
+    ):
         export_onnx(model, shape, dtype, tmp_path / "m.onnx")
     assert list(tmp_path.iterdir()) == []
 
@@ -164,7 +176,9 @@ def _recurrent_graph(kind: str, **params: object) -> tuple[torch.nn.Module, list
         {"num_layers": 3, "bidirectional": True, "nonlinearity": "tanh", "dropout": 0.2},
     ],
 )
-def test_rnn_variants_keep_a_symbolic_sequence_axis(params: dict[str, object], tmp_path: Path) -> None:
+def test_rnn_variants_keep_a_symbolic_sequence_axis(
+    params: dict[str, object], tmp_path: Path
+) -> None:
     model, shape = _recurrent_graph("RNN", **params)
     out = tmp_path / "rnn.onnx"
     report = export_onnx(model, shape, "float32", out, sequence_axis=True)
@@ -174,7 +188,9 @@ def test_rnn_variants_keep_a_symbolic_sequence_axis(params: dict[str, object], t
         x = torch.randn(n, t, 3)
         with torch.no_grad():
             want = model.eval()(x).numpy()
-        np.testing.assert_allclose(session.run(None, {report.input_name: x.numpy()})[0], want, atol=1e-5)
+        np.testing.assert_allclose(
+            session.run(None, {report.input_name: x.numpy()})[0], want, atol=1e-5
+        )
 
 
 def test_learned_positions_fix_the_sequence_length(tmp_path: Path) -> None:
@@ -191,4 +207,6 @@ def test_learned_positions_fix_the_sequence_length(tmp_path: Path) -> None:
         g.connect(src, dst)
     report = export_onnx(compile_graph(g), [10], "int64", tmp_path / "pe.onnx", sequence_axis=True)
     assert report.dynamic_axes == {0: "batch"}
-    assert any("sequence length stays 10" in n and "learned" in n for n in report.notes), report.notes
+    assert any("sequence length stays 10" in n and "learned" in n for n in report.notes), (
+        report.notes
+    )

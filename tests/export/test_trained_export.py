@@ -60,7 +60,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [*CASES, "mlp-housing"])
-def test_trained_template_exports_and_verifies(name: str, trained: dict[str, Path], tmp_path: Path) -> None:
+def test_trained_template_exports_and_verifies(
+    name: str, trained: dict[str, Path], tmp_path: Path
+) -> None:
     project = trained[name]
     task = "regression" if name == "mlp-housing" else CASES[name][1]
     seq_len = CASES.get(name, (None, None, None))[2]
@@ -93,7 +95,11 @@ def test_trained_template_exports_and_verifies(name: str, trained: dict[str, Pat
     )
     assert info.kind == kind
     if task == "classification":
-        assert info.classes and info.output["activation"] == "softmax" and info.output["size"] == len(info.classes)
+        assert (
+            info.classes
+            and info.output["activation"] == "softmax"
+            and info.output["size"] == len(info.classes)
+        )
     else:
         assert info.classes is None and info.output["activation"] == "none"
 
@@ -117,7 +123,9 @@ def test_trained_template_exports_and_verifies(name: str, trained: dict[str, Pat
         scale = info.preprocessing["target_scale"]
         with torch.no_grad():
             z = t.model.eval()(x).numpy()
-        np.testing.assert_allclose(got, z * np.float32(scale["std"]) + np.float32(scale["mean"]), rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(
+            got, z * np.float32(scale["std"]) + np.float32(scale["mean"]), rtol=1e-5, atol=1e-4
+        )
 
     # the same run as weights: loadable with weights_only and equal to the model's
     pt = tmp_path / f"{name}.pt"
@@ -150,7 +158,9 @@ def test_a_file_that_fails_on_real_samples_is_not_kept(
     assert out.read_bytes() == b"an older export"
 
 
-def test_a_vanished_dataset_still_exports_with_a_note(trained: dict[str, Path], tmp_path: Path) -> None:
+def test_a_vanished_dataset_still_exports_with_a_note(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
     t = service.load_trained(trained["mlp"])
     t.config = {**t.config, "data": {**t.config["data"], "path": str(tmp_path / "gone.csv")}}
     result = service.export_trained(t, "onnx", tmp_path / "m.onnx")
@@ -170,7 +180,9 @@ def test_export_errors_are_one_line(trained: dict[str, Path], tmp_path: Path) ->
     with pytest.raises(ExportError, match="no such folder"):
         service.export_trained(t, "onnx", tmp_path / "missing" / "m.onnx")
     (tmp_path / "folder").mkdir()
-    with pytest.raises(ExportError, match=r"folder: is a folder; give a file name, such as .*mlp\.onnx"):
+    with pytest.raises(
+        ExportError, match=r"folder: is a folder; give a file name, such as .*mlp\.onnx"
+    ):
         service.export_trained(t, "onnx", tmp_path / "folder")
     (tmp_path / "folder").rmdir()
     with pytest.raises(ExportError, match="no run 'nope'"):
@@ -178,18 +190,24 @@ def test_export_errors_are_one_line(trained: dict[str, Path], tmp_path: Path) ->
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_export_prints_the_verification(trained: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_export_prints_the_verification(
+    trained: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "lenet.onnx"
     assert main(["export", str(trained["lenet"]), "-o", str(out), "--opset", "20"]) == 0
     text = capsys.readouterr().out
     assert "opset 20" in text and "batch sizes 1, 7" in text and "16 samples of the dataset" in text
-    assert [o.version for o in onnx.load(str(out)).opset_import if o.domain in ("", "ai.onnx")] == [20]
+    assert [o.version for o in onnx.load(str(out)).opset_import if o.domain in ("", "ai.onnx")] == [
+        20
+    ]
     assert main(["export", str(trained["lenet"]), "-o", str(out), "--opset", "11"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "opset 11 is not supported" in err
 
 
-def test_a_run_exports_as_it_was_trained_after_the_model_is_edited(trained: dict[str, Path], tmp_path: Path) -> None:
+def test_a_run_exports_as_it_was_trained_after_the_model_is_edited(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
     from workbench.core.project import load_project, save_project
 
     path = tmp_path / "edited.wbproj"
@@ -208,7 +226,9 @@ def test_a_run_exports_as_it_was_trained_after_the_model_is_edited(trained: dict
     assert result.onnx is not None and result.onnx.samples_checked == 16
 
 
-def test_image_samples_come_from_nested_folders_and_skip_broken_files(trained: dict[str, Path], tmp_path: Path) -> None:
+def test_image_samples_come_from_nested_folders_and_skip_broken_files(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
     import shutil
 
     t = service.load_trained(trained["lenet"])
@@ -227,15 +247,22 @@ def test_image_samples_come_from_nested_folders_and_skip_broken_files(trained: d
     assert result.onnx is not None and result.onnx.samples_checked == 15  # the broken file skipped
 
 
-def test_cli_exports_an_untrained_model(trained: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exports_an_untrained_model(
+    trained: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "u.onnx"
     assert main(["export", str(trained["mlp"]), "--untrained", "-o", str(out)]) == 0
-    assert "untrained model" in capsys.readouterr().out and read_metadata(out).extra["run"] == "untrained"
+    assert (
+        "untrained model" in capsys.readouterr().out
+        and read_metadata(out).extra["run"] == "untrained"
+    )
     assert main(["export", str(trained["mlp"]), "--untrained", "--run", "x", "-o", str(out)]) == 2
     assert "exclude each other" in capsys.readouterr().err
 
 
-def test_an_image_index_gives_its_listed_images_as_samples(trained: dict[str, Path], tmp_path: Path) -> None:
+def test_an_image_index_gives_its_listed_images_as_samples(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
     from workbench.data.images import index_image_paths
 
     t = service.load_trained(trained["lenet"])
@@ -243,7 +270,9 @@ def test_an_image_index_gives_its_listed_images_as_samples(trained: dict[str, Pa
     assert folder is not None
     images = sorted(folder.glob("*/*.png"))[:30]
     index = tmp_path / "index.csv"
-    index.write_text("path,label\n" + "".join(f"{p},{p.parent.name}\n" for p in images) + "gone.png,circle\n")
+    index.write_text(
+        "path,label\n" + "".join(f"{p},{p.parent.name}\n" for p in images) + "gone.png,circle\n"
+    )
     assert index_image_paths(index, 16) == images[:16]
     t.config = {**t.config, "data": {**t.config["data"], "path": str(index)}}
     result = service.export_trained(t, "onnx", tmp_path / "m.onnx")

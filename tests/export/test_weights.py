@@ -35,7 +35,11 @@ def test_weights_round_trip(name: str, tmp_path: Path) -> None:
     rebuilt = compile_graph(Graph.from_dict(graph_dict))
     rebuilt.load_state_dict(state)
     inp = graph.of_type("Input")[0]
-    x = torch.randint(0, 100, (3, *inp.params["shape"])) if inp.params["dtype"] == "int64" else torch.randn(3, *inp.params["shape"])
+    x = (
+        torch.randint(0, 100, (3, *inp.params["shape"]))
+        if inp.params["dtype"] == "int64"
+        else torch.randn(3, *inp.params["shape"])
+    )
     with torch.no_grad():
         assert torch.equal(rebuilt.eval()(x), model.eval()(x))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.pt"]

@@ -73,7 +73,14 @@ def drag(canvas: GraphCanvas, start: QPoint, end: QPoint, steps: int = 6, modifi
     QTest.mousePress(viewport, LEFT, modifiers, start)
     for i in range(1, steps + 1):
         p = QPointF(start) + (QPointF(end) - QPointF(start)) * (i / steps)
-        move = QMouseEvent(QEvent.Type.MouseMove, p, viewport.mapToGlobal(p), Qt.MouseButton.NoButton, LEFT, modifiers)
+        move = QMouseEvent(
+            QEvent.Type.MouseMove,
+            p,
+            viewport.mapToGlobal(p),
+            Qt.MouseButton.NoButton,
+            LEFT,
+            modifiers,
+        )
         QApplication.sendEvent(viewport, move)
     QTest.mouseRelease(viewport, LEFT, modifiers, end)
 
@@ -150,7 +157,11 @@ def test_unknown_layer_type_drop_reports_and_adds_nothing(canvas):
 
 def test_connect_output_to_input_with_mouse(canvas):
     doc = show(canvas, make_doc(("Input", {"shape": [1, 28, 28]}), ("Flatten", {}), connect=False))
-    drag(canvas, vp(canvas, canvas.port_scene_pos("input_1", "out")), vp(canvas, canvas.port_scene_pos("flatten_1", "in", 0)))
+    drag(
+        canvas,
+        vp(canvas, canvas.port_scene_pos("input_1", "out")),
+        vp(canvas, canvas.port_scene_pos("flatten_1", "in", 0)),
+    )
     assert doc.graph.edges == [Edge("input_1", "flatten_1", 0)]
     assert doc.undo_label() == "Connect"
     # The edge is drawn and the dashed drag line is gone.
@@ -160,7 +171,11 @@ def test_connect_output_to_input_with_mouse(canvas):
 
 def test_connect_backwards_from_input_to_output(canvas):
     doc = show(canvas, make_doc(("Input", {"shape": [1, 28, 28]}), ("Flatten", {}), connect=False))
-    drag(canvas, vp(canvas, canvas.port_scene_pos("flatten_1", "in", 0)), vp(canvas, canvas.port_scene_pos("input_1", "out")))
+    drag(
+        canvas,
+        vp(canvas, canvas.port_scene_pos("flatten_1", "in", 0)),
+        vp(canvas, canvas.port_scene_pos("input_1", "out")),
+    )
     assert doc.graph.edges == [Edge("input_1", "flatten_1", 0)]
 
 
@@ -187,7 +202,11 @@ def test_cycle_is_refused_with_a_status_message(canvas, qtbot):
     edges = list(doc.graph.edges)
     undo_label = doc.undo_label()
     with qtbot.waitSignal(canvas.status_message) as sig:
-        drag(canvas, vp(canvas, canvas.port_scene_pos("linear_3", "out")), vp(canvas, canvas.port_scene_pos("linear_1", "in")))
+        drag(
+            canvas,
+            vp(canvas, canvas.port_scene_pos("linear_3", "out")),
+            vp(canvas, canvas.port_scene_pos("linear_1", "in")),
+        )
     assert "cycle" in sig.args[0]
     assert "linear_3" in sig.args[0] and "linear_1" in sig.args[0]
     assert doc.graph.edges == edges
@@ -196,16 +215,36 @@ def test_cycle_is_refused_with_a_status_message(canvas, qtbot):
 
 
 def test_connecting_a_node_to_itself_does_nothing(canvas):
-    doc = show(canvas, make_doc(("Linear", {}),))
-    drag(canvas, vp(canvas, canvas.port_scene_pos("linear_1", "out")), vp(canvas, canvas.port_scene_pos("linear_1", "in")))
+    doc = show(
+        canvas,
+        make_doc(
+            ("Linear", {}),
+        ),
+    )
+    drag(
+        canvas,
+        vp(canvas, canvas.port_scene_pos("linear_1", "out")),
+        vp(canvas, canvas.port_scene_pos("linear_1", "in")),
+    )
     assert doc.graph.edges == []
 
 
 def test_invalid_connection_marks_node_and_edge_red(canvas):
-    doc = show(canvas, make_doc(("Input", {"shape": [1, 28, 28]}), ("Linear", {}), ("Output", {}), connect=False))
-    drag(canvas, vp(canvas, canvas.port_scene_pos("linear_1", "out")), vp(canvas, canvas.port_scene_pos("output_1", "in")))
+    doc = show(
+        canvas,
+        make_doc(("Input", {"shape": [1, 28, 28]}), ("Linear", {}), ("Output", {}), connect=False),
+    )
+    drag(
+        canvas,
+        vp(canvas, canvas.port_scene_pos("linear_1", "out")),
+        vp(canvas, canvas.port_scene_pos("output_1", "in")),
+    )
     assert canvas.node_item("linear_1").severity == "error"  # nothing on its input yet
-    drag(canvas, vp(canvas, canvas.port_scene_pos("input_1", "out")), vp(canvas, canvas.port_scene_pos("linear_1", "in")))
+    drag(
+        canvas,
+        vp(canvas, canvas.port_scene_pos("input_1", "out")),
+        vp(canvas, canvas.port_scene_pos("linear_1", "in")),
+    )
     assert Edge("input_1", "linear_1", 0) in doc.graph.edges
     item = canvas.node_item("linear_1")
     assert item.severity == "error"
@@ -213,8 +252,18 @@ def test_invalid_connection_marks_node_and_edge_red(canvas):
     edge = canvas.edge_item(Edge("input_1", "linear_1", 0))
     assert edge.error and "insert a Flatten" in edge.toolTip()
     # Fixing the model clears the red.
-    doc.edit("Fix", lambda g: (g.disconnect(Edge("input_1", "linear_1", 0)), g.connect("input_1", "linear_1")))
-    doc.edit("Insert Flatten", lambda g: (g.add_node("Flatten", node_id="flat"), g.connect("input_1", "flat"), g.connect("flat", "linear_1")))
+    doc.edit(
+        "Fix",
+        lambda g: (g.disconnect(Edge("input_1", "linear_1", 0)), g.connect("input_1", "linear_1")),
+    )
+    doc.edit(
+        "Insert Flatten",
+        lambda g: (
+            g.add_node("Flatten", node_id="flat"),
+            g.connect("input_1", "flat"),
+            g.connect("flat", "linear_1"),
+        ),
+    )
     assert canvas.node_item("linear_1").severity is None
     assert "(N, 128)" in canvas.node_item("linear_1").toolTip()
     fixed = canvas.edge_item(Edge("flat", "linear_1", 0))
@@ -222,7 +271,12 @@ def test_invalid_connection_marks_node_and_edge_red(canvas):
 
 
 def test_node_shows_shape_and_param_count(canvas):
-    show(canvas, make_doc(("Input", {"shape": [20]}), ("Linear", {"units": 16}), ("Output", {"num_classes": 3})))
+    show(
+        canvas,
+        make_doc(
+            ("Input", {"shape": [20]}), ("Linear", {"units": 16}), ("Output", {"num_classes": 3})
+        ),
+    )
     item = canvas.node_item("linear_1")
     assert item._shape == "(N, 16)"
     assert item._footer_right == "336 params"
@@ -247,7 +301,13 @@ def test_moving_nodes_commits_one_undoable_edit(canvas):
     canvas.select_nodes(["input_1", "linear_1"])
     start = node_center(canvas, "linear_1") + QPoint(-40, 0)
     n_undo = len(doc._undo)
-    drag(canvas, start, start + QPoint(60, 30), steps=10, modifiers=Qt.KeyboardModifier.ControlModifier)
+    drag(
+        canvas,
+        start,
+        start + QPoint(60, 30),
+        steps=10,
+        modifiers=Qt.KeyboardModifier.ControlModifier,
+    )
     # Ctrl keeps the selection; both nodes moved together in one edit.
     assert len(doc._undo) == n_undo + 1
     assert doc.undo_label() == "Move"
@@ -273,7 +333,9 @@ def test_click_without_moving_makes_no_edit(canvas, qtbot):
 
 
 def test_rubber_band_selects_nodes(canvas):
-    show(canvas, make_doc(("Input", {"shape": [20]}), ("Linear", {}), ("Linear", {}), ("Output", {})))
+    show(
+        canvas, make_doc(("Input", {"shape": [20]}), ("Linear", {}), ("Linear", {}), ("Output", {}))
+    )
     canvas.reset_zoom()
     top = canvas.node_item("input_1").sceneBoundingRect().topLeft() - QPointF(30, 20)
     bottom = canvas.node_item("linear_1").scenePos()
@@ -296,7 +358,9 @@ def test_selection_survives_edits_and_undo(canvas):
 
 
 def test_delete_key_removes_selected_nodes_in_one_edit(canvas):
-    doc = show(canvas, make_doc(("Input", {"shape": [20]}), ("Linear", {}), ("Linear", {}), ("Output", {})))
+    doc = show(
+        canvas, make_doc(("Input", {"shape": [20]}), ("Linear", {}), ("Linear", {}), ("Output", {}))
+    )
     canvas.select_nodes(["linear_1", "linear_2"])
     canvas.setFocus()
     QTest.keyClick(canvas, Qt.Key.Key_Delete)
@@ -322,7 +386,9 @@ def test_click_edge_and_delete_it(canvas):
 
 
 def test_copy_paste_makes_fresh_nodes(canvas):
-    doc = show(canvas, make_doc(("Input", {"shape": [20]}), ("Linear", {"units": 5}), ("Output", {})))
+    doc = show(
+        canvas, make_doc(("Input", {"shape": [20]}), ("Linear", {"units": 5}), ("Output", {}))
+    )
     canvas.select_nodes(["input_1", "linear_1"])
     canvas.copy_selected()
     assert QApplication.clipboard().mimeData().hasFormat(NODES_MIME)
@@ -355,7 +421,12 @@ def test_keyboard_copy_paste_and_select_all(canvas):
 
 
 def test_paste_of_garbage_is_reported(canvas):
-    doc = show(canvas, make_doc(("Input", {"shape": [20]}),))
+    doc = show(
+        canvas,
+        make_doc(
+            ("Input", {"shape": [20]}),
+        ),
+    )
     messages: list[str] = []
     canvas.status_message.connect(messages.append)
     mime = QMimeData()
@@ -371,7 +442,10 @@ def test_paste_of_garbage_is_reported(canvas):
 
 def test_auto_layout_is_one_edit_and_fit_to_view_runs(canvas):
     doc = show(canvas, make_doc(("Input", {"shape": [20]}), ("Linear", {}), ("Output", {})))
-    doc.edit("Scatter", lambda g: [g.move_node(n, (i * 500.0, -i * 300.0)) for i, n in enumerate(list(g.nodes))])
+    doc.edit(
+        "Scatter",
+        lambda g: [g.move_node(n, (i * 500.0, -i * 300.0)) for i, n in enumerate(list(g.nodes))],
+    )
     n_undo = len(doc._undo)
     canvas.auto_layout()
     assert len(doc._undo) == n_undo + 1
@@ -386,7 +460,12 @@ def test_auto_layout_is_one_edit_and_fit_to_view_runs(canvas):
 
 
 def test_zoom_controls_and_wheel(canvas):
-    show(canvas, make_doc(("Input", {"shape": [20]}),))
+    show(
+        canvas,
+        make_doc(
+            ("Input", {"shape": [20]}),
+        ),
+    )
     canvas.reset_zoom()
     assert canvas.zoom() == pytest.approx(1.0)
     canvas.zoom_in()
@@ -399,19 +478,43 @@ def test_zoom_controls_and_wheel(canvas):
     assert canvas.zoom() >= 0.1 - 1e-9
     canvas.reset_zoom()
     pos = QPointF(200, 200)
-    wheel = QWheelEvent(pos, canvas.viewport().mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120), Qt.MouseButton.NoButton, NONE, Qt.ScrollPhase.NoScrollPhase, False)
+    wheel = QWheelEvent(
+        pos,
+        canvas.viewport().mapToGlobal(pos),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        NONE,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(canvas.viewport(), wheel)
     assert canvas.zoom() > 1.1
 
 
 def test_middle_drag_pans(canvas):
-    show(canvas, make_doc(("Input", {"shape": [20]}),))
+    show(
+        canvas,
+        make_doc(
+            ("Input", {"shape": [20]}),
+        ),
+    )
     before = canvas.mapToScene(QPoint(0, 0))
     viewport = canvas.viewport()
     middle = Qt.MouseButton.MiddleButton
     QTest.mousePress(viewport, middle, NONE, QPoint(300, 300))
     for p in (QPointF(320, 310), QPointF(350, 330)):
-        QApplication.sendEvent(viewport, QMouseEvent(QEvent.Type.MouseMove, p, viewport.mapToGlobal(p), Qt.MouseButton.NoButton, middle, NONE))
+        QApplication.sendEvent(
+            viewport,
+            QMouseEvent(
+                QEvent.Type.MouseMove,
+                p,
+                viewport.mapToGlobal(p),
+                Qt.MouseButton.NoButton,
+                middle,
+                NONE,
+            ),
+        )
     QTest.mouseRelease(viewport, middle, NONE, QPoint(350, 330))
     after = canvas.mapToScene(QPoint(0, 0))
     assert after.x() == pytest.approx(before.x() - 50 / canvas.zoom(), abs=1)
@@ -419,7 +522,12 @@ def test_middle_drag_pans(canvas):
 
 
 def test_switching_documents_unsubscribes(canvas):
-    first = show(canvas, make_doc(("Input", {"shape": [20]}),))
+    first = show(
+        canvas,
+        make_doc(
+            ("Input", {"shape": [20]}),
+        ),
+    )
     second = show(canvas, make_doc(("Linear", {}), ("Linear", {})))
     first.edit("Add", lambda g: g.add_node("Flatten", node_id="only_in_first"))
     with pytest.raises(KeyError):
@@ -458,7 +566,9 @@ def test_three_hundred_nodes_refresh_in_place(canvas, monkeypatch):
 
     monkeypatch.setattr(EdgeItem, "update_path", counted)
     for units in (16, 32, 16):
-        doc.edit("Units", lambda g, u=units: g.set_params("linear_150", {"units": u}))  # analysis + refresh
+        doc.edit(
+            "Units", lambda g, u=units: g.set_params("linear_150", {"units": u})
+        )  # analysis + refresh
         assert canvas.node_item("linear_150")._key[1].shape == (units,)  # refreshed
     assert canvas._nodes == nodes and all(canvas._nodes[n] is item for n, item in nodes.items())
     assert canvas._edges == edges and all(canvas._edges[e] is item for e, item in edges.items())
@@ -503,7 +613,9 @@ def right_click(canvas: GraphCanvas, monkeypatch, view_pos: QPoint):
 
     shown = []
     monkeypatch.setattr(GraphCanvas, "_exec_menu", lambda self, menu, pos: shown.append(menu))
-    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, view_pos, canvas.viewport().mapToGlobal(view_pos))
+    event = QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse, view_pos, canvas.viewport().mapToGlobal(view_pos)
+    )
     QApplication.sendEvent(canvas.viewport(), event)
     assert len(shown) == 1, "no menu was shown"
     return shown[0]
@@ -528,7 +640,9 @@ def linear_on_conv_doc() -> Document:
     )
 
 
-def test_right_click_on_a_node_in_error_offers_its_fix_first_and_applies_it_as_one_edit(canvas, monkeypatch):
+def test_right_click_on_a_node_in_error_offers_its_fix_first_and_applies_it_as_one_edit(
+    canvas, monkeypatch
+):
     doc = show(canvas, linear_on_conv_doc())
     assert not doc.analysis.ok
     menu = right_click(canvas, monkeypatch, vp(canvas, canvas.node_item("linear_1").scenePos()))
@@ -539,14 +653,20 @@ def test_right_click_on_a_node_in_error_offers_its_fix_first_and_applies_it_as_o
     menu.actions()[0].trigger()
     assert doc.analysis.ok
     (flatten,) = doc.graph.of_type("Flatten")
-    assert Edge("conv2d_1", flatten.id) in doc.graph.edges and Edge(flatten.id, "linear_1") in doc.graph.edges
+    assert (
+        Edge("conv2d_1", flatten.id) in doc.graph.edges
+        and Edge(flatten.id, "linear_1") in doc.graph.edges
+    )
     assert doc.undo_label() == "Insert Flatten"
     doc.undo()
     assert not doc.graph.of_type("Flatten") and Edge("conv2d_1", "linear_1") in doc.graph.edges
 
 
 def test_node_menu_duplicates_disconnects_and_deletes(canvas, monkeypatch):
-    doc = show(canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})))
+    doc = show(
+        canvas,
+        make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})),
+    )
     where = vp(canvas, canvas.node_item("relu_1").scenePos())
     menu = right_click(canvas, monkeypatch, where)
     assert "Insert Flatten before this layer" not in texts(menu)
@@ -554,7 +674,11 @@ def test_node_menu_duplicates_disconnects_and_deletes(canvas, monkeypatch):
     (copy,) = [n for n in doc.graph.of_type("ReLU") if n.id != "relu_1"]
     assert canvas.selected_node_ids() == [copy.id]
     box = canvas.node_item(copy.id).sceneBoundingRect()
-    assert not any(box.intersects(canvas.node_item(n).sceneBoundingRect()) for n in doc.graph.nodes if n != copy.id)
+    assert not any(
+        box.intersects(canvas.node_item(n).sceneBoundingRect())
+        for n in doc.graph.nodes
+        if n != copy.id
+    )
     menu = right_click(canvas, monkeypatch, where)
     find_action(menu, "Disconnect All").trigger()
     assert not any("relu_1" in (e.src, e.dst) for e in doc.graph.edges)
@@ -562,7 +686,10 @@ def test_node_menu_duplicates_disconnects_and_deletes(canvas, monkeypatch):
 
 
 def test_deleting_a_layer_in_a_chain_reconnects_its_neighbours_in_one_undo_step(canvas, qtbot):
-    doc = show(canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})))
+    doc = show(
+        canvas,
+        make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("ReLU", {}), ("Output", {})),
+    )
     canvas.select_nodes(["relu_1"])
     with qtbot.waitSignal(canvas.status_message) as blocker:
         canvas.delete_selected()
@@ -573,13 +700,18 @@ def test_deleting_a_layer_in_a_chain_reconnects_its_neighbours_in_one_undo_step(
 
 
 def test_right_click_on_an_edge_inserts_a_layer_there(canvas, monkeypatch):
-    doc = show(canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("Output", {})))
+    doc = show(
+        canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("Output", {}))
+    )
     item = canvas.edge_item(Edge("linear_1", "output_1"))
     menu = right_click(canvas, monkeypatch, vp(canvas, item.path().pointAtPercent(0.5)))
     assert texts(menu) == ["Insert Layer Here", "Delete Connection"]
     find_action(menu, "Insert Layer Here", "Activation", "ReLU").trigger()
     (relu,) = doc.graph.of_type("ReLU")
-    assert Edge("linear_1", relu.id) in doc.graph.edges and Edge(relu.id, "output_1") in doc.graph.edges
+    assert (
+        Edge("linear_1", relu.id) in doc.graph.edges
+        and Edge(relu.id, "output_1") in doc.graph.edges
+    )
     assert doc.analysis.ok
     # The layers below made room: nothing overlaps.
     boxes = [canvas.node_item(n).sceneBoundingRect() for n in doc.graph.nodes]
@@ -598,10 +730,14 @@ def test_right_click_on_the_canvas_offers_add_paste_fit_and_layout(canvas, monke
 
 
 def test_a_layer_added_without_a_drop_point_does_not_overlap_others(canvas):
-    doc = show(canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("Output", {})))
+    doc = show(
+        canvas, make_doc(("Input", {"shape": [8]}), ("Linear", {"units": 4}), ("Output", {}))
+    )
     at = canvas.node_item("linear_1").scenePos()
     ids = [canvas.add_node_near("ReLU", at) for _ in range(3)]
-    boxes = {n: canvas.node_item(n).sceneBoundingRect().adjusted(4, 4, -4, -4) for n in doc.graph.nodes}
+    boxes = {
+        n: canvas.node_item(n).sceneBoundingRect().adjusted(4, 4, -4, -4) for n in doc.graph.nodes
+    }
     for n in ids:
         assert not any(boxes[n].intersects(b) for m, b in boxes.items() if m != n)
 
@@ -609,7 +745,11 @@ def test_a_layer_added_without_a_drop_point_does_not_overlap_others(canvas):
 def test_auto_layout_keeps_the_text_readable(canvas):
     from workbench.ui.canvas import READABLE_ZOOM
 
-    steps = [("Input", {"shape": [8]})] + [("Linear", {"units": 8}), ("ReLU", {})] * 15 + [("Output", {})]
+    steps = (
+        [("Input", {"shape": [8]})]
+        + [("Linear", {"units": 8}), ("ReLU", {})] * 15
+        + [("Output", {})]
+    )
     doc = show(canvas, make_doc(*steps))
     doc.edit("Move", lambda g: g.move_node("relu_3", (900, -700)))
     canvas.reset_zoom()
@@ -619,7 +759,11 @@ def test_auto_layout_keeps_the_text_readable(canvas):
 
 
 def test_find_selects_and_centres_a_layer(canvas):
-    steps = [("Input", {"shape": [8]})] + [("Linear", {"units": 8}), ("ReLU", {})] * 15 + [("Output", {})]
+    steps = (
+        [("Input", {"shape": [8]})]
+        + [("Linear", {"units": 8}), ("ReLU", {})] * 15
+        + [("Output", {})]
+    )
     show(canvas, make_doc(*steps))
     assert canvas.find_node("relu_12") == "relu_12"
     assert canvas.selected_node_ids() == ["relu_12"]

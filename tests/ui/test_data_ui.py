@@ -28,8 +28,6 @@ from workbench.ui.workers import run_task, run_task_with_partial, running_tasks
 WAIT_MS = 20_000
 
 
-
-
 @pytest.fixture(autouse=True)
 def _no_threads_left(qtbot):
     """Every background task has ended (through its finished signal) when a test ends."""
@@ -163,7 +161,10 @@ class FakeArrays(Source):
             num_samples=len(self._labels),
             classes=[f"c{i}" for i in range(4)],
             class_counts={f"c{i}": int(k) for i, k in enumerate(counts)},
-            problems=[Problem("x", "3 rows contain NaN", "warning"), Problem("y", "labels are 0-3", "info")],
+            problems=[
+                Problem("x", "3 rows contain NaN", "warning"),
+                Problem("y", "labels are 0-3", "info"),
+            ],
             sample_shape=(50,),
             dtype="int64",
             details={"sequence": True, "vocab_size": 100},
@@ -174,7 +175,10 @@ class FakeArrays(Source):
         return self._labels
 
     def preview(self, limit: int = 64) -> dict[str, Any]:
-        rows = [[list(range(i, i + 50)), int(self._labels[i])] for i in range(min(limit, len(self._labels)))]
+        rows = [
+            [list(range(i, i + 50)), int(self._labels[i])]
+            for i in range(min(limit, len(self._labels)))
+        ]
         return {"x_shape": [len(self._labels), 50], "y_shape": [len(self._labels)], "rows": rows}
 
     def prepare(self, settings, progress=None, cancelled=None):  # pragma: no cover - not used here
@@ -247,7 +251,9 @@ def test_a_task_can_be_cancelled_and_reports_failures(qtbot):
 def test_a_task_thread_ends_without_the_gui_event_loop(qtbot):
     task = run_task(lambda progress, cancelled: 1)
     thread = task._thread
-    assert thread.wait(60_000)  # blocks without processing events: the worker ends its thread itself
+    assert thread.wait(
+        60_000
+    )  # blocks without processing events: the worker ends its thread itself
     assert thread.isFinished()
     with qtbot.waitSignal(task.finished, timeout=WAIT_MS):
         pass
@@ -406,14 +412,18 @@ def test_the_import_dialog_shows_overflowing_and_infinite_numbers(qtbot, tmp_pat
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: not dialog.is_scanning(), timeout=WAIT_MS)
     texts = dialog.findings.texts()
-    assert texts[0].startswith("column 'a': 1 value(s) too large to standardize (line 10: 1e+308)"), texts
+    assert texts[0].startswith(
+        "column 'a': 1 value(s) too large to standardize (line 10: 1e+308)"
+    ), texts
     assert "column 'b': 1 non-finite value(s) (line 21: 'inf'); treated as missing" in texts
     assert not dialog.import_button.isEnabled()
 
 
 def test_a_target_column_that_cannot_be_used_keeps_the_table(window, tmp_path, qtbot):
     path = tmp_path / "t.csv"
-    path.write_text("a,b,empty,label\n" + "".join(f"{i},{i * 2 % 7},,{'xy'[i % 2]}\n" for i in range(30)))
+    path.write_text(
+        "a,b,empty,label\n" + "".join(f"{i},{i * 2 % 7},,{'xy'[i % 2]}\n" for i in range(30))
+    )
     dialog = window.import_dataset(path)
     qtbot.waitUntil(dialog.is_ready, timeout=WAIT_MS)
     assert dialog.target_combo.currentText() == "label"
@@ -504,9 +514,13 @@ def test_cancel_during_a_scan_stops_it(window, tmp_path, qtbot, monkeypatch):
     assert window.document.project.dataset is None
 
 
-def test_arrays_show_shapes_rows_sequence_options_and_findings(window, tmp_path, qtbot, monkeypatch):
+def test_arrays_show_shapes_rows_sequence_options_and_findings(
+    window, tmp_path, qtbot, monkeypatch
+):
     monkeypatch.setattr(
-        data_import, "open_dataset", lambda path, target=None, progress=None, cancelled=None: FakeArrays.scan(Path(path))
+        data_import,
+        "open_dataset",
+        lambda path, target=None, progress=None, cancelled=None: FakeArrays.scan(Path(path)),
     )
     path = tmp_path / "tokens.npz"
     path.write_bytes(b"")
@@ -518,7 +532,10 @@ def test_arrays_show_shapes_rows_sequence_options_and_findings(window, tmp_path,
     assert dialog.table.model.columns == ["x", "y"]
     # Token ids do not fit the LeNet template: the check says so beside the data's findings.
     texts = dialog.findings.texts()
-    assert [t for t in texts if not t.startswith("model:")] == ["x: 3 rows contain NaN", "y: labels are 0-3"]
+    assert [t for t in texts if not t.startswith("model:")] == [
+        "x: 3 rows contain NaN",
+        "y: labels are 0-3",
+    ]
     assert "model: it does not fit this data (see above)" in texts
     assert dialog.fit_label.text().startswith("This data does not fit this model")
     assert dialog.findings.item(0).data(Qt.ItemDataRole.UserRole) == "warning"
@@ -550,7 +567,9 @@ def test_split_sliders_update_the_counts(window, tmp_path, qtbot):
     dialog.brightness_spin.setValue(20)
     s = dialog.settings()
     assert s.image_size == (16, 24) and s.color == "grayscale"
-    assert s.augment.hflip and s.augment.rotation == 10 and s.augment.brightness == pytest.approx(0.2)
+    assert (
+        s.augment.hflip and s.augment.rotation == 10 and s.augment.brightness == pytest.approx(0.2)
+    )
     assert "(N, 1, 16, 24)" in dialog.input_label.text()
     dialog.reject()
 
@@ -572,7 +591,11 @@ def test_folder_given_splits_disable_the_sliders(window, tmp_path, qtbot):
 
 def test_the_data_tab_starts_empty_with_ways_to_import(window, tmp_path, qtbot, monkeypatch):
     tab = window.data_tab
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())][:3] == ["Start", "Model", "Data"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())][:3] == [
+        "Start",
+        "Model",
+        "Data",
+    ]
     assert tab.state() == "empty"
     assert "Drop a folder of images or a CSV/NPZ file here" in tab.empty_hint.text()
     asked: list[bool] = []
@@ -656,7 +679,12 @@ def test_a_missing_dataset_shows_an_error_in_the_tab(window, tmp_path, qtbot):
 def test_a_settings_object_round_trips_through_the_dialog(window, tmp_path, qtbot):
     folder = make_image_folder(tmp_path / "shapes", per_class=3)
     settings = DataSettings(
-        path=str(folder), val_ratio=0.2, test_ratio=0.1, seed=7, image_size=(20, 24), color="grayscale",
+        path=str(folder),
+        val_ratio=0.2,
+        test_ratio=0.1,
+        seed=7,
+        image_size=(20, 24),
+        color="grayscale",
         normalize=False,
     )
     settings.augment.hflip = True
@@ -759,7 +787,9 @@ def test_cancelling_a_background_rescan_keeps_the_project(window, tmp_path, qtbo
 # --- issue 9, item 14: data that does not fit the model -------------------------------------------
 
 
-def test_a_table_into_an_image_model_says_it_does_not_fit_and_offers_the_mlp_template(window, tmp_path, qtbot):
+def test_a_table_into_an_image_model_says_it_does_not_fit_and_offers_the_mlp_template(
+    window, tmp_path, qtbot
+):
     before = window.document.graph.to_dict()
     path = make_table(tmp_path / "flowers.csv")
     dialog = window.import_dataset(path)

@@ -30,8 +30,6 @@ from workbench.ui.workers import running_tasks
 WAIT_MS = 60_000
 
 
-
-
 @pytest.fixture
 def opened(monkeypatch):
     """The URLs the tab asked the desktop to open."""
@@ -299,7 +297,9 @@ def test_failed_exports_show_one_line_and_the_app_stays_usable(
     monkeypatch.setattr(service, "_recorded_graph", lambda config: None)
     assert export_and_wait(window, qtbot) == "error"
     assert tab.result_title.text() == "Export failed"
-    assert "was trained on another version of the model (linear_1.weight was" in tab.result_text.text()
+    assert (
+        "was trained on another version of the model (linear_1.weight was" in tab.result_text.text()
+    )
     assert "train it again, or export the untrained model" in tab.result_text.text()
     assert "\n" not in tab.result_text.text() and "Traceback" not in tab.result_text.text()
     assert not tab.open_button.isVisibleTo(tab) and not out.exists()
@@ -371,7 +371,9 @@ def _hold_the_sample_check(monkeypatch):
     return entered, release
 
 
-def test_a_failed_export_keeps_the_file_already_there(window, qtbot, trained, tmp_path, monkeypatch):
+def test_a_failed_export_keeps_the_file_already_there(
+    window, qtbot, trained, tmp_path, monkeypatch
+):
     import workbench.export.service as service
 
     tab = open_export(window, qtbot, trained)
@@ -389,7 +391,9 @@ def test_a_failed_export_keeps_the_file_already_there(window, qtbot, trained, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.onnx"]  # no staged file left
 
 
-def test_a_cancelled_export_keeps_the_file_already_there(window, qtbot, trained, tmp_path, monkeypatch):
+def test_a_cancelled_export_keeps_the_file_already_there(
+    window, qtbot, trained, tmp_path, monkeypatch
+):
     tab = open_export(window, qtbot, trained)
     out = tmp_path / "kept.onnx"
     out.write_bytes(OLD_BYTES)
@@ -406,7 +410,9 @@ def test_a_cancelled_export_keeps_the_file_already_there(window, qtbot, trained,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.onnx"]
 
 
-def test_closing_the_window_mid_export_swaps_in_the_whole_new_file(qtbot, trained, tmp_path, monkeypatch):
+def test_closing_the_window_mid_export_swaps_in_the_whole_new_file(
+    qtbot, trained, tmp_path, monkeypatch
+):
     import onnx
 
     w = MainWindow(restore_state=False)
@@ -444,7 +450,9 @@ def _refused(url: str) -> bool:
     return False
 
 
-def test_serve_starts_answers_and_stops_without_blocking(window, qtbot, trained, onnx_file, monkeypatch):
+def test_serve_starts_answers_and_stops_without_blocking(
+    window, qtbot, trained, onnx_file, monkeypatch
+):
     from workbench.deploy.server import ModelServer
 
     tab = open_export(window, qtbot, trained)

@@ -35,8 +35,6 @@ class Recorder:
         return self.answers.pop(0) if self.answers else None
 
 
-
-
 @pytest.fixture
 def make_window(qtbot):
     def make(**kwargs) -> MainWindow:
@@ -82,7 +80,13 @@ def test_status_bar_counts_layers_params_and_errors(window):
 
 
 def test_window_has_the_pages_panels_and_menus(window):
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Start", "Model", "Data", "Train", "Export"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "Start",
+        "Model",
+        "Data",
+        "Train",
+        "Export",
+    ]
     assert window.current_page() == "model"
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&View", "&Help"]
@@ -568,7 +572,9 @@ def test_layers_added_from_the_palette_search_do_not_overlap(window):
     nodes = list(window.document.graph)
     for i, a in enumerate(nodes):
         for b in nodes[i + 1 :]:
-            apart = abs(a.pos[0] - b.pos[0]) >= NODE_WIDTH or abs(a.pos[1] - b.pos[1]) >= NODE_HEIGHT
+            apart = (
+                abs(a.pos[0] - b.pos[0]) >= NODE_WIDTH or abs(a.pos[1] - b.pos[1]) >= NODE_HEIGHT
+            )
             assert apart, f"{a.id} overlaps {b.id}"
 
 
@@ -676,7 +682,10 @@ def test_view_theme_switches_to_dark_is_remembered_and_follows_the_system(
     card.setStyleSheet(f"QLabel {{ background: {theme.PANEL}; color: {theme.TEXT}; }}")
     window.set_theme("dark")
     assert theme.is_dark()
-    assert card.styleSheet() == f"QLabel {{ background: {theme.DARK['PANEL']}; color: {theme.DARK['TEXT']}; }}"
+    assert (
+        card.styleSheet()
+        == f"QLabel {{ background: {theme.DARK['PANEL']}; color: {theme.DARK['TEXT']}; }}"
+    )
     assert window.settings.get("theme") == "dark"
     assert QApplication.instance().palette().window().color().lightness() < 80
     canvas = window.canvas
@@ -684,7 +693,10 @@ def test_view_theme_switches_to_dark_is_remembered_and_follows_the_system(
     assert image.pixelColor(3, 3).lightness() < 60  # the canvas background is dark too
     window.set_theme("light")
     assert not theme.is_dark()
-    assert card.styleSheet() == f"QLabel {{ background: {theme.LIGHT['PANEL']}; color: {theme.LIGHT['TEXT']}; }}"
+    assert (
+        card.styleSheet()
+        == f"QLabel {{ background: {theme.LIGHT['PANEL']}; color: {theme.LIGHT['TEXT']}; }}"
+    )
     assert QApplication.instance().palette().window().color().lightness() > 200
 
     # "System" follows the system's colour scheme, also when it changes.
@@ -730,7 +742,13 @@ def test_dragging_files_over_the_window_shows_a_drop_highlight(window, tmp_path)
     window.show()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPoint(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, enter)
     overlay = window.drop_overlay
     assert overlay is not None and overlay.isVisible()
@@ -740,7 +758,13 @@ def test_dragging_files_over_the_window_shows_a_drop_highlight(window, tmp_path)
     QApplication.sendEvent(window, enter)
     assert overlay.isVisible()
     empty = QMimeData()  # a drop with nothing usable still ends the highlight
-    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, empty, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        empty,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, drop)
     assert not overlay.isVisible()
 
@@ -761,7 +785,9 @@ def test_recording_a_run_does_not_mark_the_project_modified(window, tmp_path):
     assert [r["id"] for r in load_project(path).runs] == ["r1"]
 
 
-def test_opening_a_project_shows_a_run_killed_before_its_first_checkpoint_as_failed(window, tmp_path):
+def test_opening_a_project_shows_a_run_killed_before_its_first_checkpoint_as_failed(
+    window, tmp_path
+):
     import json
     import subprocess
     import sys
@@ -770,10 +796,19 @@ def test_opening_a_project_shows_a_run_killed_before_its_first_checkpoint_as_fai
 
     path = tmp_path / "killed.wbproj"
     assert window.save_project(path)
-    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
+    dead = int(
+        subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     run = tmp_path / "killed.runs" / "20260101-000000"
     (run / "checkpoints").mkdir(parents=True)
-    (run / "status.json").write_text(json.dumps({"status": "running", "message": "epoch 1", "pid": dead}))
+    (run / "status.json").write_text(
+        json.dumps({"status": "running", "message": "epoch 1", "pid": dead})
+    )
     project = load_project(path)
     project.runs.append({"id": run.name, "path": str(run), "status": "running"})
     from workbench.core.project import save_project
@@ -781,7 +816,10 @@ def test_opening_a_project_shows_a_run_killed_before_its_first_checkpoint_as_fai
     save_project(project, path)
     assert window.open_project(path)
     entry = window.document.project.runs[-1]
-    assert entry["status"] == "failed" and entry["message"] == "interrupted before its first checkpoint"
+    assert (
+        entry["status"] == "failed"
+        and entry["message"] == "interrupted before its first checkpoint"
+    )
     assert load_project(path).runs[-1]["status"] == "failed"
     assert json.loads((run / "status.json").read_text())["status"] == "failed"
     assert not window.isWindowModified()

@@ -43,9 +43,7 @@ def test_a_stopped_run_names_the_same_epoch_in_the_bar_and_the_status_bar(window
     assert f"{done} epoch{'s' if done != 1 else ''} complete" in progress
 
 
-def test_a_run_shows_in_the_status_bar_and_above_the_canvas_from_every_tab(
-    window, qtbot, tmp_path
-):
+def test_a_run_shows_in_the_status_bar_and_above_the_canvas_from_every_tab(window, qtbot, tmp_path):
     attach(window, tmp_path, epochs=100_000)
     window.resize(1280, 800)
     window.show()

@@ -68,18 +68,24 @@ def test_legends_sit_outside_the_plot_areas(plots, qtbot):
 
 
 def test_metric_curves_differ_in_style_not_only_colour(plots):
-    plots.set_metrics(["val_accuracy", "val_top3_accuracy", "val_precision", "val_recall", "val_f1"])
-    looks = [
-        (c.opts["pen"].style(), c.opts["symbol"]) for c in plots.metric_curves.values()
-    ]
+    plots.set_metrics(
+        ["val_accuracy", "val_top3_accuracy", "val_precision", "val_recall", "val_f1"]
+    )
+    looks = [(c.opts["pen"].style(), c.opts["symbol"]) for c in plots.metric_curves.values()]
     assert len(set(looks)) == len(looks), looks
 
 
 def test_r2_has_its_own_axis_beside_mae_and_rmse(plots):
     plots.set_metrics(["val_mae", "val_rmse", "val_r2"], "regression")
     rows = [
-        {"epoch": e, "train_loss": 60.0 - e, "val_loss": 61.0 - e, "val_mae": 50.0 - e,
-         "val_rmse": 60.0 - e, "val_r2": 0.2 + 0.1 * e}
+        {
+            "epoch": e,
+            "train_loss": 60.0 - e,
+            "val_loss": 61.0 - e,
+            "val_mae": 50.0 - e,
+            "val_rmse": 60.0 - e,
+            "val_r2": 0.2 + 0.1 * e,
+        }
         for e in range(1, 6)
     ]
     fill(plots, rows)

@@ -21,8 +21,6 @@ from workbench.ui.workers import running_tasks
 WAIT_MS = 60_000
 
 
-
-
 @pytest.fixture
 def window(qtbot):
     def end_runs(w: MainWindow) -> None:
@@ -206,10 +204,14 @@ def test_pause_stops_progress_and_resume_continues(window, qtbot, tmp_path):
     qtbot.waitUntil(controller.is_paused, timeout=WAIT_MS)
     trainer = controller.job.trainer
     step = trainer.global_step
-    qtbot.waitUntil(lambda: tab.global_step == step, timeout=WAIT_MS)  # the last batches are drained
+    qtbot.waitUntil(
+        lambda: tab.global_step == step, timeout=WAIT_MS
+    )  # the last batches are drained
     seen, drains = tab.global_step, [0]
     controller._drain_timer.timeout.connect(lambda: drains.__setitem__(0, drains[0] + 1))
-    qtbot.waitUntil(lambda: drains[0] >= 8, timeout=WAIT_MS)  # the GUI drained the feed 8 times more
+    qtbot.waitUntil(
+        lambda: drains[0] >= 8, timeout=WAIT_MS
+    )  # the GUI drained the feed 8 times more
     assert trainer.global_step == step and tab.global_step == seen
     assert "paused" in tab.stats_label.text()
     controller.resume()
@@ -431,9 +433,11 @@ def test_train_more_on_changed_data_is_refused_and_offers_a_new_run_from_its_wei
     qtbot.waitUntil(lambda: bool(asked), timeout=WAIT_MS)
     assert "the dataset changed since this run started" in asked[0]
     qtbot.waitUntil(
-        lambda: controller.last_outcome is not None
-        and controller.last_outcome.from_run is not None
-        and not controller.is_running(),
+        lambda: (
+            controller.last_outcome is not None
+            and controller.last_outcome.from_run is not None
+            and not controller.is_running()
+        ),
         timeout=WAIT_MS,
     )
     new = controller.last_outcome

@@ -45,7 +45,9 @@ def adapt_graph(
         if node.params["shape"] != shape or node.params["dtype"] != input_dtype:
             old = f"{format_shape(node.params['shape'])} {node.params['dtype']}"
             graph.set_params(node.id, {"shape": shape, "dtype": input_dtype})
-            notes.append(f"Input shape changed from {old} to {format_shape(shape)} {input_dtype} to match the dataset")
+            notes.append(
+                f"Input shape changed from {old} to {format_shape(shape)} {input_dtype} to match the dataset"
+            )
     for node in graph.of_type("Output"):
         before = dict(node.params)
         change: dict[str, object] = {"task": task}
@@ -57,15 +59,21 @@ def adapt_graph(
         after = node.params
         if before != after:
             if task == "classification":
-                notes.append(f"Output set to classification with {after['num_classes']} classes (was {_describe(before)})")
+                notes.append(
+                    f"Output set to classification with {after['num_classes']} classes (was {_describe(before)})"
+                )
             else:
-                notes.append(f"Output set to regression with {after['num_targets']} target(s) (was {_describe(before)})")
+                notes.append(
+                    f"Output set to regression with {after['num_targets']} target(s) (was {_describe(before)})"
+                )
     if vocab_size is not None:
         for node in graph.of_type("Embedding"):
             if node.params["num_embeddings"] < vocab_size:
                 old_vocab = node.params["num_embeddings"]
                 graph.set_params(node.id, {"num_embeddings": int(vocab_size)})
-                notes.append(f"{node.id}: vocabulary grown from {old_vocab} to {vocab_size} to cover the dataset's token ids")
+                notes.append(
+                    f"{node.id}: vocabulary grown from {old_vocab} to {vocab_size} to cover the dataset's token ids"
+                )
     return notes
 
 

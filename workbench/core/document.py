@@ -31,7 +31,9 @@ class _Step:
 class Document:
     """A project plus its file path, undo history and modified state."""
 
-    def __init__(self, project: Project | None = None, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, project: Project | None = None, path: str | os.PathLike[str] | None = None
+    ) -> None:
         self.project = project or Project()
         self.path: Path | None = Path(path) if path else None
         self._undo: list[_Step] = []

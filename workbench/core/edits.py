@@ -81,7 +81,9 @@ def disconnect_all(graph: Graph, node_id: str) -> int:
     return before - len(graph.edges)
 
 
-def duplicate(graph: Graph, node_ids: Iterable[str], offset: tuple[float, float] = (40.0, 40.0)) -> list[str]:
+def duplicate(
+    graph: Graph, node_ids: Iterable[str], offset: tuple[float, float] = (40.0, 40.0)
+) -> list[str]:
     """Copy ``node_ids`` (and the edges among them) beside the originals; return the new ids."""
     return graph.paste(graph.subgraph_dict(list(node_ids)), offset)
 

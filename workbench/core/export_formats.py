@@ -170,7 +170,10 @@ def get_format(name: str) -> ExportFormat:
 
 def safe_stem(name: str) -> str:
     """A project name as a file name stem: ``LeNet CNN`` → ``LeNet_CNN``."""
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")).strip("_") or "model"
+    return (
+        "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")).strip("_")
+        or "model"
+    )
 
 
 def default_file_name(name: str, fmt: str) -> str:
@@ -180,7 +183,9 @@ def default_file_name(name: str, fmt: str) -> str:
 
 def stem_of(file_name: str) -> str:
     """A file or folder name without any format's ending (the longest that fits)."""
-    endings = sorted({e for f in EXPORT_FORMATS.values() for e in (f.ending, *f.aliases)}, key=len, reverse=True)
+    endings = sorted(
+        {e for f in EXPORT_FORMATS.values() for e in (f.ending, *f.aliases)}, key=len, reverse=True
+    )
     lower = file_name.lower()
     for ending in endings:
         if lower.endswith(ending.lower()):

@@ -59,7 +59,9 @@ def unwritable_reason(folder: str | os.PathLike[str]) -> str:
     return "permission denied"
 
 
-def replace_retrying(src: str | os.PathLike[str], dst: str | os.PathLike[str], attempts: int = 10) -> None:
+def replace_retrying(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], attempts: int = 10
+) -> None:
     """``os.replace`` that waits out a reader holding ``dst`` open (a sharing violation on Windows)."""
     for attempt in range(attempts):
         try:
@@ -71,7 +73,9 @@ def replace_retrying(src: str | os.PathLike[str], dst: str | os.PathLike[str], a
             time.sleep(0.05 * (attempt + 1))
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object], *, mode: int | None = None) -> None:
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[BinaryIO], object], *, mode: int | None = None
+) -> None:
     """Create or replace ``path`` with what ``write(binary_file)`` writes, atomically.
 
     Args:
@@ -136,7 +140,10 @@ def remove_stale_temporaries(
         if m is None or (target is not None and m.group("target") != target):
             continue
         try:
-            if not entry.is_file(follow_symlinks=False) or now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+            if (
+                not entry.is_file(follow_symlinks=False)
+                or now - entry.stat(follow_symlinks=False).st_mtime < older_than
+            ):
                 continue
             os.unlink(entry.path)
         except OSError:

@@ -20,29 +20,102 @@ _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 #: Names a node id cannot take: the compiler keeps layers in an ``nn.ModuleDict`` under
 #: their ids, and these are its attributes (``training``, ``forward``, ``to``…). A test in
 #: tests/engine checks the list against the installed torch.
-RESERVED_IDS = frozenset({
-    "T_destination", "_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers",
-    "_call_impl", "_compiled_call_impl", "_forward_hooks", "_forward_hooks_always_called",
-    "_forward_hooks_with_kwargs", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
-    "_get_backward_hooks", "_get_backward_pre_hooks", "_get_name", "_is_full_backward_hook",
-    "_load_from_state_dict", "_load_state_dict_post_hooks", "_load_state_dict_pre_hooks",
-    "_maybe_warn_non_full_backward_hook", "_modules", "_named_members",
-    "_non_persistent_buffers_set", "_parameters", "_register_load_state_dict_pre_hook",
-    "_register_state_dict_hook", "_replicate_for_data_parallel", "_save_to_state_dict",
-    "_slow_forward", "_state_dict_hooks", "_state_dict_pre_hooks", "_version",
-    "_wrapped_call_impl", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
-    "children", "clear", "compile", "cpu", "cuda", "double", "dump_patches", "eval",
-    "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter",
-    "get_submodule", "half", "ipu", "items", "keys", "load_state_dict", "modules", "mtia",
-    "named_buffers", "named_children", "named_modules", "named_parameters", "parameters", "pop",
-    "register_backward_hook", "register_buffer", "register_forward_hook",
-    "register_forward_pre_hook", "register_full_backward_hook",
-    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
-    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
-    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
-    "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
-    "training", "type", "update", "values", "xpu", "zero_grad"
-})
+RESERVED_IDS = frozenset(
+    {
+        "T_destination",
+        "_apply",
+        "_backward_hooks",
+        "_backward_pre_hooks",
+        "_buffers",
+        "_call_impl",
+        "_compiled_call_impl",
+        "_forward_hooks",
+        "_forward_hooks_always_called",
+        "_forward_hooks_with_kwargs",
+        "_forward_pre_hooks",
+        "_forward_pre_hooks_with_kwargs",
+        "_get_backward_hooks",
+        "_get_backward_pre_hooks",
+        "_get_name",
+        "_is_full_backward_hook",
+        "_load_from_state_dict",
+        "_load_state_dict_post_hooks",
+        "_load_state_dict_pre_hooks",
+        "_maybe_warn_non_full_backward_hook",
+        "_modules",
+        "_named_members",
+        "_non_persistent_buffers_set",
+        "_parameters",
+        "_register_load_state_dict_pre_hook",
+        "_register_state_dict_hook",
+        "_replicate_for_data_parallel",
+        "_save_to_state_dict",
+        "_slow_forward",
+        "_state_dict_hooks",
+        "_state_dict_pre_hooks",
+        "_version",
+        "_wrapped_call_impl",
+        "add_module",
+        "apply",
+        "bfloat16",
+        "buffers",
+        "call_super_init",
+        "children",
+        "clear",
+        "compile",
+        "cpu",
+        "cuda",
+        "double",
+        "dump_patches",
+        "eval",
+        "extra_repr",
+        "float",
+        "forward",
+        "get_buffer",
+        "get_extra_state",
+        "get_parameter",
+        "get_submodule",
+        "half",
+        "ipu",
+        "items",
+        "keys",
+        "load_state_dict",
+        "modules",
+        "mtia",
+        "named_buffers",
+        "named_children",
+        "named_modules",
+        "named_parameters",
+        "parameters",
+        "pop",
+        "register_backward_hook",
+        "register_buffer",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_full_backward_hook",
+        "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook",
+        "register_module",
+        "register_parameter",
+        "register_state_dict_post_hook",
+        "register_state_dict_pre_hook",
+        "requires_grad_",
+        "set_extra_state",
+        "set_submodule",
+        "share_memory",
+        "state_dict",
+        "to",
+        "to_empty",
+        "train",
+        "training",
+        "type",
+        "update",
+        "values",
+        "xpu",
+        "zero_grad",
+    }
+)
 
 
 class GraphError(ValueError):
@@ -117,9 +190,13 @@ class Graph:
             raise GraphError(f"{type_name}: {e}") from None
         node_id = node_id or self.new_id(type_name)
         if not _ID_RE.match(node_id):
-            raise GraphError(f"node id '{node_id}' must be letters, digits and _, not starting with a digit")
+            raise GraphError(
+                f"node id '{node_id}' must be letters, digits and _, not starting with a digit"
+            )
         if node_id in RESERVED_IDS:
-            raise GraphError(f"node id '{node_id}' is reserved (a name PyTorch modules use); choose another")
+            raise GraphError(
+                f"node id '{node_id}' is reserved (a name PyTorch modules use); choose another"
+            )
         if node_id in self.nodes:
             raise GraphError(f"node id '{node_id}' is already used")
         node = Node(node_id, type_name, full, (float(pos[0]), float(pos[1])))
@@ -154,7 +231,9 @@ class Graph:
             GraphError: unknown nodes, a port that does not exist, or a cycle.
         """
         if self._node(src).type == "Output":
-            raise GraphError("the Output is where the model ends: connect layers into it, not out of it")
+            raise GraphError(
+                "the Output is where the model ends: connect layers into it, not out of it"
+            )
         d = self._node(dst)
         if not 0 <= port < d.num_inputs:
             if d.num_inputs == 0:
@@ -244,7 +323,12 @@ class Graph:
         """Plain JSON-able data."""
         return {
             "nodes": [
-                {"id": n.id, "type": n.type, "params": copy.deepcopy(n.params), "pos": [n.pos[0], n.pos[1]]}
+                {
+                    "id": n.id,
+                    "type": n.type,
+                    "params": copy.deepcopy(n.params),
+                    "pos": [n.pos[0], n.pos[1]],
+                }
                 for n in self.nodes.values()
             ],
             "edges": [{"src": e.src, "dst": e.dst, "port": e.port} for e in self.edges],
@@ -273,11 +357,15 @@ class Graph:
             "edges": [e for e in full["edges"] if e["src"] in keep and e["dst"] in keep],
         }
 
-    def paste(self, data: Mapping[str, Any], offset: tuple[float, float] = (40.0, 40.0)) -> list[str]:
+    def paste(
+        self, data: Mapping[str, Any], offset: tuple[float, float] = (40.0, 40.0)
+    ) -> list[str]:
         """Add a copy of ``subgraph_dict`` data with fresh ids; return the new ids."""
         mapping: dict[str, str] = {}
         for n in data["nodes"]:
-            node = self.add_node(n["type"], n["params"], (n["pos"][0] + offset[0], n["pos"][1] + offset[1]))
+            node = self.add_node(
+                n["type"], n["params"], (n["pos"][0] + offset[0], n["pos"][1] + offset[1])
+            )
             mapping[n["id"]] = node.id
         for e in data["edges"]:
             self.connect(mapping[e["src"]], mapping[e["dst"]], e["port"])

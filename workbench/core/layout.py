@@ -8,7 +8,9 @@ ROW_HEIGHT = 80.0
 COLUMN_WIDTH = 230.0
 
 
-def auto_layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple[float, float]]:
+def auto_layout(
+    graph: Graph, origin: tuple[float, float] = (0.0, 0.0)
+) -> dict[str, tuple[float, float]]:
     """Place every node by its depth (longest path from a source) and return the positions.
 
     Nodes of one depth share a row, centred on the origin's x; the main chain of a
@@ -36,6 +38,7 @@ def auto_layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[
         def parent_x(n: str) -> float:
             xs = [positions[p][0] for p in preds[n] if p in positions]
             return sum(xs) / len(xs) if xs else ox
+
         members.sort(key=lambda n: (parent_x(n), index[n]))
         width = (len(members) - 1) * COLUMN_WIDTH
         for i, n in enumerate(members):

@@ -90,8 +90,11 @@ def _check_types(doc: dict[str, Any]) -> None:
         _expect(isinstance(node.get("params", {}), dict), f"{where}.params must be an object")
         pos = node.get("pos", [0, 0])
         _expect(
-            isinstance(pos, list) and len(pos) == 2
-            and all(isinstance(v, int | float) and not isinstance(v, bool) and abs(v) < 1e9 for v in pos),
+            isinstance(pos, list)
+            and len(pos) == 2
+            and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and abs(v) < 1e9 for v in pos
+            ),
             f"{where}.pos must be two numbers",
         )
         node.setdefault("params", {})
@@ -99,10 +102,19 @@ def _check_types(doc: dict[str, Any]) -> None:
     for i, edge in enumerate(graph["edges"]):
         where = f"graph.edges[{i}]"
         _expect(isinstance(edge, dict), f"{where} must be an object")
-        _expect(isinstance(edge.get("src"), str) and isinstance(edge.get("dst"), str), f"{where} needs 'src' and 'dst' node ids")
+        _expect(
+            isinstance(edge.get("src"), str) and isinstance(edge.get("dst"), str),
+            f"{where} needs 'src' and 'dst' node ids",
+        )
         port = edge.setdefault("port", 0)
-        _expect(isinstance(port, int) and not isinstance(port, bool) and port >= 0, f"{where}.port must be a whole number ≥ 0")
-        _expect((edge["dst"], port) not in seen_ports, f"{where}: input {port} of '{edge['dst']}' is connected twice")
+        _expect(
+            isinstance(port, int) and not isinstance(port, bool) and port >= 0,
+            f"{where}.port must be a whole number ≥ 0",
+        )
+        _expect(
+            (edge["dst"], port) not in seen_ports,
+            f"{where}: input {port} of '{edge['dst']}' is connected twice",
+        )
         seen_ports.add((edge["dst"], port))
     for key, kind in (("dataset", (dict, type(None))), ("training", dict), ("runs", list)):
         if key in doc:
@@ -163,13 +175,17 @@ def loads_project(data: bytes | str) -> Project:
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ProjectError("the file is not text (not UTF-8): is it a Model Workbench project?") from None
+            raise ProjectError(
+                "the file is not text (not UTF-8): is it a Model Workbench project?"
+            ) from None
     if not data.strip():
         raise ProjectError("the file is empty")
     try:
         doc = json.loads(data)
     except json.JSONDecodeError as e:
-        raise ProjectError(f"the file is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); it may be truncated") from None
+        raise ProjectError(
+            f"the file is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); it may be truncated"
+        ) from None
     except RecursionError:
         raise ProjectError("the file is nested too deeply to be a project") from None
     return project_from_dict(doc)
@@ -226,7 +242,11 @@ def remove_leftovers(path: str | os.PathLike[str]) -> list[Path]:
             status = json.loads((run / "status.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             status = {}
-        if isinstance(status, dict) and status.get("status") == "running" and process_alive(status.get("pid")):
+        if (
+            isinstance(status, dict)
+            and status.get("status") == "running"
+            and process_alive(status.get("pid"))
+        ):
             continue  # its trainer may be writing right now
         removed += remove_stale_temporaries(run)
         removed += remove_stale_temporaries(run / "checkpoints")

@@ -101,17 +101,28 @@ def analyze(graph: Graph) -> Analysis:
     inputs = graph.of_type("Input")
     outputs = graph.of_type("Output")
     if not inputs:
-        issues.append(Issue(None, "The model has no Input: add one from the palette (Input & Output)"))
+        issues.append(
+            Issue(None, "The model has no Input: add one from the palette (Input & Output)")
+        )
     elif len(inputs) > 1:
         for n in inputs[1:]:
-            issues.append(Issue(n.id, f"Only one Input is supported; remove {n.id} or merge the inputs"))
+            issues.append(
+                Issue(n.id, f"Only one Input is supported; remove {n.id} or merge the inputs")
+            )
     if not outputs:
-        issues.append(Issue(None, "The model has no Output: add one from the palette and connect the last layer to it"))
+        issues.append(
+            Issue(
+                None,
+                "The model has no Output: add one from the palette and connect the last layer to it",
+            )
+        )
     elif len(outputs) > 1:
         for n in outputs[1:]:
             issues.append(Issue(n.id, f"Only one Output is supported; remove {n.id}"))
 
-    in_ports: dict[str, list[Edge | None]] = {nid: [None] * graph.nodes[nid].num_inputs for nid in graph.nodes}
+    in_ports: dict[str, list[Edge | None]] = {
+        nid: [None] * graph.nodes[nid].num_inputs for nid in graph.nodes
+    }
     for link in graph.edges:
         ports = in_ports[link.dst]
         if link.port < len(ports):
@@ -126,7 +137,12 @@ def analyze(graph: Graph) -> Analysis:
         for port, edge in enumerate(in_ports[nid]):
             if edge is None:
                 where = f"input {port + 1}" if len(in_ports[nid]) > 1 else "input"
-                issues.append(Issue(nid, f"{node.type} has nothing connected to its {where}: drag a connection from a layer's output to it"))
+                issues.append(
+                    Issue(
+                        nid,
+                        f"{node.type} has nothing connected to its {where}: drag a connection from a layer's output to it",
+                    )
+                )
                 missing = True
                 continue
             src = infos[edge.src].output
@@ -157,5 +173,11 @@ def analyze(graph: Graph) -> Analysis:
                 issues[k] = Issue(issue.node, issue.message, "warning", issue.edge, issue.fix)
         for nid in order:
             if nid not in feeding:
-                issues.append(Issue(nid, f"{nid} does not lead to the Output and will be ignored: connect it or delete it", "warning"))
+                issues.append(
+                    Issue(
+                        nid,
+                        f"{nid} does not lead to the Output and will be ignored: connect it or delete it",
+                        "warning",
+                    )
+                )
     return Analysis(infos, issues, order)

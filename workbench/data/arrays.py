@@ -90,7 +90,9 @@ class _Loaded:
 def _array_error(name: str, what: str, e: Exception) -> DataError:
     msg = str(e)
     if "allow_pickle" in msg or "Python objects" in msg or "pickled" in msg:
-        return DataError(f"{name}: {what} holds Python objects; object arrays are refused for safety (save plain numbers)")
+        return DataError(
+            f"{name}: {what} holds Python objects; object arrays are refused for safety (save plain numbers)"
+        )
     first = msg.splitlines()[0] if msg else type(e).__name__
     return DataError(f"{name}: {what} cannot be read ({first})")
 
@@ -120,7 +122,9 @@ def _load_npz(path: Path) -> _Loaded:
                 except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
                     raise _array_error(name, f"array '{key}'", e) from None
                 if not isinstance(v, np.ndarray):
-                    raise DataError(f"{name}: member '{key}' is not a NumPy array; this zip is not an .npz")
+                    raise DataError(
+                        f"{name}: member '{key}' is not a NumPy array; this zip is not an .npz"
+                    )
                 return v
 
             class_key = next((lower[k] for k in CLASS_KEYS if k in lower), None)
@@ -132,12 +136,18 @@ def _load_npz(path: Path) -> _Loaded:
                         continue
                     xa, ya = get(xk), get(yk)
                     if len(xa) != len(ya):
-                        raise DataError(f"{name}: '{xk}' has {len(xa)} samples but '{yk}' has {len(ya)}")
+                        raise DataError(
+                            f"{name}: '{xk}' has {len(xa)} samples but '{yk}' has {len(ya)}"
+                        )
                     xs.append(xa)
                     ys.append(ya)
                     codes.append(np.full(len(xa), code, np.int8))
-                if any(a.shape[1:] != xs[0].shape[1:] for a in xs) or any(a.shape[1:] != ys[0].shape[1:] for a in ys):
-                    raise DataError(f"{name}: the train/val/test arrays differ in shape beyond the sample axis")
+                if any(a.shape[1:] != xs[0].shape[1:] for a in xs) or any(
+                    a.shape[1:] != ys[0].shape[1:] for a in ys
+                ):
+                    raise DataError(
+                        f"{name}: the train/val/test arrays differ in shape beyond the sample axis"
+                    )
                 out.x = np.concatenate(xs) if len(xs) > 1 else xs[0]
                 out.y = np.concatenate(ys) if len(ys) > 1 else ys[0]
                 out.given = np.concatenate(codes)
@@ -152,7 +162,9 @@ def _load_npz(path: Path) -> _Loaded:
                             only = f" (it holds only '{rest[0]}')" if rest else ""
                             raise DataError(f"{name}: needs two arrays, x and y{only}")
                         xk, yk = rest[0], rest[1]
-                        out.notes.append(f"No arrays named x and y: '{xk}' is read as x and '{yk}' as y")
+                        out.notes.append(
+                            f"No arrays named x and y: '{xk}' is read as x and '{yk}' as y"
+                        )
                     elif yk is None:
                         if not rest:
                             raise DataError(f"{name}: has x ('{xk}') but no y (labels or targets)")
@@ -171,7 +183,9 @@ def _load_npz(path: Path) -> _Loaded:
     except DataError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise DataError(f"{name}: is not a readable .npz file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise DataError(
+            f"{name}: is not a readable .npz file ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        ) from None
     return out
 
 
@@ -206,16 +220,24 @@ def npy_partner(path: Path) -> tuple[Path, Path, Path | None]:
     role = m.group("role")
     want = {"x": "y", "y": "x", "X": "Y", "Y": "X"}[role]
     stem = m.group("prefix") + m.group("sep")
-    siblings = {p.name.lower(): p for p in path.parent.iterdir() if p.is_file()} if path.parent.is_dir() else {}
+    siblings = (
+        {p.name.lower(): p for p in path.parent.iterdir() if p.is_file()}
+        if path.parent.is_dir()
+        else {}
+    )
     partner = path.with_name(stem + want + path.suffix)
     found = siblings.get(partner.name.lower())
     if found is None:
-        raise DataError(f"{name}: its partner {partner.name} is missing (x and y go in two .npy files side by side)")
+        raise DataError(
+            f"{name}: its partner {partner.name} is missing (x and y go in two .npy files side by side)"
+        )
     classes = siblings.get((stem + "classes.npy").lower())
     return (path, found, classes) if role.lower() == "x" else (found, path, classes)
 
 
-def load_arrays(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, list[str]]:
+def load_arrays(
+    path: str | os.PathLike[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, list[str]]:
     """x, y, optional class names, optional split codes and notes from an .npz or a .npy pair."""
     p = Path(path)
     if p.suffix.lower() == ".npz":
@@ -234,7 +256,15 @@ def _layout(x: np.ndarray, name: str) -> tuple[Layout, bool, list[str]]:
     """The layout of x, whether images are channels-last, and notes."""
     kind = x.dtype.kind
     if kind in "OUSVMmc":
-        what = {"O": "Python objects", "U": "text", "S": "bytes", "V": "records", "M": "dates", "m": "durations", "c": "complex numbers"}[kind]
+        what = {
+            "O": "Python objects",
+            "U": "text",
+            "S": "bytes",
+            "V": "records",
+            "M": "dates",
+            "m": "durations",
+            "c": "complex numbers",
+        }[kind]
         raise DataError(f"{name}: x holds {what}, not real numbers")
     if x.ndim == 0:
         raise DataError(f"{name}: x is a single number, not an array of samples")
@@ -250,7 +280,9 @@ def _layout(x: np.ndarray, name: str) -> tuple[Layout, bool, list[str]]:
         if kind in "iu" and x.dtype.itemsize > 1 and _min(x) >= 0:
             return "tokens", False, notes
         if kind in "iu" and x.dtype.itemsize == 1:
-            notes.append("8-bit integers in 2-D are read as features (pixels), not token ids; save token ids as int32 or int64")
+            notes.append(
+                "8-bit integers in 2-D are read as features (pixels), not token ids; save token ids as int32 or int64"
+            )
         return "features", False, notes
     if x.ndim == 3:
         if x.dtype == np.uint8:
@@ -262,15 +294,21 @@ def _layout(x: np.ndarray, name: str) -> tuple[Layout, bool, list[str]]:
             notes.append(f"x is channels-last {tuple(x.shape)}: transposed to (N, C, H, W)")
             return "images", True, notes
         return "images", False, notes
-    raise DataError(f"{name}: x has {x.ndim} axes {tuple(x.shape)}; expected 1 to 4 (features, sequences or images)")
+    raise DataError(
+        f"{name}: x has {x.ndim} axes {tuple(x.shape)}; expected 1 to 4 (features, sequences or images)"
+    )
 
 
 def _min(x: np.ndarray) -> float:
-    return float(min((x[i : i + _CHUNK * 16].min() for i in range(0, len(x), _CHUNK * 16)), default=0))
+    return float(
+        min((x[i : i + _CHUNK * 16].min() for i in range(0, len(x), _CHUNK * 16)), default=0)
+    )
 
 
 def _max(x: np.ndarray) -> float:
-    return float(max((x[i : i + _CHUNK * 16].max() for i in range(0, len(x), _CHUNK * 16)), default=0))
+    return float(
+        max((x[i : i + _CHUNK * 16].max() for i in range(0, len(x), _CHUNK * 16)), default=0)
+    )
 
 
 def _finite_rows(a: np.ndarray) -> np.ndarray:
@@ -312,7 +350,9 @@ def _too_large_rows(a: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray
 
 def _values(idx: np.ndarray, values: np.ndarray) -> str:
     """``index 7: 1e+308, index 12: -5e+39`` for the first three."""
-    shown = ", ".join(f"index {int(i)}: {float(v):g}" for i, v in zip(idx[:3], values[:3], strict=True))
+    shown = ", ".join(
+        f"index {int(i)}: {float(v):g}" for i, v in zip(idx[:3], values[:3], strict=True)
+    )
     return shown + (", …" if len(idx) > 3 else "")
 
 
@@ -356,11 +396,15 @@ def _interpret_y(y: np.ndarray, classes: np.ndarray | None, name: str) -> _Targe
             t.num_targets = int(y.shape[1])
             return t
         else:
-            raise DataError(f"{name}: y has shape {tuple(y.shape)}; integer labels must be one per sample")
+            raise DataError(
+                f"{name}: y has shape {tuple(y.shape)}; integer labels must be one per sample"
+            )
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise DataError(f"{name}: y has shape {tuple(y.shape)}; expected (N,) labels or (N, k) targets")
+        raise DataError(
+            f"{name}: y has shape {tuple(y.shape)}; expected (N,) labels or (N, k) targets"
+        )
     y = np.asarray(y)
     if kind in "US":
         texts = y.astype(str)
@@ -387,9 +431,12 @@ def _interpret_y(y: np.ndarray, classes: np.ndarray | None, name: str) -> _Targe
         t.labels = y
     else:
         if names is not None:
-            t.problems.append(Problem(
-                "classes", f"{len(names)} class names but the labels go from {lo} to {hi}; numbers are used instead"
-            ))
+            t.problems.append(
+                Problem(
+                    "classes",
+                    f"{len(names)} class names but the labels go from {lo} to {hi}; numbers are used instead",
+                )
+            )
         t.classes = [str(int(u)) for u in uniq]
         t.labels = np.searchsorted(uniq, y).astype(np.int64)
         if not (lo == 0 and hi == len(uniq) - 1):
@@ -434,19 +481,25 @@ class ArraySource(Source):
         ok = _finite_rows(x)
         if not ok.all():
             k = int((~ok).sum())
-            self._problems.append(Problem(
-                "x", f"{k} sample(s) hold NaN or infinite values ({_indices(np.flatnonzero(~ok))}); they are left out",
-                "warning",
-            ))
+            self._problems.append(
+                Problem(
+                    "x",
+                    f"{k} sample(s) hold NaN or infinite values ({_indices(np.flatnonzero(~ok))}); they are left out",
+                    "warning",
+                )
+            )
             self.notes.append(f"{k} sample(s) with NaN or infinite values in x left out")
         y_ok = _finite_rows(y)
         if not y_ok.all():
             k = int((~y_ok & ok).sum())
             if k:
-                self._problems.append(Problem(
-                    "y", f"{k} sample(s) have a NaN or infinite target ({_indices(np.flatnonzero(~y_ok & ok))}); "
-                    "they are left out",
-                ))
+                self._problems.append(
+                    Problem(
+                        "y",
+                        f"{k} sample(s) have a NaN or infinite target ({_indices(np.flatnonzero(~y_ok & ok))}); "
+                        "they are left out",
+                    )
+                )
                 self.notes.append(f"{k} sample(s) with NaN or infinite y left out")
             ok &= y_ok
         if not ok.any():
@@ -467,9 +520,12 @@ class ArraySource(Source):
         if self.layout == "tokens":
             self.vocab_size = int(_max(x)) + 1
             if self.vocab_size > HUGE_VOCAB:
-                self._problems.append(Problem(
-                    "x", f"token ids go up to {self.vocab_size - 1}: an Embedding that large needs a lot of memory"
-                ))
+                self._problems.append(
+                    Problem(
+                        "x",
+                        f"token ids go up to {self.vocab_size - 1}: an Embedding that large needs a lot of memory",
+                    )
+                )
         self._check()
 
     @classmethod
@@ -501,22 +557,28 @@ class ArraySource(Source):
         keep = np.isin(rows, self._keep)
         rows, worst = rows[keep], worst[keep]
         if len(rows):
-            self._problems.append(Problem(
-                "x", f"{len(rows)} sample(s) hold values too large for float32 ({_values(rows, worst)}): "
-                f"the model is fed float32, which holds sizes up to {_F32_MAX:.2g}; fix or remove those samples",
-                "error",
-            ))
+            self._problems.append(
+                Problem(
+                    "x",
+                    f"{len(rows)} sample(s) hold values too large for float32 ({_values(rows, worst)}): "
+                    f"the model is fed float32, which holds sizes up to {_F32_MAX:.2g}; fix or remove those samples",
+                    "error",
+                )
+            )
         if self.task == "regression":
             # standardized like the features, then trained on as float32
             limit = min(_F32_MAX, math.sqrt(_F64_MAX / (4 * max(len(y_kept), 1))))
             at, worst = _too_large_rows(np.asarray(y_kept).reshape(len(y_kept), -1), limit)
             if len(at):
-                self._problems.append(Problem(
-                    "y", f"{len(at)} sample(s) have targets too large to train on ({_values(self._keep[at], worst)}): "
-                    f"targets are standardized and trained on as float32, so they must stay below {limit:.2g} "
-                    "in size; fix or remove those samples",
-                    "error",
-                ))
+                self._problems.append(
+                    Problem(
+                        "y",
+                        f"{len(at)} sample(s) have targets too large to train on ({_values(self._keep[at], worst)}): "
+                        f"targets are standardized and trained on as float32, so they must stay below {limit:.2g} "
+                        "in size; fix or remove those samples",
+                        "error",
+                    )
+                )
 
     def _check(self) -> None:
         if self.classes is None:
@@ -525,19 +587,34 @@ class ArraySource(Source):
         present = counts > 0
         if int(present.sum()) < 2:
             only = self.classes[int(counts.argmax())]
-            self._problems.append(Problem("y", f"a single class ('{only}'); a classifier needs at least two", "error"))
+            self._problems.append(
+                Problem("y", f"a single class ('{only}'); a classifier needs at least two", "error")
+            )
             return
         empty = [self.classes[i] for i in np.flatnonzero(~present)]
         if empty:
-            self._problems.append(Problem("y", f"{len(empty)} class(es) have no samples: " + ", ".join(f"'{c}'" for c in empty[:5])))
+            self._problems.append(
+                Problem(
+                    "y",
+                    f"{len(empty)} class(es) have no samples: "
+                    + ", ".join(f"'{c}'" for c in empty[:5]),
+                )
+            )
         big, small = int(counts.argmax()), int(np.flatnonzero(present)[counts[present].argmin()])
         if counts[big] >= IMBALANCE_RATIO * counts[small]:
-            self._problems.append(Problem(
-                "y", f"classes are imbalanced: '{self.classes[big]}' has {counts[big]} samples, '{self.classes[small]}' only {counts[small]}"
-            ))
+            self._problems.append(
+                Problem(
+                    "y",
+                    f"classes are imbalanced: '{self.classes[big]}' has {counts[big]} samples, '{self.classes[small]}' only {counts[small]}",
+                )
+            )
         few = [self.classes[i] for i in np.flatnonzero(present & (counts < 3))]
         if few:
-            self._problems.append(Problem("y", f"{len(few)} class(es) have fewer than 3 samples: too few for every split"))
+            self._problems.append(
+                Problem(
+                    "y", f"{len(few)} class(es) have fewer than 3 samples: too few for every split"
+                )
+            )
 
     @property
     def labels(self) -> np.ndarray:
@@ -548,11 +625,22 @@ class ArraySource(Source):
         return self._given
 
     def split(self, settings: DataSettings) -> Split:
-        return make_split(self._labels, self.task, settings.val_ratio, settings.test_ratio, settings.seed, self._given)
+        return make_split(
+            self._labels,
+            self.task,
+            settings.val_ratio,
+            settings.test_ratio,
+            settings.seed,
+            self._given,
+        )
 
-    def input_spec(self, settings: DataSettings) -> tuple[tuple[int, ...], Literal["float32", "int64"]]:
+    def input_spec(
+        self, settings: DataSettings
+    ) -> tuple[tuple[int, ...], Literal["float32", "int64"]]:
         """The per-sample shape and dtype :meth:`prepare` gives for ``settings``."""
-        return self.sample_shape(settings.seq_len), "int64" if self.layout == "tokens" else "float32"
+        return self.sample_shape(
+            settings.seq_len
+        ), "int64" if self.layout == "tokens" else "float32"
 
     def sample_shape(self, seq_len: int | None = None) -> tuple[int, ...]:
         """Per-sample shape the model sees (with ``seq_len`` for sequences)."""
@@ -613,7 +701,9 @@ class ArraySource(Source):
                 lab = np.atleast_1d(self._labels[i])
                 label = ", ".join(f"{float(v):.4g}" for v in lab[:8])
             flat = np.asarray(self._x[r]).reshape(-1)
-            shown = ", ".join(str(int(v)) if flat.dtype.kind in "iub" else f"{float(v):.4g}" for v in flat[:16])
+            shown = ", ".join(
+                str(int(v)) if flat.dtype.kind in "iub" else f"{float(v):.4g}" for v in flat[:16]
+            )
             rows.append([r, label, shown + (", …" if flat.size > 16 else "")])
         return {
             "x_shape": list(self._x.shape),
@@ -659,9 +749,13 @@ class ArraySource(Source):
             pre["seq_len"] = int(settings.seq_len)
             if settings.seq_len > length:
                 pad = "token 0" if self.layout == "tokens" else "zeros"
-                notes.append(f"Sequences padded at the start from {length} to {settings.seq_len} steps with {pad}")
+                notes.append(
+                    f"Sequences padded at the start from {length} to {settings.seq_len} steps with {pad}"
+                )
             elif settings.seq_len < length:
-                notes.append(f"Sequences truncated from {length} to their last {settings.seq_len} steps")
+                notes.append(
+                    f"Sequences truncated from {length} to their last {settings.seq_len} steps"
+                )
         parts: dict[str, np.ndarray] = {}
         for i, which in enumerate(("train", "val", "test")):
             if cancelled is not None and cancelled():
@@ -673,7 +767,13 @@ class ArraySource(Source):
         if settings.normalize and self.layout != "tokens":
             # Statistics before padding, so padded steps are zeros after normalization.
             train = parts["train"]
-            axes = (0,) if self.layout == "features" else (0, 1) if self.layout == "sequences" else (0, 2, 3)
+            axes = (
+                (0,)
+                if self.layout == "features"
+                else (0, 1)
+                if self.layout == "sequences"
+                else (0, 2, 3)
+            )
             channels = train.shape[1] if self.layout == "images" else train.shape[-1]
             if len(train):
                 mean = train.mean(axis=axes, dtype=np.float64)
@@ -710,7 +810,10 @@ class ArraySource(Source):
         def data(which: str) -> TensorData:
             idx: np.ndarray = getattr(split, which)
             yt = torch.from_numpy(np.ascontiguousarray(y[idx]))
-            return TensorData(torch.from_numpy(parts[which]), yt.long() if self.task == "classification" else yt.float())
+            return TensorData(
+                torch.from_numpy(parts[which]),
+                yt.long() if self.task == "classification" else yt.float(),
+            )
 
         return Prepared(
             task=self.task,

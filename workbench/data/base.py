@@ -68,7 +68,9 @@ class Augment:
     @property
     def active(self) -> bool:
         """True when any augmentation is switched on."""
-        return bool(self.hflip or self.rotation or self.resized_crop or self.brightness or self.contrast)
+        return bool(
+            self.hflip or self.rotation or self.resized_crop or self.brightness or self.contrast
+        )
 
 
 @dataclass
@@ -112,7 +114,9 @@ class DataSettings:
         if not isinstance(s.path, str):
             raise DataError("the project's dataset path must be a string")
         if not (0 <= s.val_ratio < 1 and 0 <= s.test_ratio < 1 and s.val_ratio + s.test_ratio < 1):
-            raise DataError("validation and test ratios must be between 0 and 1 and leave samples to train on")
+            raise DataError(
+                "validation and test ratios must be between 0 and 1 and leave samples to train on"
+            )
         if s.color not in ("grayscale", "rgb") or s.missing not in ("impute", "drop"):
             raise DataError("the project's dataset settings have an unknown option")
         if min(s.image_size) < 1 or max(s.image_size) > 4096:
@@ -220,7 +224,10 @@ def make_split(
         test_parts.append(idx[:n_test])
         val_parts.append(idx[n_test : n_test + n_val])
         train_parts.append(idx[n_test + n_val :])
-    cat = lambda parts: np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
+
+    def cat(parts: list[np.ndarray]) -> np.ndarray:
+        return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
+
     return Split(cat(train_parts), cat(val_parts), cat(test_parts))
 
 
@@ -243,7 +250,9 @@ def target_scale(y_train: np.ndarray) -> dict[str, list[float]]:
 
 def target_note(scale: dict[str, list[float]]) -> str:
     """The prepared data's note about the target scaling."""
-    pairs = ", ".join(f"mean {m:.4g}, std {s:.4g}" for m, s in zip(scale["mean"], scale["std"], strict=True))
+    pairs = ", ".join(
+        f"mean {m:.4g}, std {s:.4g}" for m, s in zip(scale["mean"], scale["std"], strict=True)
+    )
     return f"Regression target standardized for training ({pairs} of the training split); metrics and predictions are in its own units"
 
 
@@ -270,9 +279,18 @@ class Source(ABC):
     def split(self, settings: DataSettings) -> Split:
         """The split for these settings (same settings, same split)."""
         info = self.info()
-        return make_split(self.labels, info.task, settings.val_ratio, settings.test_ratio, settings.seed, self.given_split)
+        return make_split(
+            self.labels,
+            info.task,
+            settings.val_ratio,
+            settings.test_ratio,
+            settings.seed,
+            self.given_split,
+        )
 
-    def input_spec(self, settings: DataSettings) -> tuple[tuple[int, ...], Literal["float32", "int64"]]:
+    def input_spec(
+        self, settings: DataSettings
+    ) -> tuple[tuple[int, ...], Literal["float32", "int64"]]:
         """Per-sample shape and dtype a model sees with ``settings`` (cheap: no decoding).
 
         Subclasses whose shape depends on settings beyond these rules override it.

@@ -40,7 +40,9 @@ from typing import Any
 CLASSES = 10
 
 
-def bench_folder(count: int, size: int = 28, base: str | os.PathLike[str] | None = None) -> tuple[Path, float | None]:
+def bench_folder(
+    count: int, size: int = 28, base: str | os.PathLike[str] | None = None
+) -> tuple[Path, float | None]:
     """The generated folder for ``count`` images, creating it when missing.
 
     Returns:
@@ -210,7 +212,9 @@ def run(
     say("streaming one epoch ...")
     with RssSampler() as rss:
         t = time.perf_counter()
-        prepared = source.prepare(settings, memory_budget=0, cache_bytes=cache_mib * 2**20, workers=workers)
+        prepared = source.prepare(
+            settings, memory_budget=0, cache_bytes=cache_mib * 2**20, workers=workers
+        )
         stream_prepare_s = time.perf_counter() - t
         cache = prepared.train.cache  # type: ignore[attr-defined]
         cache.clear()  # the statistics sample would otherwise be served from the cache
@@ -261,7 +265,9 @@ def run(
 
     if cold and evict_from_os_cache(source.files):
         say("streaming one epoch with the files evicted from the OS cache ...")
-        prepared = source.prepare(settings, memory_budget=0, cache_bytes=cache_mib * 2**20, workers=workers)
+        prepared = source.prepare(
+            settings, memory_budget=0, cache_bytes=cache_mib * 2**20, workers=workers
+        )
         prepared.train.cache.clear()  # type: ignore[attr-defined]
         evict_from_os_cache(source.files)  # the statistics sample read some back
         n_cold, cold_s = _epoch(prepared.train, batch_size, 1)
@@ -301,7 +307,9 @@ def format_report(r: dict[str, Any]) -> str:
         f" ({r['index_files_per_s']:,} files/s)",
     ]
     if r["index_cold_s"] is not None:
-        lines.append(f"    {r['index_cold_s']:.2f} s with the files' contents evicted from the OS cache")
+        lines.append(
+            f"    {r['index_cold_s']:.2f} s with the files' contents evicted from the OS cache"
+        )
     lines += [
         f"  streaming epoch (train split, batch {r['batch_size']}, {s['workers']} decode thread(s),"
         f" {s['prefetch_batches']} batches prefetched, cache emptied first):",
@@ -309,7 +317,9 @@ def format_report(r: dict[str, Any]) -> str:
         f" (preparation incl. statistics: {s['prepare_s']:.2f} s)",
     ]
     if s["cold_samples_per_s"] is not None:
-        lines.append(f"    files evicted from the OS cache: {s['cold_epoch_s']:.2f} s = {s['cold_samples_per_s']:,} samples/s")
+        lines.append(
+            f"    files evicted from the OS cache: {s['cold_epoch_s']:.2f} s = {s['cold_samples_per_s']:,} samples/s"
+        )
     lines += [
         f"    peak RSS delta while preparing + streaming: {s['peak_rss_delta_mib']} MiB"
         f" (cache budget {s['cache_budget_mib']} MiB, peak {s['cache_peak_mib']} MiB;"
@@ -324,22 +334,52 @@ def format_report(r: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
-    ap = argparse.ArgumentParser(prog="python -m workbench.data.bench_images", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--count", type=int, default=100_000, help="images in the generated folder (default 100000)")
+    ap = argparse.ArgumentParser(
+        prog="python -m workbench.data.bench_images", description=__doc__.split("\n\n")[0]
+    )
+    ap.add_argument(
+        "--count", type=int, default=100_000, help="images in the generated folder (default 100000)"
+    )
     ap.add_argument("--size", type=int, default=28, help="image side in pixels (default 28)")
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--cache-mib", type=int, default=16, help="streaming cache budget in MiB (default 16)")
-    ap.add_argument("--in-memory-count", type=int, default=None, help="images for the in-memory comparison (default all)")
+    ap.add_argument(
+        "--cache-mib", type=int, default=16, help="streaming cache budget in MiB (default 16)"
+    )
+    ap.add_argument(
+        "--in-memory-count",
+        type=int,
+        default=None,
+        help="images for the in-memory comparison (default all)",
+    )
     ap.add_argument("--workers", type=int, default=None, help="decoding threads")
-    ap.add_argument("--dir", default=None, help="where to keep the generated folder (default: the temp folder)")
-    ap.add_argument("--no-cold", action="store_true", help="skip the runs with the files evicted from the OS cache")
+    ap.add_argument(
+        "--dir", default=None, help="where to keep the generated folder (default: the temp folder)"
+    )
+    ap.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="skip the runs with the files evicted from the OS cache",
+    )
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args(argv)
     if args.count < CLASSES * 4 or not 4 <= args.size <= 512:
-        print(f"error: --count must be at least {CLASSES * 4} and --size between 4 and 512", file=sys.stderr)
+        print(
+            f"error: --count must be at least {CLASSES * 4} and --size between 4 and 512",
+            file=sys.stderr,
+        )
         return 2
     log = None if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
-    r = run(args.count, args.size, args.batch_size, args.cache_mib, args.in_memory_count, args.workers, args.dir, log, not args.no_cold)
+    r = run(
+        args.count,
+        args.size,
+        args.batch_size,
+        args.cache_mib,
+        args.in_memory_count,
+        args.workers,
+        args.dir,
+        log,
+        not args.no_cold,
+    )
     print(json.dumps(r, indent=2) if args.json else format_report(r))
     return 0
 

@@ -23,7 +23,9 @@ from workbench.standalone.train_decode import flatten_image as _flatten
 Color = Literal["grayscale", "rgb"]
 
 
-def open_image(source: str | os.PathLike[str] | bytes, size: tuple[int, int], color: Color) -> Image.Image:
+def open_image(
+    source: str | os.PathLike[str] | bytes, size: tuple[int, int], color: Color
+) -> Image.Image:
     """Open an image file without decoding its pixels (Pillow reads only the header).
 
     A JPEG is set to decode at the smallest scale (1/2, 1/4 or 1/8) still at least ``size``
@@ -42,11 +44,15 @@ def open_image(source: str | os.PathLike[str] | bytes, size: tuple[int, int], co
     if im.width * im.height > MAX_PIXELS:
         raise ValueError(f"too large: {im.width}x{im.height} pixels (the limit is {MAX_PIXELS:,})")
     if im.format == "JPEG":
-        im.draft("L" if color == "grayscale" else "RGB", (w, h))  # decode at a reduced scale when much larger
+        im.draft(
+            "L" if color == "grayscale" else "RGB", (w, h)
+        )  # decode at a reduced scale when much larger
     return im
 
 
-def load_image(source: str | os.PathLike[str] | bytes | Image.Image, size: tuple[int, int], color: Color) -> Image.Image:
+def load_image(
+    source: str | os.PathLike[str] | bytes | Image.Image, size: tuple[int, int], color: Color
+) -> Image.Image:
     """Open (first frame), flatten, convert and resize one image.
 
     Args:
@@ -72,7 +78,9 @@ def load_image(source: str | os.PathLike[str] | bytes | Image.Image, size: tuple
     return im
 
 
-def decode_image(path: str | os.PathLike[str] | bytes | Image.Image, size: tuple[int, int], color: Color) -> np.ndarray:
+def decode_image(
+    path: str | os.PathLike[str] | bytes | Image.Image, size: tuple[int, int], color: Color
+) -> np.ndarray:
     """Decode one image file into a ``(channels, height, width)`` uint8 array.
 
     Raises:

@@ -144,7 +144,9 @@ def _failure_reason(e: BaseException) -> str:
     return "cannot be decoded: " + (text[0] if text and text[0] else type(e).__name__)
 
 
-def preprocess_image(image: str | os.PathLike[str] | bytes | Image.Image, preprocessing: dict[str, Any]) -> torch.Tensor:
+def preprocess_image(
+    image: str | os.PathLike[str] | bytes | Image.Image, preprocessing: dict[str, Any]
+) -> torch.Tensor:
     """Repeat a prepared dataset's preprocessing on one image, for inference.
 
     Args:
@@ -157,7 +159,9 @@ def preprocess_image(image: str | os.PathLike[str] | bytes | Image.Image, prepro
     size = (int(preprocessing["size"][0]), int(preprocessing["size"][1]))
     color: Color = preprocessing["color"]
     a = np.asarray(load_image(image, size, color))
-    x = torch.from_numpy(a[None].copy() if a.ndim == 2 else np.ascontiguousarray(a.transpose(2, 0, 1)))
+    x = torch.from_numpy(
+        a[None].copy() if a.ndim == 2 else np.ascontiguousarray(a.transpose(2, 0, 1))
+    )
     t = ImageBatchTransform(preprocessing["mean"], preprocessing["std"], None)
     return t(x[None], None)[0]
 
@@ -165,7 +169,9 @@ def preprocess_image(image: str | os.PathLike[str] | bytes | Image.Image, prepro
 # --------------------------------------------------------------------------- augmentation
 
 
-def augment_batch(x: torch.Tensor, augment: Augment, generator: torch.Generator | None) -> torch.Tensor:
+def augment_batch(
+    x: torch.Tensor, augment: Augment, generator: torch.Generator | None
+) -> torch.Tensor:
     """Randomly augment a float batch ``(B, C, H, W)`` with values in [0, 1].
 
     Geometric augmentations (flip, rotation, resized crop) are one affine resampling per
@@ -190,15 +196,21 @@ class ImageBatchTransform:
     (:meth:`scale_numpy` + :meth:`finish`) give bit-identical results.
     """
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float], augment: Augment | None) -> None:
+    def __init__(
+        self, mean: Sequence[float], std: Sequence[float], augment: Augment | None
+    ) -> None:
         self.mean = [float(m) for m in mean]
         self.std = [float(s) for s in std]
         self.augment = augment if augment is not None and augment.active else None
         self._mean_np = np.asarray(self.mean, dtype=np.float32).reshape(-1, 1, 1)
-        self._inv_std_np = (1.0 / np.asarray(self.std, dtype=np.float64)).astype(np.float32).reshape(-1, 1, 1)
+        self._inv_std_np = (
+            (1.0 / np.asarray(self.std, dtype=np.float64)).astype(np.float32).reshape(-1, 1, 1)
+        )
         self._stats: dict[torch.device, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
-    def _device_stats(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _device_stats(
+        self, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         stats = self._stats.get(device)
         if stats is None:
             stats = (
@@ -270,7 +282,9 @@ class ImageTensorData(TensorData):
     then runs on that device.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, transform: ImageBatchTransform, seed: int = 0) -> None:
+    def __init__(
+        self, x: torch.Tensor, y: torch.Tensor, transform: ImageBatchTransform, seed: int = 0
+    ) -> None:
         super().__init__(x, y, None)
         self.transform = transform
         #: Used for augmentation when ``iter_batches`` is given no generator.
@@ -283,7 +297,11 @@ class ImageTensorData(TensorData):
         return out
 
     def iter_batches(
-        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None, drop_last: bool = False
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
     ) -> Iterator[Batch]:
         """Yield ``(x, y)`` float32/int64 batches; see :meth:`TensorData.iter_batches`."""
         aug_gen = generator if generator is not None else self.generator
@@ -384,8 +402,12 @@ class ImageDecoder:
         #: With one worker: threads that read files ahead once reads are found to stall.
         self._io_pool: ThreadPoolExecutor | None = None
         if self.workers > 1:
-            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="wb-decode")
-            self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.workers, thread_name_prefix="wb-decode"
+            )
+            self._finalizer = weakref.finalize(
+                self, self._pool.shutdown, wait=False, cancel_futures=True
+            )
 
     def close(self) -> None:
         """Stop the decoding threads (also done when the decoder is garbage collected)."""
@@ -420,7 +442,13 @@ class ImageDecoder:
             ok[pos] = True
             self.cache.put(idx, arr)
 
-    def _decode_inline(self, out: np.ndarray, ok: np.ndarray, indices: Sequence[int], positions: Sequence[int] | range) -> None:
+    def _decode_inline(
+        self,
+        out: np.ndarray,
+        ok: np.ndarray,
+        indices: Sequence[int],
+        positions: Sequence[int] | range,
+    ) -> None:
         """Decode in the calling thread; once reads are found to stall (files not in the OS
         cache), read each chunk's files ahead with :data:`IO_THREADS` threads."""
         if self._io_pool is not None:
@@ -464,7 +492,9 @@ class ImageDecoder:
             parts = min(self.workers, len(miss_idx))
             step = -(-len(miss_idx) // parts)
             futures = [
-                self._pool.submit(self._decode_into, out, ok, miss_idx[s : s + step], miss_pos[s : s + step])
+                self._pool.submit(
+                    self._decode_into, out, ok, miss_idx[s : s + step], miss_pos[s : s + step]
+                )
                 for s in range(0, len(miss_idx), step)
             ]
             for f in futures:
@@ -489,7 +519,9 @@ class ImageDecoder:
         """
         n = len(indices)
         h, w = self.size
-        pixels = torch.empty((n, self.channels, h, w), dtype=torch.uint8)  # failed rows stay undefined
+        pixels = torch.empty(
+            (n, self.channels, h, w), dtype=torch.uint8
+        )  # failed rows stay undefined
         out = pixels.numpy()
         ok = np.zeros(n, dtype=bool)
         stop = threading.Event()
@@ -583,7 +615,11 @@ class StreamData:
         return self.decoder.cache
 
     def iter_batches(
-        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None, drop_last: bool = False
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
     ) -> Iterator[Batch]:
         """Yield ``(x, y)`` batches: float32 ``(B, C, H, W)`` and int64 ``(B,)``."""
         n = len(self.indices)
@@ -606,7 +642,11 @@ class StreamData:
                 for start in range(0, stop, batch_size):
                     if halt.is_set():
                         return
-                    pos = order[start : start + batch_size] if order is not None else np.arange(start, min(stop, start + batch_size))
+                    pos = (
+                        order[start : start + batch_size]
+                        if order is not None
+                        else np.arange(start, min(stop, start + batch_size))
+                    )
                     pixels, ok = self.decoder.decode_many(self.indices[pos])
                     labels = self.labels[pos]
                     if not ok.all():
@@ -684,7 +724,9 @@ def prepare_images(
     """
     name = source.path.name or str(source.path)
     if len(source.classes) < 2:
-        raise DataError(f"{name}: only one class ({source.classes[0]!r}): a classifier needs at least two")
+        raise DataError(
+            f"{name}: only one class ({source.classes[0]!r}): a classifier needs at least two"
+        )
     h, w = settings.image_size
     color: Color = settings.color
     channels = 1 if color == "grayscale" else 3
@@ -716,13 +758,17 @@ def prepare_images(
         for k in range(3):
             sl = slice(int(bounds[k]), int(bounds[k + 1]))
             keep = np.flatnonzero(ok[sl]) + bounds[k]
-            parts.append((all_idx[keep], pixels[torch.from_numpy(keep)] if not ok[sl].all() else pixels[sl]))
+            parts.append(
+                (all_idx[keep], pixels[torch.from_numpy(keep)] if not ok[sl].all() else pixels[sl])
+            )
         split = Split(parts[0][0], parts[1][0], parts[2][0])
         if len(split.train) == 0:
             raise DataError(f"{name}: none of the training images can be decoded")
         mean, std = channel_stats(parts[0][1])
         stats_note = f"all {len(split.train)} training images"
-        notes.append(f"decoded {len(split.train) + len(split.val) + len(split.test)} images into memory ({_mib(decoded_bytes)} of uint8 pixels)")
+        notes.append(
+            f"decoded {len(split.train) + len(split.val) + len(split.test)} images into memory ({_mib(decoded_bytes)} of uint8 pixels)"
+        )
     else:
         train = split.train
         if len(train) > STATS_SAMPLE:
@@ -738,7 +784,11 @@ def prepare_images(
             decoder.close()
             raise
         mean, std = channel_stats(sample_pixels[torch.from_numpy(ok)])
-        stats_note = f"all {len(sample)} training images" if len(sample) == len(train) else f"a sample of {int(ok.sum())} training images"
+        stats_note = (
+            f"all {len(sample)} training images"
+            if len(sample) == len(train)
+            else f"a sample of {int(ok.sum())} training images"
+        )
         notes.append(
             f"streaming from disk: {len(all_idx)} images ({_mib(decoded_bytes)} decoded) exceed the in-memory budget "
             f"of {_mib(budget)}; cache {_mib(cache_bytes)}, {nworkers} decoding threads, {prefetch} batches prefetched"
@@ -748,12 +798,18 @@ def prepare_images(
     else:
         std = [s if s > 1e-6 else 1.0 for s in std]
         notes.append(
-            "normalized with mean " + ", ".join(f"{m:.4f}" for m in mean) + " and std " + ", ".join(f"{s:.4f}" for s in std) + f" of {stats_note}"
+            "normalized with mean "
+            + ", ".join(f"{m:.4f}" for m in mean)
+            + " and std "
+            + ", ".join(f"{s:.4f}" for s in std)
+            + f" of {stats_note}"
         )
     train_t = ImageBatchTransform(mean, std, aug)
     eval_t = ImageBatchTransform(mean, std, None)
     if in_memory:
-        train_d: Any = ImageTensorData(parts[0][1], torch.from_numpy(lab(split.train)), train_t, seed)
+        train_d: Any = ImageTensorData(
+            parts[0][1], torch.from_numpy(lab(split.train)), train_t, seed
+        )
         val_d: Any = ImageTensorData(parts[1][1], torch.from_numpy(lab(split.val)), eval_t, seed)
         test_d: Any = ImageTensorData(parts[2][1], torch.from_numpy(lab(split.test)), eval_t, seed)
     else:
@@ -761,18 +817,27 @@ def prepare_images(
         val_d = StreamData(decoder, split.val, lab(split.val), eval_t, prefetch, seed)
         test_d = StreamData(decoder, split.test, lab(split.test), eval_t, prefetch, seed)
     if aug is not None:
-        notes.append("augmentation on the training split only: " + ", ".join(k for k, v in vars(aug).items() if v))
+        notes.append(
+            "augmentation on the training split only: "
+            + ", ".join(k for k, v in vars(aug).items() if v)
+        )
     if decoder.failed:
         bad = sorted(decoder.failed)
         shown = ", ".join(source.names[i] for i in bad[:5])
-        failed = f"{len(bad)} images failed to decode and were skipped" if len(bad) != 1 else "1 image failed to decode and was skipped"
+        failed = (
+            f"{len(bad)} images failed to decode and were skipped"
+            if len(bad) != 1
+            else "1 image failed to decode and was skipped"
+        )
         notes.append(f"{failed}: {shown}{' …' if len(bad) > 5 else ''}")
     code = np.full(len(labels), -1, dtype=np.int8)
     for k, idx in enumerate((split.train, split.val, split.test)):
         code[idx] = k
     across = sum(1 for g in source.duplicates if len({int(code[i]) for i in g} - {-1}) > 1)
     if across:
-        notes.append(f"{across} groups of identical images are spread across the train, validation and test splits")
+        notes.append(
+            f"{across} groups of identical images are spread across the train, validation and test splits"
+        )
     preprocessing = {
         "kind": "image",
         "size": [h, w],

@@ -82,7 +82,9 @@ SPLIT_NAMES: dict[str, int] = {
 }
 SPLIT_LABELS = ("train", "val", "test")
 #: Modes that hold no colour.
-GRAYSCALE_MODES: frozenset[str] = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+GRAYSCALE_MODES: frozenset[str] = frozenset(
+    {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+)
 #: Bytes read from the start of every file in one go; smaller files are read whole.
 HEAD_BYTES = 64 * 1024
 #: Bytes read from the end of a larger file (end markers, fingerprint).
@@ -143,7 +145,13 @@ def _png(data: bytes, tail: bytes, check: FileCheck) -> None:
         return
     w, h = struct.unpack(">II", data[16:24])
     depth, ctype = data[24], data[25]
-    modes = {0: "1" if depth == 1 else ("I;16" if depth == 16 else "L"), 2: "RGB", 3: "P", 4: "LA", 6: "RGBA"}
+    modes = {
+        0: "1" if depth == 1 else ("I;16" if depth == 16 else "L"),
+        2: "RGB",
+        3: "P",
+        4: "LA",
+        6: "RGBA",
+    }
     if ctype not in modes or not w or not h:
         check.error = "corrupt PNG: the header is invalid"
         return
@@ -303,7 +311,9 @@ def check_image_file(path: str) -> FileCheck:
     if whole:
         check.digest = hashlib.blake2b(data, digest_size=16).digest()
     else:
-        check.fingerprint = hashlib.blake2b(data + tail + size.to_bytes(8, "little"), digest_size=16).digest()
+        check.fingerprint = hashlib.blake2b(
+            data + tail + size.to_bytes(8, "little"), digest_size=16
+        ).digest()
     if data.startswith(_PNG_SIG):
         _png(data, tail, check)
     elif data.startswith(b"\xff\xd8\xff"):
@@ -324,7 +334,9 @@ def check_image_file(path: str) -> FileCheck:
     else:
         check.error = f"not an image: the content is not {_FORMATS_TEXT}"
     if check.error is None and check.width * check.height > MAX_PIXELS:
-        check.error = f"too large: {check.width}x{check.height} pixels (the limit is {MAX_PIXELS:,})"
+        check.error = (
+            f"too large: {check.width}x{check.height} pixels (the limit is {MAX_PIXELS:,})"
+        )
     return check
 
 
@@ -450,7 +462,9 @@ def check_files(
     return [r if r is not None else FileCheck(error="not checked") for r in results]
 
 
-def _duplicate_groups(paths: Sequence[str], checks: Sequence[FileCheck], cancelled: Cancelled | None) -> list[list[int]]:
+def _duplicate_groups(
+    paths: Sequence[str], checks: Sequence[FileCheck], cancelled: Cancelled | None
+) -> list[list[int]]:
     """Groups (of two or more sample positions) of files with identical content."""
     groups: dict[bytes, list[int]] = {}
     by_fp: dict[tuple[int, bytes], list[int]] = {}
@@ -675,7 +689,9 @@ class ImageSource(Source):
         name = path.name or str(path)
         if not keep:
             first = problems[-1].reason if problems else "no images"
-            raise DataError(f"{name}: none of its {len(entries)} images can be read (for example: {first})")
+            raise DataError(
+                f"{name}: none of its {len(entries)} images can be read (for example: {first})"
+            )
         entries = [entries[i] for i in keep]
         checks = [checks[i] for i in keep]
         files = [e[0] for e in entries]
@@ -710,7 +726,13 @@ class ImageSource(Source):
             train_classes = set(labels[given == 0].tolist())
             for k, c in enumerate(classes):
                 if k not in train_classes:
-                    problems.append(Problem(c, f"class {c!r} has no training images (only in val/ or test/)", "warning"))
+                    problems.append(
+                        Problem(
+                            c,
+                            f"class {c!r} has no training images (only in val/ or test/)",
+                            "warning",
+                        )
+                    )
 
         names = [e[1] for e in entries]
         duplicates = _duplicate_groups(files, checks, cancelled)
@@ -734,13 +756,30 @@ class ImageSource(Source):
         if given is not None:
             details["split_counts"] = {
                 SPLIT_LABELS[code]: {
-                    c: int(k) for c, k in zip(classes, np.bincount(labels[given == code], minlength=len(classes)), strict=True)
+                    c: int(k)
+                    for c, k in zip(
+                        classes,
+                        np.bincount(labels[given == code], minlength=len(classes)),
+                        strict=True,
+                    )
                 }
                 for code in range(3)
             }
         if extra_details:
             details.update(extra_details)
-        source = cls(path, root, files, names, labels, classes, given, problems, details, duplicates, grayscale)
+        source = cls(
+            path,
+            root,
+            files,
+            names,
+            labels,
+            classes,
+            given,
+            problems,
+            details,
+            duplicates,
+            grayscale,
+        )
         source.typical_size = (w, h)
         return source
 
@@ -769,21 +808,40 @@ class ImageSource(Source):
             if reasons and listed < MAX_DUPLICATE_PROBLEMS:
                 listed += 1
                 others = ", ".join(names[i] for i in g[1:4]) + (" …" if len(g) > 4 else "")
-                problems.append(Problem(names[g[0]], f"same content as {others}: " + ", ".join(reasons), "warning"))
+                problems.append(
+                    Problem(
+                        names[g[0]], f"same content as {others}: " + ", ".join(reasons), "warning"
+                    )
+                )
         extra = flagged - listed
         dup_files = sum(len(g) - 1 for g in groups)
         if extra > 0:
-            problems.append(Problem("duplicates", f"{extra} more groups of identical images across splits or classes", "warning"))
+            problems.append(
+                Problem(
+                    "duplicates",
+                    f"{extra} more groups of identical images across splits or classes",
+                    "warning",
+                )
+            )
         if given is None and dup_files:
             problems.append(
                 Problem(
                     "duplicates",
-                    (f"{dup_files} images are exact copies of others" if dup_files != 1 else "1 image is an exact copy of another")
+                    (
+                        f"{dup_files} images are exact copies of others"
+                        if dup_files != 1
+                        else "1 image is an exact copy of another"
+                    )
                     + "; copies may land in different splits",
                     "info",
                 )
             )
-        return {"groups": len(groups), "duplicate_files": dup_files, "across_splits": across, "conflicting_labels": conflicting}
+        return {
+            "groups": len(groups),
+            "duplicate_files": dup_files,
+            "across_splits": across,
+            "conflicting_labels": conflicting,
+        }
 
 
 class ImageFolderSource(ImageSource):
@@ -833,19 +891,38 @@ class ImageFolderSource(ImageSource):
         if split_dirs:
             codes = {SPLIT_NAMES[e.name.lower()] for e in split_dirs}
             if 0 not in codes:
-                raise DataError(f"{name}: has val/ or test/ folders but no train/ folder of class subfolders")
+                raise DataError(
+                    f"{name}: has val/ or test/ folders but no train/ folder of class subfolders"
+                )
             for d in dirs:
                 if d not in split_dirs:
-                    problems.append(Problem(d.name + "/", "ignored: beside train/, val/ and test/ folders", "info"))
+                    problems.append(
+                        Problem(
+                            d.name + "/", "ignored: beside train/, val/ and test/ folders", "info"
+                        )
+                    )
             for sd in split_dirs:
                 code = SPLIT_NAMES[sd.name.lower()]
                 try:
-                    sub = sorted((c for c in os.scandir(sd.path) if not c.name.startswith(".")), key=lambda c: c.name)
+                    sub = sorted(
+                        (c for c in os.scandir(sd.path) if not c.name.startswith(".")),
+                        key=lambda c: c.name,
+                    )
                 except OSError as err:
                     raise DataError(f"{name}/{sd.name}: cannot be read ({err.strerror})") from None
                 n_loose = sum(1 for c in sub if not _is_dir(c) and _is_image_name(c.name))
                 if n_loose:
-                    problems.append(Problem(sd.name + "/", (f"{n_loose} images outside class subfolders were ignored" if n_loose != 1 else "1 image outside class subfolders was ignored"), "warning"))
+                    problems.append(
+                        Problem(
+                            sd.name + "/",
+                            (
+                                f"{n_loose} images outside class subfolders were ignored"
+                                if n_loose != 1
+                                else "1 image outside class subfolders was ignored"
+                            ),
+                            "warning",
+                        )
+                    )
                 for c in sub:
                     if _is_dir(c):
                         cls._collect(root, c, c.name, code, entries, skipped, problems, cancelled)
@@ -862,14 +939,34 @@ class ImageFolderSource(ImageSource):
                 cls._collect(root, d, d.name, -1, entries, skipped, problems, cancelled)
         n_loose = sum(1 for e in loose if _is_image_name(e.name))
         if n_loose:
-            problems.append(Problem(name, (f"{n_loose} images directly in the folder were ignored (they belong to no class)" if n_loose != 1 else "1 image directly in the folder was ignored (it belongs to no class)"), "warning"))
+            problems.append(
+                Problem(
+                    name,
+                    (
+                        f"{n_loose} images directly in the folder were ignored (they belong to no class)"
+                        if n_loose != 1
+                        else "1 image directly in the folder was ignored (it belongs to no class)"
+                    ),
+                    "warning",
+                )
+            )
         if skipped:
             example = ", ".join(skipped[:3])
-            problems.append(Problem(name, f"{len(skipped)} files that are not images were skipped ({example}…)", "info"))
+            problems.append(
+                Problem(
+                    name,
+                    f"{len(skipped)} files that are not images were skipped ({example}…)",
+                    "info",
+                )
+            )
         if not entries:
-            raise DataError(f"{name}: no images in its class subfolders (expected {_FORMATS_TEXT} files)")
+            raise DataError(
+                f"{name}: no images in its class subfolders (expected {_FORMATS_TEXT} files)"
+            )
         entries.sort(key=lambda t: (t[3], t[2], t[1]))
-        return cls._build(root, root, entries, problems, progress, cancelled, bool(split_dirs), workers)
+        return cls._build(
+            root, root, entries, problems, progress, cancelled, bool(split_dirs), workers
+        )
 
     @staticmethod
     def _collect(
@@ -906,12 +1003,16 @@ class ImageFolderSource(ImageSource):
                 if _is_dir(entry):
                     stack.append(entry.path)
                 elif _is_image_name(entry.name):
-                    entries.append((entry.path, entry.path[prefix:].replace(os.sep, "/"), class_name, code))
+                    entries.append(
+                        (entry.path, entry.path[prefix:].replace(os.sep, "/"), class_name, code)
+                    )
                 elif len(skipped) < 1000:
                     skipped.append(entry.path[prefix:].replace(os.sep, "/"))
         if len(entries) == before:
             rel = folder.path[prefix:].replace(os.sep, "/")
-            problems.append(Problem(rel + "/", f"no images: the class {class_name!r} is left out", "warning"))
+            problems.append(
+                Problem(rel + "/", f"no images: the class {class_name!r} is left out", "warning")
+            )
 
 
 def _is_dir(e: os.DirEntry[str]) -> bool:
@@ -949,7 +1050,9 @@ def _read_text(path: Path, limit: int | None = None) -> str:
     except UnicodeDecodeError as e:
         if limit is not None and e.start >= len(raw) - 4:
             return raw[: e.start].decode("utf-8-sig")
-        raise DataError(f"{path.name}: not a UTF-8 text file (bad byte at offset {e.start})") from None
+        raise DataError(
+            f"{path.name}: not a UTF-8 text file (bad byte at offset {e.start})"
+        ) from None
 
 
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
@@ -1036,7 +1139,9 @@ class ImageIndexSource(ImageSource):
             rows = list(csv.reader(io.StringIO(text, newline=""), _dialect(text)))
         except csv.Error as e:
             raise DataError(f"{name}: not a readable CSV file ({e})") from None
-        numbered = [(k + 1, [f.strip() for f in r]) for k, r in enumerate(rows) if any(f.strip() for f in r)]
+        numbered = [
+            (k + 1, [f.strip() for f in r]) for k, r in enumerate(rows) if any(f.strip() for f in r)
+        ]
         if not numbered:
             raise DataError(f"{name}: the file is empty")
         first = numbered[0][1]
@@ -1069,7 +1174,13 @@ class ImageIndexSource(ImageSource):
         for line, row in numbered:
             item = f"{name}:{line}"
             if len(row) != width:
-                problems.append(Problem(item, f"{len(row)} fields where {width} were expected; row skipped", "warning"))
+                problems.append(
+                    Problem(
+                        item,
+                        f"{len(row)} fields where {width} were expected; row skipped",
+                        "warning",
+                    )
+                )
                 continue
             rel, label = row[path_col], row[label_col]
             if not rel or not label:
@@ -1079,18 +1190,34 @@ class ImageIndexSource(ImageSource):
             if split_col is not None:
                 code = SPLIT_NAMES.get(row[split_col].lower(), -2)
                 if code == -2:
-                    problems.append(Problem(item, f"unknown split {row[split_col]!r} (use train, val or test); row skipped", "warning"))
+                    problems.append(
+                        Problem(
+                            item,
+                            f"unknown split {row[split_col]!r} (use train, val or test); row skipped",
+                            "warning",
+                        )
+                    )
                     continue
             full = os.path.normpath(os.path.join(base, rel))
             if not os.path.isfile(full) and "\\" in rel and os.sep == "/":  # written on Windows
                 full = os.path.normpath(os.path.join(base, rel.replace("\\", "/")))
             if not os.path.isfile(full):
-                problems.append(Problem(rel, f"no such file (line {line} of {name}); row skipped", "warning"))
+                problems.append(
+                    Problem(rel, f"no such file (line {line} of {name}); row skipped", "warning")
+                )
                 continue
             entries.append((full, rel, label, code))
         if not entries:
             example = problems[0].reason if problems else "no rows"
             raise DataError(f"{name}: no usable rows ({example})")
         return cls._build(
-            p, base, entries, problems, progress, cancelled, split_col is not None, workers, {"index_rows": len(numbered)}
+            p,
+            base,
+            entries,
+            problems,
+            progress,
+            cancelled,
+            split_col is not None,
+            workers,
+            {"index_rows": len(numbered)},
         )

@@ -11,7 +11,9 @@ from workbench.core.project import Project
 from workbench.data.base import DataSettings, Source
 
 
-def settings_from_project(project: Project, project_path: str | os.PathLike[str] | None) -> DataSettings | None:
+def settings_from_project(
+    project: Project, project_path: str | os.PathLike[str] | None
+) -> DataSettings | None:
     """The project's dataset settings with ``path`` made absolute, or None if it has none.
 
     Raises:
@@ -27,7 +29,9 @@ def settings_from_project(project: Project, project_path: str | os.PathLike[str]
     return settings
 
 
-def store_settings(project: Project, settings: DataSettings, project_path: str | os.PathLike[str] | None) -> None:
+def store_settings(
+    project: Project, settings: DataSettings, project_path: str | os.PathLike[str] | None
+) -> None:
     """Put ``settings`` in the project, with the path relative to the project file where possible."""
     d = settings.to_dict()
     p = Path(settings.path).resolve()

@@ -24,7 +24,11 @@ class SplitData(Protocol):
     def __len__(self) -> int: ...
 
     def iter_batches(
-        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None, drop_last: bool = False
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
     ) -> Iterator[Batch]:
         """Yield (x, y) batches."""
         ...
@@ -49,7 +53,11 @@ class TensorData:
         return TensorData(self.x.to(device), self.y.to(device), self.augment)
 
     def iter_batches(
-        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None, drop_last: bool = False
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
     ) -> Iterator[Batch]:
         n = len(self.x)
         if shuffle:

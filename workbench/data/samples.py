@@ -75,14 +75,30 @@ _SUPER = 2  # drawn at twice the size, then downsampled for smooth edges
 def _polygon(cx: float, cy: float, radii: list[float], angle: float) -> list[tuple[float, float]]:
     n = len(radii)
     return [
-        (cx + r * math.cos(angle + 2 * math.pi * k / n), cy + r * math.sin(angle + 2 * math.pi * k / n))
+        (
+            cx + r * math.cos(angle + 2 * math.pi * k / n),
+            cy + r * math.sin(angle + 2 * math.pi * k / n),
+        )
         for k, r in enumerate(radii)
     ]
 
 
 def _cross(cx: float, cy: float, r: float, angle: float) -> list[tuple[float, float]]:
     w = 0.38 * r
-    local = [(w, -r), (w, -w), (r, -w), (r, w), (w, w), (w, r), (-w, r), (-w, w), (-r, w), (-r, -w), (-w, -w), (-w, -r)]
+    local = [
+        (w, -r),
+        (w, -w),
+        (r, -w),
+        (r, w),
+        (w, w),
+        (w, r),
+        (-w, r),
+        (-w, w),
+        (-r, w),
+        (-r, -w),
+        (-w, -w),
+        (-w, -r),
+    ]
     c, s = math.cos(angle), math.sin(angle)
     return [(cx + x * c - y * s, cy + x * s + y * c) for x, y in local]
 
@@ -134,7 +150,9 @@ def generate_shapes(dest: Path, seed: int = 0, per_class: int = SHAPES_PER_CLASS
         folder = dest / kind
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
-            Image.fromarray(draw_shape(kind, rng)).save(folder / f"{kind}_{i:04d}.png", compress_level=1)
+            Image.fromarray(draw_shape(kind, rng)).save(
+                folder / f"{kind}_{i:04d}.png", compress_level=1
+            )
 
 
 # --- tables ---------------------------------------------------------------------------
@@ -150,9 +168,21 @@ def generate_fruit(dest: Path, seed: int = 0, rows: int = 1000) -> None:
     kinds = np.array(["apple"] * 4 + ["banana"] * 3 + ["orange"] * 3)
     label = rng.choice(kinds, rows)
     spec = {  # weight g, length cm, width cm, sugar %, colours with probabilities
-        "apple": ((170, 30), (8.0, 0.9), (7.6, 0.8), (11.5, 1.6), {"red": 0.5, "green": 0.35, "yellow": 0.15}),
+        "apple": (
+            (170, 30),
+            (8.0, 0.9),
+            (7.6, 0.8),
+            (11.5, 1.6),
+            {"red": 0.5, "green": 0.35, "yellow": 0.15},
+        ),
         "banana": ((125, 22), (18.5, 2.5), (3.6, 0.5), (14.5, 2.0), {"yellow": 0.8, "green": 0.2}),
-        "orange": ((160, 28), (7.6, 0.8), (7.6, 0.8), (9.5, 1.6), {"orange": 0.85, "green": 0.1, "yellow": 0.05}),
+        "orange": (
+            (160, 28),
+            (7.6, 0.8),
+            (7.6, 0.8),
+            (9.5, 1.6),
+            {"orange": 0.85, "green": 0.1, "yellow": 0.05},
+        ),
     }
     origins = ["north", "south", "east", "west"]
     lines = ["id,weight_g,length_cm,width_cm,sugar_pct,color,origin,label"]
@@ -194,11 +224,26 @@ def generate_housing(dest: Path, seed: int = 0, rows: int = 1000) -> None:
         hood = str(rng.choice(hoods))
         garden = "yes" if rng.random() < 0.45 else "no"
         price = (
-            0.4 + 0.022 * area + 0.08 * rooms - 0.012 * age - 0.06 * distance + 0.1 * floors
-            + premium[hood] + (0.3 if garden == "yes" else 0.0) + rng.normal(0, 0.2)
+            0.4
+            + 0.022 * area
+            + 0.08 * rooms
+            - 0.012 * age
+            - 0.06 * distance
+            + 0.1 * floors
+            + premium[hood]
+            + (0.3 if garden == "yes" else 0.0)
+            + rng.normal(0, 0.2)
         )
-        cells = [_fmt(area, 1), str(rooms), _fmt(age, 0) if rng.random() > 0.03 else "", _fmt(distance, 2),
-                 str(floors), hood, garden, _fmt(max(0.3, price), 3)]
+        cells = [
+            _fmt(area, 1),
+            str(rooms),
+            _fmt(age, 0) if rng.random() > 0.03 else "",
+            _fmt(distance, 2),
+            str(floors),
+            hood,
+            garden,
+            _fmt(max(0.3, price), 3),
+        ]
         lines.append(",".join(cells))
     (dest / "housing.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -226,7 +271,9 @@ def generate_reviews(dest: Path, seed: int = 0, n: int = 2000) -> None:
         words = rng.integers(11, VOCAB, length)
         k = 2 * int(rng.integers(0, 4)) + 1  # an odd number of sentiment words: never a tie
         n_pos = int(rng.binomial(k, 0.5))
-        sentiment = np.concatenate([rng.choice(POSITIVE_WORDS, n_pos), rng.choice(NEGATIVE_WORDS, k - n_pos)])
+        sentiment = np.concatenate(
+            [rng.choice(POSITIVE_WORDS, n_pos), rng.choice(NEGATIVE_WORDS, k - n_pos)]
+        )
         words[rng.choice(length, k, replace=False)] = sentiment
         x[i, SEQ_LEN - length :] = words
         y[i] = int(2 * n_pos > k)
@@ -254,29 +301,54 @@ SAMPLES: dict[str, SampleSpec] = {
     s.name: s
     for s in (
         SampleSpec(
-            "shapes", "Shapes (images)",
+            "shapes",
+            "Shapes (images)",
             "Small coloured circles, squares, triangles, crosses and stars on noisy backgrounds.",
-            "images", "lenet", "shapes", "1,500 images, 5 classes", generate_shapes,
+            "images",
+            "lenet",
+            "shapes",
+            "1,500 images, 5 classes",
+            generate_shapes,
         ),
         SampleSpec(
-            "tabular", "Fruit (table)",
+            "tabular",
+            "Fruit (table)",
             "Tell apples, bananas and oranges apart from weight, size, sugar and colour.",
-            "table", "mlp", "fruit.csv", "1,000 rows, 3 classes", generate_fruit,
+            "table",
+            "mlp",
+            "fruit.csv",
+            "1,000 rows, 3 classes",
+            generate_fruit,
         ),
         SampleSpec(
-            "housing", "House prices (table, regression)",
+            "housing",
+            "House prices (table, regression)",
             "Predict a house's price from its area, rooms, age, distance and neighbourhood.",
-            "table", "mlp", "housing.csv", "1,000 rows, regression", generate_housing,
+            "table",
+            "mlp",
+            "housing.csv",
+            "1,000 rows, regression",
+            generate_housing,
         ),
         SampleSpec(
-            "sequences", "Reviews (token sequences)",
+            "sequences",
+            "Reviews (token sequences)",
             "Is a review positive? Token-id sequences where the majority of sentiment words decides.",
-            "arrays", "gru", "reviews.npz", "2,000 sequences of 40 tokens, 2 classes", generate_reviews,
+            "arrays",
+            "gru",
+            "reviews.npz",
+            "2,000 sequences of 40 tokens, 2 classes",
+            generate_reviews,
         ),
         SampleSpec(
-            "timeseries", "Waves (time series, regression)",
+            "timeseries",
+            "Waves (time series, regression)",
             "Predict the next value of a noisy mixture of sine waves from its last 50 steps.",
-            "arrays", "rnn", "waves.npz", "1,000 sequences of 50 steps, regression", generate_waves,
+            "arrays",
+            "rnn",
+            "waves.npz",
+            "1,000 sequences of 50 steps, regression",
+            generate_waves,
         ),
     )
 }
@@ -309,7 +381,8 @@ def generate_sample(name: str, dest: Path, seed: int = 0) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     spec.generate(target, seed)
     (dest / MARKER).write_text(
-        json.dumps({"name": name, "version": SAMPLES_VERSION, "seed": seed, "entry": spec.entry}), encoding="utf-8"
+        json.dumps({"name": name, "version": SAMPLES_VERSION, "seed": seed, "entry": spec.entry}),
+        encoding="utf-8",
     )
     return dest / spec.entry
 
@@ -340,7 +413,9 @@ def sample_path(name: str, root: Path | None = None) -> Path:
         base.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=base))
     except OSError as e:
-        raise DataError(f"cannot write the sample datasets to {base} ({os_error_text(e)})") from None
+        raise DataError(
+            f"cannot write the sample datasets to {base} ({os_error_text(e)})"
+        ) from None
     try:
         generate_sample(name, tmp)
         if final.exists():
@@ -355,7 +430,9 @@ def sample_path(name: str, root: Path | None = None) -> Path:
             if not _complete(final, spec):
                 raise
     except OSError as e:
-        raise DataError(f"cannot write the sample dataset '{name}' to {base} ({os_error_text(e)})") from None
+        raise DataError(
+            f"cannot write the sample dataset '{name}' to {base} ({os_error_text(e)})"
+        ) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

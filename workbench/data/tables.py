@@ -73,9 +73,13 @@ PREVIEW_ROWS = 200
 SNIFF_BYTES = 65536
 DELIMITERS = (",", "\t", ";", "|")
 
-ColumnType = Literal["numeric", "categorical", "id", "constant", "empty", "too many values", "target"]
+ColumnType = Literal[
+    "numeric", "categorical", "id", "constant", "empty", "too many values", "target"
+]
 
-_ID_NAMES = frozenset({"id", "uuid", "guid", "index", "idx", "key", "rowid", "row_id", "row", "#", "unnamed: 0"})
+_ID_NAMES = frozenset(
+    {"id", "uuid", "guid", "index", "idx", "key", "rowid", "row_id", "row", "#", "unnamed: 0"}
+)
 _ID_PATTERN = re.compile(r"(^|[\s_.\-])(id|uuid|guid)$|^(id|uuid|guid)[\s_.\-]", re.IGNORECASE)
 _CAMEL_ID = re.compile(r"[a-z](Id|ID|Uuid|UUID)$")
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
@@ -225,8 +229,15 @@ class _ColumnBuilder:
         missing = np.concatenate(self.missing) if self.missing else np.zeros(0, bool)
         bad = np.concatenate(self.bad) if self.bad else np.zeros(0, bool)
         nonfinite = np.concatenate(self.nonfinite) if self.nonfinite else np.zeros(0, bool)
-        col = Column(self.name, floats, missing, bad, self.bad_examples,
-                     nonfinite=nonfinite, nonfinite_examples=self.nonfinite_examples)
+        col = Column(
+            self.name,
+            floats,
+            missing,
+            bad,
+            self.bad_examples,
+            nonfinite=nonfinite,
+            nonfinite_examples=self.nonfinite_examples,
+        )
         if self.any_text:
             # Chunks that were all numbers get codes from their formatted numbers.
             levels = self.levels
@@ -316,11 +327,15 @@ def read_table(
         table = _read_text(p, size, head, encoding, progress, cancelled)
     except UnicodeDecodeError:
         if encoding not in ("utf-8", "utf-8-sig"):
-            raise DataError(f"{p.name}: is not a text table (it cannot be decoded as {encoding})") from None
+            raise DataError(
+                f"{p.name}: is not a text table (it cannot be decoded as {encoding})"
+            ) from None
         encoding = "latin-1"
         table = _read_text(p, size, head, encoding, progress, cancelled)
     if encoding == "latin-1":
-        table.problems.append(Problem(p.name, "the file is not valid UTF-8; it was read as Latin-1", "info"))
+        table.problems.append(
+            Problem(p.name, "the file is not valid UTF-8; it was read as Latin-1", "info")
+        )
     return table
 
 
@@ -358,7 +373,12 @@ def sniff_delimiter(sample: str, suffix: str = ".csv") -> str | None:
 
     def consistency(delim: str) -> float:
         try:
-            counts = [len(r) for r in csv.reader(io.StringIO(text), delimiter=delim, skipinitialspace=delim == " ")]
+            counts = [
+                len(r)
+                for r in csv.reader(
+                    io.StringIO(text), delimiter=delim, skipinitialspace=delim == " "
+                )
+            ]
         except csv.Error:
             return 0.0
         counts = [c for c in counts if c > 0]
@@ -400,7 +420,11 @@ def _looks_like_header(first: list[str], rest: list[list[str]]) -> bool:
         if flags and sum(flags) >= NUMERIC_SHARE * len(flags):
             return True  # a text cell above a column of numbers
     # All text: a header's names do not recur as values of their own columns.
-    repeats = sum(1 for j, name in enumerate(first) if name.strip() in {r[j].strip() for r in rest if j < len(r)})
+    repeats = sum(
+        1
+        for j, name in enumerate(first)
+        if name.strip() in {r[j].strip() for r in rest if j < len(r)}
+    )
     return repeats * 2 < len(first)
 
 
@@ -422,7 +446,12 @@ def _header_names(first: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _read_text(
-    path: Path, size: int, head: bytes, encoding: str, progress: Progress | None, cancelled: Cancelled | None
+    path: Path,
+    size: int,
+    head: bytes,
+    encoding: str,
+    progress: Progress | None,
+    cancelled: Cancelled | None,
 ) -> Table:
     name = path.name
     sample = head.decode(encoding, errors="ignore")
@@ -448,11 +477,19 @@ def _read_text(
         if has_header:
             names, renamed = _header_names(first)
             if renamed:
-                problems.append(Problem(name, "repeated column names were renamed: " + ", ".join(renamed), "info"))
+                problems.append(
+                    Problem(
+                        name, "repeated column names were renamed: " + ", ".join(renamed), "info"
+                    )
+                )
             buffered = buffered[1:]
         else:
             names = [f"column_{j + 1}" for j in range(len(first))]
-            problems.append(Problem(name, "no header row found; the columns are named column_1, column_2, …", "info"))
+            problems.append(
+                Problem(
+                    name, "no header row found; the columns are named column_1, column_2, …", "info"
+                )
+            )
         ncols = len(names)
         if ncols < 2:
             raise DataError(
@@ -540,22 +577,33 @@ def _read_parquet(path: Path) -> Table:
         import pyarrow as pa  # type: ignore[import-not-found,unused-ignore]
         import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        raise DataError(f"{path.name}: reading Parquet needs pyarrow: pip install pyarrow") from None
+        raise DataError(
+            f"{path.name}: reading Parquet needs pyarrow: pip install pyarrow"
+        ) from None
     try:
         t = pq.read_table(path)
     except Exception as e:  # pyarrow raises many kinds for a bad file
-        raise DataError(f"{path.name}: not a readable Parquet file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise DataError(
+            f"{path.name}: not a readable Parquet file ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        ) from None
     if t.num_rows == 0:
         raise DataError(f"{path.name}: has columns but no rows")
     names, _ = _header_names([str(n) for n in t.column_names])
     if len(names) < 2:
-        raise DataError(f"{path.name}: has only one column ('{names[0]}'); a table needs feature columns and a target")
+        raise DataError(
+            f"{path.name}: has only one column ('{names[0]}'); a table needs feature columns and a target"
+        )
     columns: list[Column] = []
     texts: list[list[str]] = []
     for name, col in zip(names, t.columns, strict=True):
         b = _ColumnBuilder(name)
         typ = col.type
-        if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ) or pa.types.is_decimal(typ):
+        if (
+            pa.types.is_integer(typ)
+            or pa.types.is_floating(typ)
+            or pa.types.is_boolean(typ)
+            or pa.types.is_decimal(typ)
+        ):
             arr = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
             b.add_floats(np.asarray(arr, np.float64), first_row=1)
             texts.append(["" if math.isnan(v) else _format_number(v) for v in arr[:PREVIEW_ROWS]])
@@ -585,14 +633,21 @@ class ColumnSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``DatasetInfo.details``."""
-        d: dict[str, Any] = {"name": self.name, "type": self.type, "missing": self.missing, "distinct": self.distinct}
+        d: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "missing": self.missing,
+            "distinct": self.distinct,
+        }
         if self.reason:
             d["reason"] = self.reason
         return d
 
 
 def _is_id_name(name: str) -> bool:
-    return name.strip().lower() in _ID_NAMES or bool(_ID_PATTERN.search(name.strip()) or _CAMEL_ID.search(name.strip()))
+    return name.strip().lower() in _ID_NAMES or bool(
+        _ID_PATTERN.search(name.strip()) or _CAMEL_ID.search(name.strip())
+    )
 
 
 def _summarize(col: Column) -> ColumnSummary:
@@ -609,11 +664,21 @@ def _summarize(col: Column) -> ColumnSummary:
             return ColumnSummary(col.name, "empty", n_missing, 0, "no values")
         if n_missing == 0 and whole and distinct == n and n >= 2:
             if _is_id_name(col.name):
-                return ColumnSummary(col.name, "id", 0, distinct, "id-like: a unique number in every row")
-            with np.errstate(over="ignore", invalid="ignore"):  # huge values are reported by the check
+                return ColumnSummary(
+                    col.name, "id", 0, distinct, "id-like: a unique number in every row"
+                )
+            with np.errstate(
+                over="ignore", invalid="ignore"
+            ):  # huge values are reported by the check
                 steps_of_one = bool(np.all(np.diff(v) == 1))
             if n >= 10 and v[0] in (0, 1) and steps_of_one:
-                return ColumnSummary(col.name, "id", 0, distinct, f"id-like: the row numbers {int(v[0])}…{int(v[-1])}")
+                return ColumnSummary(
+                    col.name,
+                    "id",
+                    0,
+                    distinct,
+                    f"id-like: the row numbers {int(v[0])}…{int(v[-1])}",
+                )
         if distinct == 1:
             return ColumnSummary(col.name, "constant", n_missing, 1, "the same value in every row")
         return ColumnSummary(col.name, "numeric", n_missing, distinct)
@@ -628,7 +693,10 @@ def _summarize(col: Column) -> ColumnSummary:
         return ColumnSummary(col.name, "constant", n_missing, 1, "the same value in every row")
     if distinct > MAX_CATEGORIES:
         return ColumnSummary(
-            col.name, "too many values", n_missing, distinct,
+            col.name,
+            "too many values",
+            n_missing,
+            distinct,
             f"{distinct} distinct texts: too many to one-hot encode (at most {MAX_CATEGORIES})",
         )
     return ColumnSummary(col.name, "categorical", n_missing, distinct)
@@ -648,7 +716,9 @@ def _too_large(values: np.ndarray, limit: float) -> np.ndarray:
 
 def _number_examples(table: Table, rows: np.ndarray, values: np.ndarray) -> str:
     """``line 9: 1e+308, line 32: -3e+200`` for the first three of ``rows`` (file rows)."""
-    shown = ", ".join(f"{table.where(int(r))}: {float(v):g}" for r, v in zip(rows[:3], values[:3], strict=True))
+    shown = ", ".join(
+        f"{table.where(int(r))}: {float(v):g}" for r, v in zip(rows[:3], values[:3], strict=True)
+    )
     return shown + (", …" if len(rows) > 3 else "")
 
 
@@ -681,7 +751,9 @@ class TableSource(Source):
         if target is not None and target.strip():
             col = table.column(target)
             if col is None:
-                listed = ", ".join(f"'{n}'" for n in table.names[:30]) + (" …" if len(table.names) > 30 else "")
+                listed = ", ".join(f"'{n}'" for n in table.names[:30]) + (
+                    " …" if len(table.names) > 30 else ""
+                )
                 raise DataError(f"{name}: no column named '{target}' (columns: {listed})")
         else:
             col = _default_target(table)
@@ -697,12 +769,14 @@ class TableSource(Source):
         self._label_target(col)
         distinct = len(self.classes) if self.classes is not None else len(np.unique(self._labels))
         at = next(i for i, c in enumerate(table.columns) if c is col)
-        self._summaries[at] = ColumnSummary(
-            col.name, "target", col.n - len(self._rows), distinct
-        )
+        self._summaries[at] = ColumnSummary(col.name, "target", col.n - len(self._rows), distinct)
         if not self.features:
-            dropped = ", ".join(f"'{s.name}' ({s.reason})" for s in self._summaries if s.type not in ("target",))
-            raise DataError(f"{name}: no usable feature columns besides the target '{self.target}' (dropped: {dropped})")
+            dropped = ", ".join(
+                f"'{s.name}' ({s.reason})" for s in self._summaries if s.type not in ("target",)
+            )
+            raise DataError(
+                f"{name}: no usable feature columns besides the target '{self.target}' (dropped: {dropped})"
+            )
         self._check()
         self._default_width = self._feature_width(self.split(DataSettings()).train)
 
@@ -745,13 +819,15 @@ class TableSource(Source):
                 huge = _too_large(vals, limit)
                 if len(huge):
                     where = _number_examples(self.table, np.flatnonzero(keep)[huge], vals[huge])
-                    self._problems.append(Problem(
-                        f"column '{col.name}'",
-                        f"the target has {len(huge)} value(s) too large to train on ({where}): targets are "
-                        f"standardized and trained on as float32, so they must stay below {limit:.2g} in size; "
-                        "fix or remove those rows",
-                        "error",
-                    ))
+                    self._problems.append(
+                        Problem(
+                            f"column '{col.name}'",
+                            f"the target has {len(huge)} value(s) too large to train on ({where}): targets are "
+                            f"standardized and trained on as float32, so they must stay below {limit:.2g} in size; "
+                            "fix or remove those rows",
+                            "error",
+                        )
+                    )
                 with np.errstate(over="ignore"):
                     self._labels = vals.astype(np.float32)
             else:
@@ -761,17 +837,21 @@ class TableSource(Source):
             n_inf = int(col.nonfinite.sum()) if col.nonfinite is not None else 0
             n_bad = int(col.bad.sum()) - n_inf
             if n_bad:
-                self._problems.append(Problem(
-                    f"column '{col.name}'",
-                    f"{n_bad} non-numeric cell(s) in the numeric target ({_cell_examples(col.bad_examples)}); "
-                    "those rows are left out",
-                ))
+                self._problems.append(
+                    Problem(
+                        f"column '{col.name}'",
+                        f"{n_bad} non-numeric cell(s) in the numeric target ({_cell_examples(col.bad_examples)}); "
+                        "those rows are left out",
+                    )
+                )
             if n_inf:
-                self._problems.append(Problem(
-                    f"column '{col.name}'",
-                    f"{n_inf} non-finite value(s) in the numeric target ({_cell_examples(col.nonfinite_examples)}); "
-                    "those rows are left out",
-                ))
+                self._problems.append(
+                    Problem(
+                        f"column '{col.name}'",
+                        f"{n_inf} non-finite value(s) in the numeric target ({_cell_examples(col.nonfinite_examples)}); "
+                        "those rows are left out",
+                    )
+                )
         else:
             codes, levels = col.codes()
             keep = codes >= 0
@@ -787,36 +867,44 @@ class TableSource(Source):
         self._rows = np.flatnonzero(keep).astype(np.int64)
         n_missing = n - len(self._rows)
         if n_missing:
-            self._problems.append(Problem(
-                f"column '{col.name}'",
-                f"{n_missing} row(s) ({_pct(n_missing, n)}) have no target value; they are left out",
-            ))
+            self._problems.append(
+                Problem(
+                    f"column '{col.name}'",
+                    f"{n_missing} row(s) ({_pct(n_missing, n)}) have no target value; they are left out",
+                )
+            )
 
     def _check(self) -> None:
         n = len(self._rows)
         if self.classes is not None:
             counts = np.bincount(self._labels, minlength=len(self.classes))
             if len(self.classes) < 2:
-                self._problems.append(Problem(
-                    f"column '{self.target}'",
-                    f"the target has a single class ('{self.classes[0]}'); a classifier needs at least two",
-                    "error",
-                ))
+                self._problems.append(
+                    Problem(
+                        f"column '{self.target}'",
+                        f"the target has a single class ('{self.classes[0]}'); a classifier needs at least two",
+                        "error",
+                    )
+                )
             else:
                 big, small = int(counts.argmax()), int(counts.argmin())
                 if counts[big] >= IMBALANCE_RATIO * counts[small]:
-                    self._problems.append(Problem(
-                        f"column '{self.target}'",
-                        f"classes are imbalanced: '{self.classes[big]}' has {counts[big]} rows, "
-                        f"'{self.classes[small]}' only {counts[small]}",
-                    ))
+                    self._problems.append(
+                        Problem(
+                            f"column '{self.target}'",
+                            f"classes are imbalanced: '{self.classes[big]}' has {counts[big]} rows, "
+                            f"'{self.classes[small]}' only {counts[small]}",
+                        )
+                    )
                 few = [self.classes[i] for i in np.flatnonzero(counts < 3)]
                 if few:
                     shown = ", ".join(f"'{c}'" for c in few[:5]) + (" …" if len(few) > 5 else "")
-                    self._problems.append(Problem(
-                        f"column '{self.target}'",
-                        f"{len(few)} class(es) have fewer than 3 rows ({shown}): too few for every split",
-                    ))
+                    self._problems.append(
+                        Problem(
+                            f"column '{self.target}'",
+                            f"{len(few)} class(es) have fewer than 3 rows ({shown}): too few for every split",
+                        )
+                    )
         for s, col in zip(self._summaries, self.table.columns, strict=True):
             if s.type == "target":
                 continue
@@ -824,25 +912,35 @@ class TableSource(Source):
                 self._problems.append(Problem(f"column '{s.name}'", f"dropped: {s.reason}", "info"))
                 continue
             n_bad = int(col.bad[self._rows].sum()) if s.type == "numeric" else 0
-            n_inf = int(col.nonfinite[self._rows].sum()) if s.type == "numeric" and col.nonfinite is not None else 0
+            n_inf = (
+                int(col.nonfinite[self._rows].sum())
+                if s.type == "numeric" and col.nonfinite is not None
+                else 0
+            )
             if n_bad - n_inf:
-                self._problems.append(Problem(
-                    f"column '{s.name}'",
-                    f"{n_bad - n_inf} non-numeric cell(s) in a numeric column ({_cell_examples(col.bad_examples)}); "
-                    "treated as missing",
-                ))
+                self._problems.append(
+                    Problem(
+                        f"column '{s.name}'",
+                        f"{n_bad - n_inf} non-numeric cell(s) in a numeric column ({_cell_examples(col.bad_examples)}); "
+                        "treated as missing",
+                    )
+                )
             if n_inf:
-                self._problems.append(Problem(
-                    f"column '{s.name}'",
-                    f"{n_inf} non-finite value(s) ({_cell_examples(col.nonfinite_examples)}); treated as missing",
-                ))
+                self._problems.append(
+                    Problem(
+                        f"column '{s.name}'",
+                        f"{n_inf} non-finite value(s) ({_cell_examples(col.nonfinite_examples)}); treated as missing",
+                    )
+                )
             if s.type == "numeric":
                 self._check_size(col)
             n_missing = int(self._missing_mask(col, s.type)[self._rows].sum()) - n_bad
             if n_missing:
-                self._problems.append(Problem(
-                    f"column '{s.name}'", f"{n_missing} missing value(s) ({_pct(n_missing, n)})"
-                ))
+                self._problems.append(
+                    Problem(
+                        f"column '{s.name}'", f"{n_missing} missing value(s) ({_pct(n_missing, n)})"
+                    )
+                )
 
     def _check_size(self, col: Column) -> None:
         """An error for the values of numeric feature ``col`` too large to standardize."""
@@ -850,12 +948,14 @@ class TableSource(Source):
         limit = _square_limit(int(np.count_nonzero(~np.isnan(v))))
         huge = _too_large(v, limit)
         if len(huge):
-            self._problems.append(Problem(
-                f"column '{col.name}'",
-                f"{len(huge)} value(s) too large to standardize ({_number_examples(self.table, self._rows[huge], v[huge])}): "
-                f"squaring them overflows; keep values below {limit:.2g} in size, or fix or remove those rows",
-                "error",
-            ))
+            self._problems.append(
+                Problem(
+                    f"column '{col.name}'",
+                    f"{len(huge)} value(s) too large to standardize ({_number_examples(self.table, self._rows[huge], v[huge])}): "
+                    f"squaring them overflows; keep values below {limit:.2g} in size, or fix or remove those rows",
+                    "error",
+                )
+            )
 
     def _check_standardized(self, pre: Mapping[str, Any]) -> None:
         """A DataError when a value, standardized with the training split's mean and std, does
@@ -889,7 +989,11 @@ class TableSource(Source):
     @property
     def dropped(self) -> list[str]:
         """Columns left out (id-like, constant, empty, too many distinct texts)."""
-        return [s.name for s in self._summaries if s.type in ("id", "constant", "empty", "too many values")]
+        return [
+            s.name
+            for s in self._summaries
+            if s.type in ("id", "constant", "empty", "too many values")
+        ]
 
     @property
     def column_summaries(self) -> list[ColumnSummary]:
@@ -902,7 +1006,9 @@ class TableSource(Source):
 
     def split(self, settings: DataSettings) -> Split:
         # As Source.split, without building the whole info() first.
-        return make_split(self._labels, self.task, settings.val_ratio, settings.test_ratio, settings.seed)
+        return make_split(
+            self._labels, self.task, settings.val_ratio, settings.test_ratio, settings.seed
+        )
 
     def _feature_width(self, train: np.ndarray) -> int:
         width = 0
@@ -980,7 +1086,9 @@ class TableSource(Source):
                     fill = min(levels[i] for i in present if counts[i] == top)
                 else:
                     fill = None
-                specs.append({"name": s.name, "type": "categorical", "categories": cats, "fill": fill})
+                specs.append(
+                    {"name": s.name, "type": "categorical", "categories": cats, "fill": fill}
+                )
                 names.extend(f"{s.name}={cat}" for cat in cats)
         return {
             "kind": "table",
@@ -1015,9 +1123,14 @@ class TableSource(Source):
             raise DataError(
                 f"{self.path.name}: every training row has a missing value; choose imputation instead of dropping rows"
             )
-        return split, f"Dropped {int(incomplete.sum())} row(s) with missing values ({', '.join(parts)})"
+        return (
+            split,
+            f"Dropped {int(incomplete.sum())} row(s) with missing values ({', '.join(parts)})",
+        )
 
-    def input_spec(self, settings: DataSettings) -> tuple[tuple[int, ...], Literal["float32", "int64"]]:
+    def input_spec(
+        self, settings: DataSettings
+    ) -> tuple[tuple[int, ...], Literal["float32", "int64"]]:
         """(F,) float32, F counting the categories seen in the training split of ``settings``."""
         if settings.target and self.table.column(settings.target) is not self._target_col:
             return self.with_target(settings.target).input_spec(settings)
@@ -1037,7 +1150,11 @@ class TableSource(Source):
         name = self.path.name
         for p in self._problems:
             if p.severity == "error":
-                raise DataError(f"{name}: {p.item}: {p.reason}" if p.item.startswith("column ") else f"{name}: {p.reason}")
+                raise DataError(
+                    f"{name}: {p.item}: {p.reason}"
+                    if p.item.startswith("column ")
+                    else f"{name}: {p.reason}"
+                )
         if settings.target and self.table.column(settings.target) is not self._target_col:
             # The project names another target column: re-target without re-reading.
             return self.with_target(settings.target).prepare(settings, progress, cancelled)
@@ -1060,13 +1177,19 @@ class TableSource(Source):
         if settings.missing == "impute" and imputed:
             cells = sum(imputed.values())
             where = ", ".join(f"'{k}' {v}" for k, v in imputed.items())
-            notes.append(f"Imputed {cells} missing cell(s) (mean for numbers, most frequent for categories): {where}")
+            notes.append(
+                f"Imputed {cells} missing cell(s) (mean for numbers, most frequent for categories): {where}"
+            )
         n_num = sum(1 for f in pre["features"] if f["type"] == "numeric")
         if n_num:
-            notes.append(f"{n_num} numeric column(s) standardized with the training split's mean and std")
+            notes.append(
+                f"{n_num} numeric column(s) standardized with the training split's mean and std"
+            )
         for f in pre["features"]:
             if f["type"] == "categorical":
-                notes.append(f"Column '{f['name']}' one-hot encoded into {len(f['categories'])} columns")
+                notes.append(
+                    f"Column '{f['name']}' one-hot encoded into {len(f['categories'])} columns"
+                )
         if progress is not None:
             progress(1, 1)
         xt = torch.from_numpy(x)
@@ -1099,14 +1222,18 @@ class TableSource(Source):
     # -- inference ---------------------------------------------------------------------
 
     @staticmethod
-    def transform_rows(rows: Iterable[Mapping[str, Any]], preprocessing: Mapping[str, Any]) -> np.ndarray:
+    def transform_rows(
+        rows: Iterable[Mapping[str, Any]], preprocessing: Mapping[str, Any]
+    ) -> np.ndarray:
         """Encode new rows given as ``{column: value}`` mappings like the training data."""
         rows = list(rows)
         header = list(dict.fromkeys(k for r in rows for k in r))
         return encode_rows(header, [[r.get(k) for k in header] for r in rows], preprocessing)
 
 
-def _encode(pre: Mapping[str, Any], cols: Mapping[str, Column], rows: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+def _encode(
+    pre: Mapping[str, Any], cols: Mapping[str, Column], rows: np.ndarray
+) -> tuple[np.ndarray, dict[str, int]]:
     """Features (len(rows), F) float32 for the given file rows, and imputed cells per column."""
     x = np.zeros((len(rows), int(pre["num_features"])), np.float32)
     imputed: dict[str, int] = {}
@@ -1115,7 +1242,9 @@ def _encode(pre: Mapping[str, Any], cols: Mapping[str, Column], rows: np.ndarray
     for f in pre["features"]:
         col = cols.get(f["name"]) or cols.get(lookup.get(f["name"].lower(), ""))
         if col is None:
-            raise DataError(f"the rows have no column '{f['name']}' (the model was trained with it)")
+            raise DataError(
+                f"the rows have no column '{f['name']}' (the model was trained with it)"
+            )
         if f["type"] == "numeric":
             v = col.floats[rows]
             miss = np.isnan(v)
@@ -1133,7 +1262,9 @@ def _encode(pre: Mapping[str, Any], cols: Mapping[str, Column], rows: np.ndarray
             for i, lv in enumerate(levels):
                 lut[i] = index.get(lv, -1)
             fill = f.get("fill")
-            lut[-1] = index.get(fill, -1) if fill is not None else -1  # code -1 (missing) → the fill
+            lut[-1] = (
+                index.get(fill, -1) if fill is not None else -1
+            )  # code -1 (missing) → the fill
             c = codes[rows]
             idx = lut[c]
             ok = idx >= 0
@@ -1145,7 +1276,9 @@ def _encode(pre: Mapping[str, Any], cols: Mapping[str, Column], rows: np.ndarray
     return x, imputed
 
 
-def encode_rows(header: Sequence[str], rows: Iterable[Sequence[Any]], preprocessing: Mapping[str, Any]) -> np.ndarray:
+def encode_rows(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], preprocessing: Mapping[str, Any]
+) -> np.ndarray:
     """Encode new rows (cells as text, numbers or None) like the training data: (N, F) float32.
 
     Numeric cells are standardized with the training mean and std; missing or
@@ -1159,7 +1292,9 @@ def encode_rows(header: Sequence[str], rows: Iterable[Sequence[Any]], preprocess
     for i, row in enumerate(rows):
         if len(row) != n:
             raise DataError(f"row {i + 1} has {len(row)} fields but the header has {n}")
-        chunk.append(["" if v is None else (v if isinstance(v, str) else _cell_text(v)) for v in row])
+        chunk.append(
+            ["" if v is None else (v if isinstance(v, str) else _cell_text(v)) for v in row]
+        )
     lines = list(range(2, len(chunk) + 2))
     builders = [_ColumnBuilder(h) for h in header]
     if chunk:
@@ -1185,4 +1320,3 @@ def encode_file(path: str | os.PathLike[str], preprocessing: Mapping[str, Any]) 
         return _encode(preprocessing, cols, np.arange(table.num_rows))[0]
     except DataError as e:
         raise DataError(f"{Path(path).name}: {e}") from None
-

@@ -76,7 +76,8 @@ def make_digits_model(path: Path) -> Path:
         helper.make_node("MatMul", ["hr", "w2"], ["logits"]),
     ]
     graph = helper.make_graph(
-        nodes, "digits",
+        nodes,
+        "digits",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1, 8, 8])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])],
         [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")],
@@ -84,8 +85,17 @@ def make_digits_model(path: Path) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
     info = ModelInfo(
-        task="classification", input_name="x", input_shape=["batch", 1, 8, 8], input_dtype="float32",
-        preprocessing={"kind": "image", "size": [8, 8], "color": "grayscale", "mean": [0.5], "std": [0.25]},
+        task="classification",
+        input_name="x",
+        input_shape=["batch", 1, 8, 8],
+        input_dtype="float32",
+        preprocessing={
+            "kind": "image",
+            "size": [8, 8],
+            "color": "grayscale",
+            "mean": [0.5],
+            "std": [0.25],
+        },
         classes=[str(d) for d in range(10)],
         output={"kind": "logits", "activation": "softmax", "size": 10},
         extra={"workbench_version": __version__, "project": "digits", "run": "bench"},
@@ -106,7 +116,10 @@ class _Server:
         env = {**os.environ, "PYTHONPATH": str(root)}
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _SERVER_CHILD, str(root), str(model), str(timeout)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
@@ -215,10 +228,16 @@ def keep_alive(server: _Server, path: str, body: bytes, seconds: float = 3.0) ->
         elapsed = time.perf_counter() - t0
     finally:
         conn.close()
-    return {"requests_per_s": count / elapsed, "ms_per_request": elapsed / count * 1000, "errors": errors}
+    return {
+        "requests_per_s": count / elapsed,
+        "ms_per_request": elapsed / count * 1000,
+        "errors": errors,
+    }
 
 
-def concurrent_clients(server: _Server, path: str, body: bytes, clients: int = 32, each: int = 40) -> dict[str, Any]:
+def concurrent_clients(
+    server: _Server, path: str, body: bytes, clients: int = 32, each: int = 40
+) -> dict[str, Any]:
     """``clients`` threads, each with its own keep-alive connection, ``each`` requests."""
     errors: list[str] = []
 
@@ -240,8 +259,13 @@ def concurrent_clients(server: _Server, path: str, body: bytes, clients: int = 3
     with ThreadPoolExecutor(clients) as pool:
         done = sum(pool.map(client, range(clients)))
     elapsed = time.perf_counter() - t0
-    return {"clients": clients, "requests": clients * each, "requests_per_s": done / elapsed, "errors": len(errors),
-            "error_kinds": sorted(set(errors))[:5]}
+    return {
+        "clients": clients,
+        "requests": clients * each,
+        "requests_per_s": done / elapsed,
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors))[:5],
+    }
 
 
 def huge_images(server: _Server, image: bytes, count: int = 8) -> dict[str, Any]:
@@ -280,13 +304,16 @@ def huge_images(server: _Server, image: bytes, count: int = 8) -> dict[str, Any]
     return {
         "statuses": sorted(set(statuses)),
         "rss_before_mb": before["VmRSS"] / 1024,
-        "rss_peak_mb": max(peak, after["VmHWM"]) / 1024,  # the high-water mark catches what sampling missed
+        "rss_peak_mb": max(peak, after["VmHWM"])
+        / 1024,  # the high-water mark catches what sampling missed
         "seconds": elapsed,
         "body_kb": len(body) / 1024,
     }
 
 
-def slow_sockets(server: _Server, count: int = 2000, timeout: float = BENCH_TIMEOUT) -> dict[str, Any]:
+def slow_sockets(
+    server: _Server, count: int = 2000, timeout: float = BENCH_TIMEOUT
+) -> dict[str, Any]:
     """``count`` sockets send half a request and stall; threads, /health latency, drops."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = count + 256
@@ -300,7 +327,9 @@ def slow_sockets(server: _Server, count: int = 2000, timeout: float = BENCH_TIME
     for _ in range(count):
         try:
             s = socket.create_connection((server.host, server.port), timeout=10)
-            s.sendall(b"POST /predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n")
+            s.sendall(
+                b"POST /predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            )
             socks.append(s)
         except OSError:
             connect_errors += 1
@@ -367,12 +396,16 @@ def _old_checkout(rev: str) -> Iterator[Path]:
         return
     repo = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory(prefix="workbench-old-") as tmp:
-        archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "workbench"], capture_output=True, check=True)
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", rev, "workbench"], capture_output=True, check=True
+        )
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
         yield Path(tmp)
 
 
-def run(old: str | None = None, log: Callable[[str], None] | None = None, slow: int = 2000) -> dict[str, Any]:
+def run(
+    old: str | None = None, log: Callable[[str], None] | None = None, slow: int = 2000
+) -> dict[str, Any]:
     """All figures, for this tree's server and (with ``old``) an older one."""
     say = log or (lambda _line: None)
     here = Path(__file__).resolve().parents[2]
@@ -383,10 +416,22 @@ def run(old: str | None = None, log: Callable[[str], None] | None = None, slow: 
         results["raw_session_run_ms"] = raw * 1000
         say(f"raw session.run: {raw * 1e6:.1f} µs per call")
         x = np.random.default_rng(1).random((1, 1, 8, 8), dtype=np.float32)
-        v2_body = json.dumps({"inputs": [{"name": "x", "shape": [1, 1, 8, 8], "datatype": "FP32",
-                                          "data": x.reshape(-1).tolist()}]}).encode()
+        v2_body = json.dumps(
+            {
+                "inputs": [
+                    {
+                        "name": "x",
+                        "shape": [1, 1, 8, 8],
+                        "datatype": "FP32",
+                        "data": x.reshape(-1).tolist(),
+                    }
+                ]
+            }
+        ).encode()
         digit = (np.random.default_rng(2).random((8, 8)) * 255).astype(np.uint8)
-        v1_body = json.dumps({"instances": [{"b64": base64.b64encode(_png(digit)).decode()}]}).encode()
+        v1_body = json.dumps(
+            {"instances": [{"b64": base64.b64encode(_png(digit)).decode()}]}
+        ).encode()
         huge = _huge_image()
         huge_png, huge_jpeg = _png(huge), _jpeg(huge)
         del huge
@@ -400,7 +445,9 @@ def run(old: str | None = None, log: Callable[[str], None] | None = None, slow: 
                 server = _Server(root, model, BENCH_TIMEOUT)
                 try:
                     if label == "new":
-                        figures["keep_alive_v2"] = keep_alive(server, "/v2/models/digits/infer", v2_body)
+                        figures["keep_alive_v2"] = keep_alive(
+                            server, "/v2/models/digits/infer", v2_body
+                        )
                         say(f"[{label}] keep-alive v2 infer: {figures['keep_alive_v2']}")
                     figures["keep_alive_v1"] = keep_alive(server, "/predict", v1_body)
                     say(f"[{label}] keep-alive v1 predict: {figures['keep_alive_v1']}")
@@ -409,7 +456,9 @@ def run(old: str | None = None, log: Callable[[str], None] | None = None, slow: 
                 finally:
                     server.close()
                 for kind, image in (("png", huge_png), ("jpeg", huge_jpeg)):
-                    server = _Server(root, model, BENCH_TIMEOUT)  # a fresh process: its own peak RSS
+                    server = _Server(
+                        root, model, BENCH_TIMEOUT
+                    )  # a fresh process: its own peak RSS
                     try:
                         figures[f"huge_{kind}"] = huge_images(server, image)
                         say(f"[{label}] 8 × 9000² {kind}: {figures[f'huge_{kind}']}")
@@ -436,10 +485,30 @@ def format_report(r: dict[str, Any]) -> str:
         return v
 
     rows: list[tuple[str, tuple[str, ...], str, bool]] = [
-        ("keep-alive client, v1 /predict (one PNG), req/s", ("keep_alive_v1", "requests_per_s"), "{:,.0f}", True),
-        ("keep-alive client, v1 /predict, ms/request", ("keep_alive_v1", "ms_per_request"), "{:.2f}", False),
-        ("keep-alive client, v2 infer (raw tensor), req/s", ("keep_alive_v2", "requests_per_s"), "{:,.0f}", True),
-        ("keep-alive client, v2 infer, ms/request", ("keep_alive_v2", "ms_per_request"), "{:.2f}", False),
+        (
+            "keep-alive client, v1 /predict (one PNG), req/s",
+            ("keep_alive_v1", "requests_per_s"),
+            "{:,.0f}",
+            True,
+        ),
+        (
+            "keep-alive client, v1 /predict, ms/request",
+            ("keep_alive_v1", "ms_per_request"),
+            "{:.2f}",
+            False,
+        ),
+        (
+            "keep-alive client, v2 infer (raw tensor), req/s",
+            ("keep_alive_v2", "requests_per_s"),
+            "{:,.0f}",
+            True,
+        ),
+        (
+            "keep-alive client, v2 infer, ms/request",
+            ("keep_alive_v2", "ms_per_request"),
+            "{:.2f}",
+            False,
+        ),
         ("32 concurrent clients, req/s", ("concurrent_32", "requests_per_s"), "{:,.0f}", True),
         ("32 concurrent clients, errors", ("concurrent_32", "errors"), "{}", False),
         ("8 × 9000² PNG: statuses", ("huge_png", "statuses"), "{}", False),
@@ -449,30 +518,53 @@ def format_report(r: dict[str, Any]) -> str:
         ("slow sockets: open", ("slow_sockets", "sockets"), "{:,}", False),
         ("slow sockets: seconds to open them all", ("slow_sockets", "open_s"), "{:.2f}", False),
         ("slow sockets: server threads, peak", ("slow_sockets", "threads_peak"), "{:,}", False),
-        ("slow sockets: first /health (behind the accepts), ms", ("slow_sockets", "health_first_ms"), "{:.2f}", False),
+        (
+            "slow sockets: first /health (behind the accepts), ms",
+            ("slow_sockets", "health_first_ms"),
+            "{:.2f}",
+            False,
+        ),
         ("slow sockets: /health median, ms", ("slow_sockets", "health_ms_median"), "{:.2f}", False),
         ("slow sockets: /health p99, ms", ("slow_sockets", "health_ms_p99"), "{:.2f}", False),
         ("slow sockets: /health max, ms", ("slow_sockets", "health_ms_max"), "{:.2f}", False),
-        ("slow sockets: dropped after the timeout", ("slow_sockets", "dropped_after_timeout"), "{:,}", False),
+        (
+            "slow sockets: dropped after the timeout",
+            ("slow_sockets", "dropped_after_timeout"),
+            "{:,}",
+            False,
+        ),
     ]
     raw = r["raw_session_run_ms"]
-    lines = [f"raw onnxruntime session.run, one sample: {raw * 1000:.1f} µs ({1 / raw * 1000:,.0f} calls/s)", ""]
+    lines = [
+        f"raw onnxruntime session.run, one sample: {raw * 1000:.1f} µs ({1 / raw * 1000:,.0f} calls/s)",
+        "",
+    ]
     width = max(len(name) for name, *_ in rows)
-    lines.append(f"{'':<{width}}  " + "  ".join(f"{label:>12}" for label in labels) + ("  new/old" if len(labels) == 2 else ""))
+    lines.append(
+        f"{'':<{width}}  "
+        + "  ".join(f"{label:>12}" for label in labels)
+        + ("  new/old" if len(labels) == 2 else "")
+    )
     for name, keys, fmt, _higher in rows:
         values = [get(label, *keys) for label in labels]
         if all(v is None for v in values):
             continue
         cells = [fmt.format(v) if v is not None else "-" for v in values]
         ratio = ""
-        if len(values) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) and values[1]:
+        if (
+            len(values) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+            and values[1]
+        ):
             ratio = f"  {values[0] / values[1]:.2f}×"
         lines.append(f"{name:<{width}}  " + "  ".join(f"{c:>12}" for c in cells) + ratio)
     v1 = get("new", "keep_alive_v1", "ms_per_request")
     v2 = get("new", "keep_alive_v2", "ms_per_request")
     if v2:
         lines.append("")
-        lines.append(f"new server, v2 infer per request: {v2 / raw:.0f}× the raw session.run; v1 (PNG decode) {v1 / raw:.0f}×")
+        lines.append(
+            f"new server, v2 infer per request: {v2 / raw:.0f}× the raw session.run; v1 (PNG decode) {v1 / raw:.0f}×"
+        )
     return "\n".join(lines)
 
 

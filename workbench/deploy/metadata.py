@@ -87,18 +87,28 @@ class ModelInfo:
     @property
     def activation(self) -> str:
         """How outputs become probabilities: ``"softmax"``, ``"sigmoid"`` or ``"none"``."""
-        return str(self.output.get("activation", "softmax" if self.task == "classification" else "none"))
+        return str(
+            self.output.get("activation", "softmax" if self.task == "classification" else "none")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (for ``GET /metadata``)."""
         return {
             "task": self.task,
             "classes": self.classes,
-            "input": {"name": self.input_name, "shape": self.input_shape, "dtype": self.input_dtype},
+            "input": {
+                "name": self.input_name,
+                "shape": self.input_shape,
+                "dtype": self.input_dtype,
+            },
             "output": self.output,
             "preprocessing": self.preprocessing,
             "metrics": self.metrics,
-            **{k: v for k, v in self.extra.items() if k in ("workbench_version", "project", "run", "opset", "exporter")},
+            **{
+                k: v
+                for k, v in self.extra.items()
+                if k in ("workbench_version", "project", "run", "opset", "exporter")
+            },
         }
 
 
@@ -144,7 +154,9 @@ def parse(props: Mapping[str, str]) -> ModelInfo:
         MetadataError: the entries are missing or malformed (not a workbench export).
     """
     if props.get("format") != FORMAT:
-        raise MetadataError("not a Model Workbench export (its metadata has no 'format: model-workbench-onnx')")
+        raise MetadataError(
+            "not a Model Workbench export (its metadata has no 'format: model-workbench-onnx')"
+        )
     try:
         version = int(props.get("format_version", "1"))
     except ValueError:
@@ -161,13 +173,31 @@ def parse(props: Mapping[str, str]) -> ModelInfo:
     if task == "classification" and not classes:
         raise MetadataError("a classification model's metadata has no class names")
     shape = _json(props, "input_shape", list, [])
-    if not shape or not all(isinstance(s, str) or (isinstance(s, int) and not isinstance(s, bool) and s > 0) for s in shape):
-        raise MetadataError('the metadata\'s input_shape should list sizes and axis names, e.g. ["batch", 3, 32, 32]')
+    if not shape or not all(
+        isinstance(s, str) or (isinstance(s, int) and not isinstance(s, bool) and s > 0)
+        for s in shape
+    ):
+        raise MetadataError(
+            'the metadata\'s input_shape should list sizes and axis names, e.g. ["batch", 3, 32, 32]'
+        )
     output = _json(props, "output", dict, {})
     size = output.get("size")
     if task == "classification" and classes and isinstance(size, int) and size != len(classes):
-        raise MetadataError(f"the metadata names {len(classes)} classes but says the output has {size} values")
-    known = {"format", "format_version", "task", "classes", "output", "input_name", "input_shape", "input_dtype", "preprocessing", "metrics"}
+        raise MetadataError(
+            f"the metadata names {len(classes)} classes but says the output has {size} values"
+        )
+    known = {
+        "format",
+        "format_version",
+        "task",
+        "classes",
+        "output",
+        "input_name",
+        "input_shape",
+        "input_dtype",
+        "preprocessing",
+        "metrics",
+    }
     return ModelInfo(
         task=task,
         input_name=props["input_name"],

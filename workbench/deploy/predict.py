@@ -148,9 +148,13 @@ class Predictor:
                 raise PredictError(f"threads must be at least 1, not {threads}")
             options.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(os.fspath(self.path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                os.fspath(self.path), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as e:  # onnxruntime's InvalidProtobuf, InvalidArgument, Fail...
-            raise PredictError(f"{shown}: not an ONNX model onnxruntime can load ({_first_line(e)})") from None
+            raise PredictError(
+                f"{shown}: not an ONNX model onnxruntime can load ({_first_line(e)})"
+            ) from None
         try:
             self.info: ModelInfo = parse(self.session.get_modelmeta().custom_metadata_map)
         except MetadataError as e:
@@ -168,12 +172,15 @@ class Predictor:
                 + ", ".join(f"'{n}'" for n in inputs)
             )
         if info.input_dtype not in _DTYPES:
-            raise PredictError(f"{shown}: the metadata's input dtype '{info.input_dtype}' is not supported")
+            raise PredictError(
+                f"{shown}: the metadata's input dtype '{info.input_dtype}' is not supported"
+            )
         self.dtype = np.dtype(info.input_dtype)
         shape = list(info.input_shape)
         graph_shape = list(graph_input.shape or [])
         agree = len(shape) == len(graph_shape) and all(
-            not isinstance(a, int) or not isinstance(b, int) or a == b for a, b in zip(shape, graph_shape, strict=True)
+            not isinstance(a, int) or not isinstance(b, int) or a == b
+            for a, b in zip(shape, graph_shape, strict=True)
         )
         if not shape or not agree:
             raise PredictError(
@@ -201,7 +208,9 @@ class Predictor:
                 if pre.get("color", "rgb") not in ("rgb", "grayscale"):
                     raise ValueError("color")
                 channels = 1 if pre.get("color") == "grayscale" else 3
-                self._mean = np.asarray(pre.get("mean") or [0.0] * channels, np.float32).reshape(-1, 1, 1)
+                self._mean = np.asarray(pre.get("mean") or [0.0] * channels, np.float32).reshape(
+                    -1, 1, 1
+                )
                 inv = 1.0 / np.asarray(pre.get("std") or [1.0] * channels, np.float64)
                 self._inv_std = inv.astype(np.float32).reshape(-1, 1, 1)
                 if len(self._mean) != channels or len(self._inv_std) != channels:
@@ -212,7 +221,9 @@ class Predictor:
                 if pre["layout"] not in ("features", "images", "sequences", "tokens"):
                     raise ValueError("layout")
         except (KeyError, TypeError, ValueError) as e:
-            raise PredictError(f"{shown}: the metadata's {kind} preprocessing is malformed ({e})") from None
+            raise PredictError(
+                f"{shown}: the metadata's {kind} preprocessing is malformed ({e})"
+            ) from None
         expected: list[int] | None = None
         if kind == "image":
             expected = [len(self._mean), h, w]
@@ -269,7 +280,9 @@ class Predictor:
                 what += ", each scored independently (sigmoid),"
         else:
             names = self.target_names
-            what = "regression of " + (names[0] if len(names) == 1 else f"{len(names)} targets ({', '.join(names[:6])})")
+            what = "regression of " + (
+                names[0] if len(names) == 1 else f"{len(names)} targets ({', '.join(names[:6])})"
+            )
         pre, shape = self.info.preprocessing, self.sample_shape
         if self.kind == "image":
             frm = f"{pre['size'][0]}×{pre['size'][1]} {pre.get('color', 'rgb')} images"
@@ -338,7 +351,11 @@ class Predictor:
         return np.concatenate(xs), names
 
     def iter_paths(
-        self, paths: Iterable[str | os.PathLike[str]], batch_size: int = CHUNK, *, skipped: list[str] | None = None
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        batch_size: int = CHUNK,
+        *,
+        skipped: list[str] | None = None,
     ) -> Iterator[tuple[np.ndarray, list[str]]]:
         """Like :meth:`encode_paths`, one batch of at most ``batch_size`` samples at a time.
 
@@ -387,18 +404,28 @@ class Predictor:
                 if p.is_dir():
                     found = _image_files(p)
                     if not found:
-                        raise PredictError(f"{shown}: holds no image files (.png, .jpg, .bmp, .gif, .tif, .webp)")
+                        raise PredictError(
+                            f"{shown}: holds no image files (.png, .jpg, .bmp, .gif, .tif, .webp)"
+                        )
                     out.extend(os.path.join(shown, *c.parts) for c in found)
                     continue
                 if suffix in TABLE_SUFFIXES or suffix in ARRAY_SUFFIXES:
-                    raise PredictError(f"{shown}: this model takes image files or folders of them, not {suffix} files")
+                    raise PredictError(
+                        f"{shown}: this model takes image files or folders of them, not {suffix} files"
+                    )
             elif p.is_dir():
-                wanted = ".csv or .tsv files of rows" if self.kind == "table" else ".npy or .npz files"
+                wanted = (
+                    ".csv or .tsv files of rows" if self.kind == "table" else ".npy or .npz files"
+                )
                 raise PredictError(f"{shown}: is a folder; this model takes {wanted}")
             elif self.kind == "table" and suffix not in TABLE_SUFFIXES:
-                raise PredictError(f"{shown}: this model takes table files (.csv, .tsv, .txt, .parquet), not '{suffix or p.name}'")
+                raise PredictError(
+                    f"{shown}: this model takes table files (.csv, .tsv, .txt, .parquet), not '{suffix or p.name}'"
+                )
             elif self.kind != "table" and suffix not in ARRAY_SUFFIXES:
-                raise PredictError(f"{shown}: this model takes .npy or .npz files, not '{suffix or p.name}'")
+                raise PredictError(
+                    f"{shown}: this model takes .npy or .npz files, not '{suffix or p.name}'"
+                )
             out.append(shown)
         return out
 
@@ -430,7 +457,9 @@ class Predictor:
             try:
                 x = encode_file(shown, self.info.preprocessing)
             except DataError as e:
-                raise PredictError(str(e) if Path(shown).name in str(e) else f"{shown}: {e}") from None
+                raise PredictError(
+                    str(e) if Path(shown).name in str(e) else f"{shown}: {e}"
+                ) from None
             return x, [f"{shown}:{i + 1}" for i in range(len(x))]
         raw = _load_array(shown)
         x = self._encode_arrays(raw, shown)
@@ -438,7 +467,9 @@ class Predictor:
 
     # -- encoding instances (the server) -----------------------------------------------------
 
-    def encode_instances(self, instances: Sequence[Any], *, pixel_budget: int | None = None) -> np.ndarray:
+    def encode_instances(
+        self, instances: Sequence[Any], *, pixel_budget: int | None = None
+    ) -> np.ndarray:
         """Encode a request's instances (parsed JSON) into one model input batch.
 
         Image models take ``{"b64": "..."}`` (an image file's bytes, base64); table models a
@@ -474,7 +505,9 @@ class Predictor:
                         f"the images would decode to {total:,} pixels (instance {big} alone is {w}×{h}); "
                         f"the limit is {pixel_budget:,} pixels per request (send smaller images, or fewer per request)"
                     )
-            return self._normalize(np.stack([self._load_instance(i, im) for i, im in enumerate(opened)]))
+            return self._normalize(
+                np.stack([self._load_instance(i, im) for i, im in enumerate(opened)])
+            )
         if self.kind == "table":
             rows = [self._table_instance(i, v) for i, v in enumerate(instances)]
             try:
@@ -484,7 +517,9 @@ class Predictor:
         parts = []
         for i, v in enumerate(instances):
             if isinstance(v, (Mapping, str, bytes)) or v is None:
-                raise PredictError(f"instance {i}: should be a number or a nested list of numbers, not {_json_type(v)}")
+                raise PredictError(
+                    f"instance {i}: should be a number or a nested list of numbers, not {_json_type(v)}"
+                )
             try:
                 a = np.asarray(v)
             except (ValueError, TypeError):
@@ -497,7 +532,9 @@ class Predictor:
     def _image_instance(self, i: int, v: Any) -> Image.Image:
         """Instance ``i`` opened (its header read, a JPEG set to decode at a reduced scale)."""
         if not isinstance(v, Mapping) or not isinstance(v.get("b64"), str):
-            raise PredictError(f'instance {i}: an image model takes {{"b64": "<base64 of an image file>"}}, not {_json_type(v)}')
+            raise PredictError(
+                f'instance {i}: an image model takes {{"b64": "<base64 of an image file>"}}, not {_json_type(v)}'
+            )
         try:
             data = base64.b64decode(v["b64"], validate=True)
         except (binascii.Error, ValueError):
@@ -506,14 +543,18 @@ class Predictor:
             raise PredictError(f"instance {i}: 'b64' holds no bytes")
         pre = self.info.preprocessing
         try:
-            return open_image(data, self._image_size(), "grayscale" if pre.get("color") == "grayscale" else "rgb")
+            return open_image(
+                data, self._image_size(), "grayscale" if pre.get("color") == "grayscale" else "rgb"
+            )
         except Exception as e:  # Pillow raises many kinds for a broken file
             raise PredictError(f"instance {i}: {_image_failure(e)}") from None
 
     def _load_instance(self, i: int, im: Image.Image) -> np.ndarray:
         pre = self.info.preprocessing
         try:
-            return decode_image(im, self._image_size(), "grayscale" if pre.get("color") == "grayscale" else "rgb")
+            return decode_image(
+                im, self._image_size(), "grayscale" if pre.get("color") == "grayscale" else "rgb"
+            )
         except Exception as e:  # Pillow raises many kinds for a broken file
             raise PredictError(f"instance {i}: {_image_failure(e)}") from None
 
@@ -538,7 +579,8 @@ class Predictor:
             if len(v) != len(columns):
                 raise PredictError(
                     f"instance {i}: has {len(v)} values but the model takes {len(columns)} columns ("
-                    + ", ".join(columns) + ")"
+                    + ", ".join(columns)
+                    + ")"
                 )
             row = list(v)
         else:
@@ -547,7 +589,9 @@ class Predictor:
             )
         for c, cell in zip(columns, row, strict=True):
             if cell is not None and not isinstance(cell, (str, int, float)):
-                raise PredictError(f"instance {i}: the column '{c}' holds {_json_type(cell)}; send a number, a text or null")
+                raise PredictError(
+                    f"instance {i}: the column '{c}' holds {_json_type(cell)}; send a number, a text or null"
+                )
         return row
 
     # -- arrays --------------------------------------------------------------------------------
@@ -568,7 +612,9 @@ class Predictor:
             raise PredictError(f"{where}: holds no samples")
         kind = raw.dtype.kind
         if kind not in "iuf":
-            what = {"b": "booleans", "U": "text", "S": "bytes", "c": "complex numbers"}.get(kind, "values that are not numbers")
+            what = {"b": "booleans", "U": "text", "S": "bytes", "c": "complex numbers"}.get(
+                kind, "values that are not numbers"
+            )
             raise PredictError(f"{where}: holds {what}, not numbers")
         if kind == "f":
             bad = ~np.isfinite(raw.reshape(len(raw), -1)).all(axis=1)
@@ -583,7 +629,9 @@ class Predictor:
             low, high = (float(raw.min()), float(raw.max())) if raw.size else (0.0, 0.0)
             if low < 0 or (isinstance(vocab, int) and high >= vocab):
                 limit = f"0 to {vocab - 1}" if isinstance(vocab, int) else "0 or more"
-                raise PredictError(f"{where}: token id {int(low if low < 0 else high)} is outside the vocabulary ({limit})")
+                raise PredictError(
+                    f"{where}: token id {int(low if low < 0 else high)} is outside the vocabulary ({limit})"
+                )
         pre = self.info.preprocessing
         try:
             if self.kind == "arrays":
@@ -596,9 +644,17 @@ class Predictor:
             if not self._fits(shape):
                 got, want = _shape_text(raw.shape[1:]), _shape_text(self._raw_shape())
                 if single:
-                    raise PredictError(f"{where}: has shape {got}; this model takes samples shaped {want}")
-                raise PredictError(f"{where}: holds samples shaped {got}; this model takes samples shaped {want}")
-            x = encode_x(raw, pre) if self.kind == "arrays" else np.ascontiguousarray(raw, dtype=self.dtype)
+                    raise PredictError(
+                        f"{where}: has shape {got}; this model takes samples shaped {want}"
+                    )
+                raise PredictError(
+                    f"{where}: holds samples shaped {got}; this model takes samples shaped {want}"
+                )
+            x = (
+                encode_x(raw, pre)
+                if self.kind == "arrays"
+                else np.ascontiguousarray(raw, dtype=self.dtype)
+            )
         except (ValueError, TypeError, IndexError) as e:
             if isinstance(e, PredictError):
                 raise
@@ -607,7 +663,9 @@ class Predictor:
 
     def _fits(self, shape: Sequence[int]) -> bool:
         want = self.sample_shape
-        return len(shape) == len(want) and all(not isinstance(w, int) or w == s for w, s in zip(want, shape, strict=True))
+        return len(shape) == len(want) and all(
+            not isinstance(w, int) or w == s for w, s in zip(want, shape, strict=True)
+        )
 
     # -- running -------------------------------------------------------------------------------
 
@@ -626,11 +684,18 @@ class Predictor:
                 f"the input batch has shape {_shape_text(x.shape)}; the model takes {_shape_text(self.input_shape)}"
             )
         if x.dtype != self.dtype:
-            if self.dtype.kind in "iu" and x.dtype.kind == "f" and not np.array_equal(x, np.round(x)):
+            if (
+                self.dtype.kind in "iu"
+                and x.dtype.kind == "f"
+                and not np.array_equal(x, np.round(x))
+            ):
                 raise PredictError("the model takes whole numbers (token ids)")
             x = x.astype(self.dtype)
         if len(x) == 0:
-            return np.zeros((0, len(self.classes) if self.classes is not None else len(self.target_names)), np.float32)
+            return np.zeros(
+                (0, len(self.classes) if self.classes is not None else len(self.target_names)),
+                np.float32,
+            )
         parts = []
         for start in range(0, len(x), batch_size):
             chunk = np.ascontiguousarray(x[start : start + batch_size])
@@ -653,7 +718,9 @@ class Predictor:
             return sigmoid(outputs)
         return np.asarray(outputs, np.float64)
 
-    def predictions(self, outputs: np.ndarray, names: Sequence[str | int], top_k: int = TOP_K) -> list[dict[str, Any]]:
+    def predictions(
+        self, outputs: np.ndarray, names: Sequence[str | int], top_k: int = TOP_K
+    ) -> list[dict[str, Any]]:
         """Readable, JSON-ready predictions for the outputs of :meth:`run`.
 
         Classification: ``{"input", "label", "probability", "top_k": [[label, p], ...]}``
@@ -680,7 +747,9 @@ class Predictor:
             return out
         classes = self.classes
         if outputs.shape[1] != len(classes):
-            raise PredictError(f"the model gives {outputs.shape[1]} outputs per sample for {len(classes)} classes")
+            raise PredictError(
+                f"the model gives {outputs.shape[1]} outputs per sample for {len(classes)} classes"
+            )
         probs = self.probabilities(outputs)
         k = min(top_k, len(classes))
         multi = self.info.activation == "sigmoid"
@@ -699,7 +768,11 @@ class Predictor:
         return out
 
     def predict_paths(
-        self, paths: Iterable[str | os.PathLike[str]], top_k: int = TOP_K, *, skipped: list[str] | None = None
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        top_k: int = TOP_K,
+        *,
+        skipped: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Predictions for input files (see :meth:`encode_paths`), decoded in bounded batches.
 
@@ -747,7 +820,11 @@ def _image_files(folder: Path) -> list[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         rel = Path(root).relative_to(folder)
-        found.extend(rel / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS)
+        found.extend(
+            rel / f
+            for f in files
+            if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS
+        )
     return sorted(found, key=lambda r: r.parts)
 
 
@@ -780,7 +857,11 @@ def _load_array(shown: str) -> np.ndarray:
                 keys = list(z.files)
                 key = "x" if "x" in keys else keys[0] if len(keys) == 1 else None
                 if key is None:
-                    raise PredictError(f"{name}: has no array 'x' (it holds " + ", ".join(f"'{k}'" for k in keys[:6]) + ")")
+                    raise PredictError(
+                        f"{name}: has no array 'x' (it holds "
+                        + ", ".join(f"'{k}'" for k in keys[:6])
+                        + ")"
+                    )
                 arr = z[key]
         else:
             arr = np.load(shown, allow_pickle=False)
@@ -792,7 +873,9 @@ def _load_array(shown: str) -> np.ndarray:
         raise PredictError(f"{name}: is not a NumPy file ({_first_line(e)})") from None
     except (ValueError, EOFError, zipfile.BadZipFile) as e:
         if "allow_pickle" in str(e):
-            raise PredictError(f"{name}: holds Python objects; object arrays are refused for safety") from None
+            raise PredictError(
+                f"{name}: holds Python objects; object arrays are refused for safety"
+            ) from None
         raise PredictError(f"{name}: is not a readable NumPy file ({_first_line(e)})") from None
     if not isinstance(arr, np.ndarray):
         raise PredictError(f"{name}: is not a NumPy array")
@@ -802,7 +885,12 @@ def _load_array(shown: str) -> np.ndarray:
 def format_predictions(predictor: Predictor, predictions: Sequence[Mapping[str, Any]]) -> str:
     """Predictions as an aligned text table, for ``workbench predict`` without ``--json``."""
     if predictor.classes is not None:
-        header = ["input", "label", "probability", "top " + str(max((len(p["top_k"]) for p in predictions), default=0))]
+        header = [
+            "input",
+            "label",
+            "probability",
+            "top " + str(max((len(p["top_k"]) for p in predictions), default=0)),
+        ]
         rows = [
             [
                 str(p["input"]),
@@ -824,7 +912,10 @@ def format_predictions(predictor: Predictor, predictions: Sequence[Mapping[str, 
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = []
     for k, r in enumerate([header, *rows]):
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
         lines.append("  ".join(cells).rstrip())
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))

@@ -87,7 +87,9 @@ SHUTDOWN_SECONDS = 5.0
 logger = logging.getLogger("workbench.serve")
 
 _V1_MODEL = re.compile(r"/v1/models/(?P<name>[^/:]+)(?P<predict>:predict)?/?")
-_V2_MODEL = re.compile(r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?(?P<what>/ready|/infer)?/?")
+_V2_MODEL = re.compile(
+    r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?(?P<what>/ready|/infer)?/?"
+)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 _VERSION = "1"
 
@@ -116,7 +118,14 @@ class ServeError(Exception):
 class _HttpError(Exception):
     """An answer with an error status; ``close`` when the rest of the request was not read."""
 
-    def __init__(self, status: int, message: str, *, close: bool = False, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        close: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -181,7 +190,11 @@ class _Protocol(H11Protocol):
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a request is being answered; its body has its own deadline
         if not self.transport.is_closing():
-            logger.debug("%s: no complete request within %g s; closing", (self.client or ("?",))[0], self.timeout)
+            logger.debug(
+                "%s: no complete request within %g s; closing",
+                (self.client or ("?",))[0],
+                self.timeout,
+            )
             self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
@@ -193,9 +206,18 @@ class _Protocol(H11Protocol):
         else:
             text = f"the request is not valid HTTP/1.1 ({detail or msg})"
         body = _json({"error": text})
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
         try:
-            self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers, reason=b"Bad Request")) or b"")
+            self.transport.write(
+                self.conn.send(
+                    h11.Response(status_code=400, headers=headers, reason=b"Bad Request")
+                )
+                or b""
+            )
             self.transport.write(self.conn.send(h11.Data(data=body)) or b"")
             self.transport.write(self.conn.send(h11.EndOfMessage()) or b"")
         except h11.LocalProtocolError:  # h11 cannot answer in its state: just close
@@ -269,7 +291,9 @@ class _App:
             status = 500
             data = _json({"error": f"internal error ({type(e).__name__}); see the server's log"})
         h = request.headers
-        if not call.body_read and (h.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in h):
+        if not call.body_read and (
+            h.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in h
+        ):
             close = True  # do not read on through a body nobody wanted
         if close:
             headers["Connection"] = "close"
@@ -281,8 +305,14 @@ class _App:
             client = (scope.get("client") or ("?",))[0]
             logger.info(
                 '%s "%s %s" %d %dB %.1f ms%s%s',
-                client, request.method, scope.get("raw_path", b"").decode("latin-1") or scope["path"], status, len(data),
-                (time.perf_counter() - start) * 1000, extra, note,
+                client,
+                request.method,
+                scope.get("raw_path", b"").decode("latin-1") or scope["path"],
+                status,
+                len(data),
+                (time.perf_counter() - start) * 1000,
+                extra,
+                note,
             )
 
     async def _route(self, request: Request, call: _Call) -> bytes | tuple[bytes, int]:
@@ -322,15 +352,24 @@ class _App:
 
     def _check_name(self, name: str, version: str | None = None) -> None:
         if name != self.server.name:
-            raise _HttpError(404, f"no model named '{name}' here; this server serves '{self.server.name}'")
+            raise _HttpError(
+                404, f"no model named '{name}' here; this server serves '{self.server.name}'"
+            )
         if version not in (None, "", _VERSION):
-            raise _HttpError(404, f"the model '{name}' has no version '{version}' (its only version is {_VERSION})")
+            raise _HttpError(
+                404,
+                f"the model '{name}' has no version '{version}' (its only version is {_VERSION})",
+            )
 
     async def _read_body(self, request: Request, call: _Call) -> bytes:
         server = self.server
         h = request.headers
         if "chunked" in h.get("transfer-encoding", "").lower():
-            raise _HttpError(411, "send the body with a Content-Length header (chunked bodies are not accepted)", close=True)
+            raise _HttpError(
+                411,
+                "send the body with a Content-Length header (chunked bodies are not accepted)",
+                close=True,
+            )
         text = h.get("content-length")
         if text is None:
             raise _HttpError(411, "a Content-Length header is required", close=True)
@@ -339,10 +378,14 @@ class _App:
             if length < 0:
                 raise ValueError
         except ValueError:
-            raise _HttpError(400, f"the Content-Length '{text}' is not a number of bytes", close=True) from None
+            raise _HttpError(
+                400, f"the Content-Length '{text}' is not a number of bytes", close=True
+            ) from None
         if length > server.max_bytes:
             raise _HttpError(
-                413, f"the body is {length:,} bytes; the limit is {server.max_bytes:,} (send fewer instances per request)", close=True
+                413,
+                f"the body is {length:,} bytes; the limit is {server.max_bytes:,} (send fewer instances per request)",
+                close=True,
             )
 
         async def read() -> bytes:
@@ -354,15 +397,23 @@ class _App:
         try:
             body = await asyncio.wait_for(read(), server.timeout)
         except TimeoutError:
-            raise _HttpError(408, f"the request body did not arrive within {server.timeout:g} s", close=True) from None
+            raise _HttpError(
+                408, f"the request body did not arrive within {server.timeout:g} s", close=True
+            ) from None
         except ClientDisconnect:
-            raise _HttpError(400, "the client hung up before sending the whole body", close=True) from None
+            raise _HttpError(
+                400, "the client hung up before sending the whole body", close=True
+            ) from None
         call.body_read = True
         if len(body) != length:
-            raise _HttpError(400, f"the body ended after {len(body):,} of {length:,} bytes", close=True)
+            raise _HttpError(
+                400, f"the body ended after {len(body):,} of {length:,} bytes", close=True
+            )
         return body
 
-    async def _work(self, request: Request, call: _Call, fn: Callable[[Request, bytes, _Call], Any]) -> Any:
+    async def _work(
+        self, request: Request, call: _Call, fn: Callable[[Request, bytes, _Call], Any]
+    ) -> Any:
         """Read the body, then run ``fn`` on a worker thread; at most ``max_concurrent`` at once."""
         server = self.server
         if self.in_progress >= server.max_concurrent:
@@ -394,16 +445,23 @@ class _App:
         if not instances:
             raise _HttpError(400, '"instances" is empty')
         if server.predictor.kind == "image" and len(instances) > server.max_images:
-            raise _HttpError(413, f"{len(instances):,} images in one request; the limit is {server.max_images:,}")
+            raise _HttpError(
+                413, f"{len(instances):,} images in one request; the limit is {server.max_images:,}"
+            )
         if len(instances) > server.max_instances:
-            raise _HttpError(413, f"{len(instances):,} instances in one request; the limit is {server.max_instances:,}")
+            raise _HttpError(
+                413,
+                f"{len(instances):,} instances in one request; the limit is {server.max_instances:,}",
+            )
         top_k = doc.get("top_k", TOP_K)
         if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
             raise _HttpError(400, '"top_k" must be a whole number, at least 1')
         call.instances = len(instances)
         try:
             if server.predictor.kind == "image":
-                predictions = server.predictor.predict_instances(instances, top_k, pixel_budget=server.pixel_budget)
+                predictions = server.predictor.predict_instances(
+                    instances, top_k, pixel_budget=server.pixel_budget
+                )
             else:
                 predictions = server.predictor.predict_instances(instances, top_k)
         except TooLargeError as e:
@@ -414,11 +472,15 @@ class _App:
 
     # -- v2 ------------------------------------------------------------------------------------
 
-    async def _v2(self, request: Request, call: _Call, method: str, path: str) -> bytes | tuple[bytes, int]:
+    async def _v2(
+        self, request: Request, call: _Call, method: str, path: str
+    ) -> bytes | tuple[bytes, int]:
         server = self.server
         if path in ("/v2", "/v2/"):
             _allow(method, "GET")
-            return _json({"name": "workbench", "version": __version__, "extensions": ["binary_tensor_data"]})
+            return _json(
+                {"name": "workbench", "version": __version__, "extensions": ["binary_tensor_data"]}
+            )
         if path in ("/v2/health/live", "/v2/health/ready"):
             _allow(method, "GET")
             return _json({"live": True} if path.endswith("live") else {"ready": True})
@@ -448,7 +510,10 @@ class _App:
                 if not 0 <= n <= len(body):
                     raise ValueError
             except ValueError:
-                raise _HttpError(400, f"the Inference-Header-Content-Length '{header_text}' is not a length within the body") from None
+                raise _HttpError(
+                    400,
+                    f"the Inference-Header-Content-Length '{header_text}' is not a length within the body",
+                ) from None
             body, binary = body[:n], body[n:]
         doc = _parse_json(body)
         if not isinstance(doc, dict):
@@ -466,7 +531,11 @@ class _App:
         chunks: list[bytes] = []
         for name, value in zip(wanted, values, strict=True):
             a = np.asarray(value)
-            out: dict[str, Any] = {"name": name, "datatype": _v2_datatype(a.dtype), "shape": list(a.shape)}
+            out: dict[str, Any] = {
+                "name": name,
+                "datatype": _v2_datatype(a.dtype),
+                "shape": list(a.shape),
+            }
             if binary_out[name]:
                 raw = np.ascontiguousarray(a).tobytes()
                 out["parameters"] = {"binary_data_size": len(raw)}
@@ -477,7 +546,11 @@ class _App:
                     data = _finite(data)
                 out["data"] = data
             outputs.append(out)
-        answer: dict[str, Any] = {"model_name": self.server.name, "model_version": _VERSION, "outputs": outputs}
+        answer: dict[str, Any] = {
+            "model_name": self.server.name,
+            "model_version": _VERSION,
+            "outputs": outputs,
+        }
         if isinstance(doc.get("id"), str):
             answer["id"] = doc["id"]
         head = json.dumps(answer, allow_nan=False).encode("utf-8")
@@ -488,58 +561,97 @@ class _App:
     def _v2_feeds(self, doc: dict[str, Any], binary: bytes) -> dict[str, np.ndarray]:
         inputs = doc.get("inputs")
         if not isinstance(inputs, list) or not inputs:
-            raise _HttpError(400, 'the body has no "inputs": send {"inputs": [{"name", "shape", "datatype", "data"}]}')
+            raise _HttpError(
+                400,
+                'the body has no "inputs": send {"inputs": [{"name", "shape", "datatype", "data"}]}',
+            )
         feeds: dict[str, np.ndarray] = {}
         offset = 0
         for i, t in enumerate(inputs):
             if not isinstance(t, dict):
-                raise _HttpError(400, f"input {i}: must be an object with name, shape, datatype and data")
+                raise _HttpError(
+                    400, f"input {i}: must be an object with name, shape, datatype and data"
+                )
             name = t.get("name")
             where = f"input '{name}'" if isinstance(name, str) else f"input {i}"
             node = self._v2_inputs.get(name) if isinstance(name, str) else None
             if node is None or not isinstance(name, str):
-                raise _HttpError(400, f"{where}: the model has no such input (its inputs are {', '.join(map(repr, self.input_names))})")
+                raise _HttpError(
+                    400,
+                    f"{where}: the model has no such input (its inputs are {', '.join(map(repr, self.input_names))})",
+                )
             if name in feeds:
                 raise _HttpError(400, f"{where}: given twice")
             want_type, dtype = _V2_TYPES.get(node.type, ("?", None))
             if t.get("datatype") != want_type or dtype is None or dtype is np.object_:
-                raise _HttpError(400, f"{where}: the datatype must be {want_type}, not {t.get('datatype')!r}")
+                raise _HttpError(
+                    400, f"{where}: the datatype must be {want_type}, not {t.get('datatype')!r}"
+                )
             shape = t.get("shape")
-            if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-                raise _HttpError(400, f"{where}: the shape must be a list of whole numbers, at least 0")
+            if not isinstance(shape, list) or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+            ):
+                raise _HttpError(
+                    400, f"{where}: the shape must be a list of whole numbers, at least 0"
+                )
             want = [d if isinstance(d, int) else -1 for d in (node.shape or [])]
-            if len(shape) != len(want) or any(w not in (-1, None) and w != d for w, d in zip(want, shape, strict=True)):
-                raise _HttpError(400, f"{where}: has shape {shape}; the model takes {want} (-1: any size)")
+            if len(shape) != len(want) or any(
+                w not in (-1, None) and w != d for w, d in zip(want, shape, strict=True)
+            ):
+                raise _HttpError(
+                    400, f"{where}: has shape {shape}; the model takes {want} (-1: any size)"
+                )
             count = math.prod(shape)
-            params: dict[str, Any] = t["parameters"] if isinstance(t.get("parameters"), dict) else {}
+            params: dict[str, Any] = (
+                t["parameters"] if isinstance(t.get("parameters"), dict) else {}
+            )
             size = params.get("binary_data_size")
             if size is not None:
                 if not isinstance(size, int) or size < 0 or offset + size > len(binary):
-                    raise _HttpError(400, f"{where}: binary_data_size {size!r} is more than the binary data sent")
+                    raise _HttpError(
+                        400, f"{where}: binary_data_size {size!r} is more than the binary data sent"
+                    )
                 if size != count * np.dtype(dtype).itemsize:
-                    raise _HttpError(400, f"{where}: {size:,} bytes of binary data for {count:,} {want_type} values")
-                a: np.ndarray = np.frombuffer(binary, dtype=dtype, count=count, offset=offset).reshape(shape)
+                    raise _HttpError(
+                        400,
+                        f"{where}: {size:,} bytes of binary data for {count:,} {want_type} values",
+                    )
+                a: np.ndarray = np.frombuffer(
+                    binary, dtype=dtype, count=count, offset=offset
+                ).reshape(shape)
                 offset += size
             else:
                 if "data" not in t:
-                    raise _HttpError(400, f"{where}: has no data (send \"data\" or use the binary data extension)")
+                    raise _HttpError(
+                        400, f'{where}: has no data (send "data" or use the binary data extension)'
+                    )
                 try:
                     a = np.asarray(t["data"], dtype=dtype)
                 except (ValueError, TypeError, OverflowError):
-                    raise _HttpError(400, f"{where}: the data is not a (nested) list of {want_type} values") from None
+                    raise _HttpError(
+                        400, f"{where}: the data is not a (nested) list of {want_type} values"
+                    ) from None
                 if a.size != count:
-                    raise _HttpError(400, f"{where}: {a.size:,} values for the shape {shape} ({count:,} values)")
+                    raise _HttpError(
+                        400, f"{where}: {a.size:,} values for the shape {shape} ({count:,} values)"
+                    )
                 a = a.reshape(shape)
             feeds[name] = a
         missing = [n for n in self.input_names if n not in feeds]
         if missing:
-            raise _HttpError(400, "the model's input " + ", ".join(map(repr, missing)) + " is missing")
+            raise _HttpError(
+                400, "the model's input " + ", ".join(map(repr, missing)) + " is missing"
+            )
         if offset != len(binary):
-            raise _HttpError(400, f"{len(binary) - offset:,} bytes of binary data belong to no input")
+            raise _HttpError(
+                400, f"{len(binary) - offset:,} bytes of binary data belong to no input"
+            )
         return feeds
 
     def _v2_outputs(self, doc: dict[str, Any]) -> tuple[list[str], dict[str, bool]]:
-        params: dict[str, Any] = doc["parameters"] if isinstance(doc.get("parameters"), dict) else {}
+        params: dict[str, Any] = (
+            doc["parameters"] if isinstance(doc.get("parameters"), dict) else {}
+        )
         default_binary = params.get("binary_data_output") is True
         requested = doc.get("outputs")
         if requested is None:
@@ -552,21 +664,28 @@ class _App:
             name = r.get("name") if isinstance(r, dict) else None
             if not isinstance(name, str) or name not in self.output_names:
                 raise _HttpError(
-                    400, f"the model has no output {name!r} (its outputs are {', '.join(map(repr, self.output_names))})"
+                    400,
+                    f"the model has no output {name!r} (its outputs are {', '.join(map(repr, self.output_names))})",
                 )
             p: dict[str, Any] = r["parameters"] if isinstance(r.get("parameters"), dict) else {}
             if "shared_memory_region" in p:
                 raise _HttpError(400, f"output '{name}': shared memory is not supported here")
             if "classification" in p:
-                raise _HttpError(400, f"output '{name}': the classification extension is not supported here")
+                raise _HttpError(
+                    400, f"output '{name}': the classification extension is not supported here"
+                )
             names.append(name)
             binary[name] = bool(p.get("binary_data", default_binary))
-        return names or list(self.output_names), binary or dict.fromkeys(self.output_names, default_binary)
+        return names or list(self.output_names), binary or dict.fromkeys(
+            self.output_names, default_binary
+        )
 
 
 def _allow(method: str, allowed: str) -> None:
     if method != allowed:
-        raise _HttpError(405, f"{method} is not allowed here; use {allowed}", headers={"Allow": allowed})
+        raise _HttpError(
+            405, f"{method} is not allowed here; use {allowed}", headers={"Allow": allowed}
+        )
 
 
 def _tensor_metadata(node: Any) -> dict[str, Any]:
@@ -628,7 +747,9 @@ class ModelServer:
     ) -> None:
         workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
         if min(max_bytes, max_instances, max_images, max_concurrent, workers) < 1 or timeout <= 0:
-            raise ValueError("max_bytes, max_instances, max_images, max_concurrent, workers and timeout must be positive")
+            raise ValueError(
+                "max_bytes, max_instances, max_images, max_concurrent, workers and timeout must be positive"
+            )
         if pixel_budget is not None and pixel_budget < 1:
             raise ValueError("pixel_budget must be positive")
         if not 0 <= port <= 65535:
@@ -650,7 +771,9 @@ class ModelServer:
                 h, w = (int(v) for v in self.predictor.info.preprocessing["size"])
                 pixel_budget = max(MIN_PIXEL_BUDGET, 4 * h * w * self.max_images)
         self.pixel_budget = int(pixel_budget)
-        self.metadata: dict[str, Any] = _finite({**self.predictor.info.to_dict(), "name": self.name})
+        self.metadata: dict[str, Any] = _finite(
+            {**self.predictor.info.to_dict(), "name": self.name}
+        )
         self._app = _App(self)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -667,16 +790,22 @@ class ModelServer:
             # SO_REUSEADDR on POSIX only: on Windows it would let a second server bind a port in use
             return socket.create_server((self.host, self.port), family=family, backlog=2048)
         except socket.gaierror:
-            raise ServeError(f"cannot listen on {self.host}: no such address on this machine") from None
+            raise ServeError(
+                f"cannot listen on {self.host}: no such address on this machine"
+            ) from None
         except OSError as e:
             if e.errno == errno.EADDRINUSE or getattr(e, "winerror", None) == 10048:
                 raise ServeError(
                     f"cannot listen on {where}: the port is in use (stop what uses it, or choose another with --port)"
                 ) from None
             if e.errno == errno.EACCES or getattr(e, "winerror", None) == 10013:
-                raise ServeError(f"cannot listen on {where}: permission denied (ports below 1024 need privileges)") from None
+                raise ServeError(
+                    f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
+                ) from None
             if e.errno == errno.EADDRNOTAVAIL:
-                raise ServeError(f"cannot listen on {where}: {self.host} is not an address of this machine") from None
+                raise ServeError(
+                    f"cannot listen on {where}: {self.host} is not an address of this machine"
+                ) from None
             raise ServeError(f"cannot listen on {where}: {e.strerror or e}") from None
 
     def start(self) -> None:
@@ -709,7 +838,10 @@ class ModelServer:
             self._address = (str(address[0]), int(address[1]))
             self._server = server
             self._thread = threading.Thread(
-                target=self._run, args=(server, sock), name=f"workbench-serve-{self.name}", daemon=True
+                target=self._run,
+                args=(server, sock),
+                name=f"workbench-serve-{self.name}",
+                daemon=True,
             )
             self._thread.start()
 
@@ -733,7 +865,9 @@ class ModelServer:
     @property
     def url(self) -> str:
         """The address it listens on, e.g. ``http://127.0.0.1:8000`` (the real port after binding)."""
-        host, port = self._address if self._server is not None and self._address else (self.host, self.port)
+        host, port = (
+            self._address if self._server is not None and self._address else (self.host, self.port)
+        )
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     @property
@@ -784,7 +918,9 @@ class ModelServer:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGBREAK] if sys.platform == "win32" else [])  # type: ignore[attr-defined]
+        signals = [signal.SIGINT, signal.SIGTERM]
+        if sys.platform == "win32":
+            signals.append(signal.SIGBREAK)  # type: ignore[attr-defined,unused-ignore]
 
         def handle(signum: int, frame: Any) -> None:
             # only plain assignments: the handler may run while this thread holds a lock
@@ -811,4 +947,12 @@ class ModelServer:
         self.stop()
 
 
-__all__ = ["MAX_BYTES", "MAX_CONCURRENT", "MAX_IMAGES", "MAX_INSTANCES", "TIMEOUT", "ModelServer", "ServeError"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_CONCURRENT",
+    "MAX_IMAGES",
+    "MAX_INSTANCES",
+    "TIMEOUT",
+    "ModelServer",
+    "ServeError",
+]

@@ -45,12 +45,26 @@ def _hand_written(template: str, prepared: Prepared) -> nn.Module:
         c, h, w = prepared.input_shape
         flat = 32 * (((h - 4) // 2 - 4) // 2) * (((w - 4) // 2 - 4) // 2)
         return nn.Sequential(
-            nn.Conv2d(c, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(flat, 128), nn.ReLU(), nn.Linear(128, out),
+            nn.Conv2d(c, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(flat, 128),
+            nn.ReLU(),
+            nn.Linear(128, out),
         )
     (f,) = prepared.input_shape
-    return nn.Sequential(nn.Linear(f, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, out))
+    return nn.Sequential(
+        nn.Linear(f, 64),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Linear(64, 64),
+        nn.ReLU(),
+        nn.Linear(64, out),
+    )
 
 
 def _score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str) -> float:
@@ -64,7 +78,9 @@ def _score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str) -> flo
     return 1.0 - ss_res / ss_tot
 
 
-def plain_script(template: str, prepared: Prepared, epochs: int, batch_size: int, lr: float, seed: int) -> float:
+def plain_script(
+    template: str, prepared: Prepared, epochs: int, batch_size: int, lr: float, seed: int
+) -> float:
     """The hand-written training loop; returns the last epoch's validation figure."""
     torch.manual_seed(seed)
     model = _hand_written(template, prepared)
@@ -85,11 +101,21 @@ def plain_script(template: str, prepared: Prepared, epochs: int, batch_size: int
     return _score(model, xv, yv, prepared.task)
 
 
-def workbench_run(template: str, prepared: Prepared, graph: Any, epochs: int, batch_size: int, lr: float, seed: int) -> float:
+def workbench_run(
+    template: str,
+    prepared: Prepared,
+    graph: Any,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+) -> float:
     """The same training through the workbench; returns the last epoch's validation figure."""
     torch.manual_seed(seed)
     model = compile_graph(graph)
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed, device="cpu")
+    config = TrainConfig(
+        epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed, device="cpu"
+    )
     result = Trainer(model, prepared, config).fit()
     key = "val_accuracy" if prepared.task == "classification" else "val_r2"
     return float(result.final[key])
@@ -112,23 +138,27 @@ def run_parity(epochs_scale: float = 1.0, seed: int = 0) -> list[dict[str, Any]]
         t = time.perf_counter()
         theirs = plain_script(template, prepared, epochs, 32, 1e-3, seed)
         t_theirs = time.perf_counter() - t
-        rows.append({
-            "template": template,
-            "dataset": sample,
-            "task": prepared.task,
-            "metric": "val_accuracy" if prepared.task == "classification" else "val_r2",
-            "epochs": epochs,
-            "workbench": round(ours, 4),
-            "plain_pytorch": round(theirs, 4),
-            "workbench_seconds": round(t_ours, 2),
-            "plain_seconds": round(t_theirs, 2),
-        })
+        rows.append(
+            {
+                "template": template,
+                "dataset": sample,
+                "task": prepared.task,
+                "metric": "val_accuracy" if prepared.task == "classification" else "val_r2",
+                "epochs": epochs,
+                "workbench": round(ours, 4),
+                "plain_pytorch": round(theirs, 4),
+                "workbench_seconds": round(t_ours, 2),
+                "plain_seconds": round(t_theirs, 2),
+            }
+        )
     return rows
 
 
 def format_parity(rows: list[dict[str, Any]]) -> str:
     """A small table of the results."""
-    lines = [f"{'template':<8} {'dataset':<10} {'metric':<13} {'epochs':>6} {'workbench':>10} {'plain':>8}"]
+    lines = [
+        f"{'template':<8} {'dataset':<10} {'metric':<13} {'epochs':>6} {'workbench':>10} {'plain':>8}"
+    ]
     for r in rows:
         lines.append(
             f"{r['template']:<8} {r['dataset']:<10} {r['metric']:<13} {r['epochs']:>6} "

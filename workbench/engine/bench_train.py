@@ -33,7 +33,9 @@ from workbench.engine.trainer import Callback, Trainer
 def synthetic_digits(samples: int = 20_000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Random 1×28×28 images and labels 0–9 (the math costs the same as real digits)."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(samples, 1, 28, 28, generator=g), torch.randint(0, 10, (samples,), generator=g)
+    return torch.randn(samples, 1, 28, 28, generator=g), torch.randint(
+        0, 10, (samples,), generator=g
+    )
 
 
 def _lenet() -> torch.nn.Module:
@@ -95,13 +97,32 @@ class _Interleave(Callback):
         self.seconds += time.perf_counter() - start
 
 
-def _round(x: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, threads: int) -> tuple[float, float]:
+def _round(
+    x: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, threads: int
+) -> tuple[float, float]:
     """One interleaved run; returns (workbench, plain) samples per second."""
     n = len(x)
     empty = TensorData(x[:0], y[:0])
-    prepared = Prepared("classification", [str(i) for i in range(10)], (1, 28, 28), "float32", 1,
-                        Split(np.arange(n), np.arange(0), np.arange(0)), TensorData(x, y), empty, empty)
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, optimizer="adam", lr=1e-3, device="cpu", cpu_threads=threads, seed=0)
+    prepared = Prepared(
+        "classification",
+        [str(i) for i in range(10)],
+        (1, 28, 28),
+        "float32",
+        1,
+        Split(np.arange(n), np.arange(0), np.arange(0)),
+        TensorData(x, y),
+        empty,
+        empty,
+    )
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer="adam",
+        lr=1e-3,
+        device="cpu",
+        cpu_threads=threads,
+        seed=0,
+    )
     plain = PlainLoop(x, y, epochs, batch_size)
     interleave = _Interleave(plain)
     trainer = Trainer(_lenet(), prepared, config, [interleave])
@@ -149,7 +170,9 @@ def run_train_benchmark(
             results["workbench"].append(w)
             results["plain"].append(p)
             if progress is not None:
-                progress(f"round {r + 1}/{rounds}: workbench {w:,.0f} samples/s, plain {p:,.0f} samples/s, ratio {w / p:.3f}")
+                progress(
+                    f"round {r + 1}/{rounds}: workbench {w:,.0f} samples/s, plain {p:,.0f} samples/s, ratio {w / p:.3f}"
+                )
     finally:
         torch.set_num_threads(previous_threads)
     ratios = [w / p for w, p in zip(results["workbench"], results["plain"], strict=True)]

@@ -43,7 +43,11 @@ def _read_sums(folder: Path) -> dict[str, list[str]]:
         return {}
     if not isinstance(doc, dict):
         return {}
-    return {k: [h for h in v if isinstance(h, str)] for k, v in doc.items() if isinstance(k, str) and isinstance(v, list)}
+    return {
+        k: [h for h in v if isinstance(h, str)]
+        for k, v in doc.items()
+        if isinstance(k, str) and isinstance(v, list)
+    }
 
 
 def _write_sums(folder: Path, sums: dict[str, list[str]]) -> None:
@@ -128,7 +132,9 @@ def verify_checkpoint(path: str | os.PathLike[str]) -> bool:
     return True
 
 
-def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
     """Read a checkpoint safely (``weights_only=True``), checking its recorded checksum first.
 
     Raises:
@@ -143,13 +149,17 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     except FileNotFoundError:
         raise TrainError(f"{p}: no such checkpoint") from None
     except Exception as e:  # unpickling errors come in many types
-        raise TrainError(f"{p}: not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+        raise TrainError(
+            f"{p}: not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        ) from None
     if not isinstance(state, dict) or "model" not in state:
         raise TrainError(f"{p}: not a Model Workbench checkpoint")
     return state
 
 
-def model_state(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+def model_state(
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> dict[str, torch.Tensor]:
     """Only the model's state dict from a checkpoint (for evaluation and export)."""
     state = load_checkpoint(path, map_location)["model"]
     return dict(state)
@@ -164,7 +174,9 @@ def rng_state(shuffle: torch.Generator | None = None) -> dict[str, Any]:
     version, internal, gauss_next = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else [],
+        "cuda": torch.cuda.get_rng_state_all()
+        if torch.cuda.is_available() and torch.cuda.is_initialized()
+        else [],
         "numpy": {
             "kind": str(kind),
             "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
@@ -185,7 +197,15 @@ def set_rng_state(state: dict[str, Any], shuffle: torch.Generator | None = None)
     if cuda and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in cuda[: torch.cuda.device_count()]])
     npst = state["numpy"]
-    np.random.set_state((npst["kind"], npst["keys"].numpy().astype(np.uint32), npst["pos"], npst["has_gauss"], npst["cached"]))
+    np.random.set_state(
+        (
+            npst["kind"],
+            npst["keys"].numpy().astype(np.uint32),
+            npst["pos"],
+            npst["has_gauss"],
+            npst["cached"],
+        )
+    )
     version, internal, gauss_next = state["python"]
     random.setstate((int(version), tuple(int(v) for v in internal), gauss_next))
     if shuffle is not None and state.get("shuffle") is not None:

@@ -27,7 +27,9 @@ class GraphModule(nn.Module):
         if not analysis.ok:
             first = analysis.errors[0]
             where = f"{first.node}: " if first.node else ""
-            raise CompileError(f"the model has {len(analysis.errors)} error(s); {where}{first.message}")
+            raise CompileError(
+                f"the model has {len(analysis.errors)} error(s); {where}{first.message}"
+            )
         output = graph.of_type("Output")[0].id
         needed = graph.ancestors(output) | {output}
         self.order: list[str] = [n for n in analysis.order if n in needed]

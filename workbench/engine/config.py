@@ -62,7 +62,9 @@ class LossSpec:
 OPTIMIZER_SPECS: dict[str, OptimizerSpec] = {
     s.name: s
     for s in (
-        OptimizerSpec("sgd", "SGD", "SGD", {"momentum": "momentum", "nesterov": "nesterov"}, ("cpu", "cuda")),
+        OptimizerSpec(
+            "sgd", "SGD", "SGD", {"momentum": "momentum", "nesterov": "nesterov"}, ("cpu", "cuda")
+        ),
         OptimizerSpec("adam", "Adam", "Adam", fused_devices=("cpu", "cuda", "mps")),
         OptimizerSpec("adamw", "AdamW", "AdamW", fused_devices=("cpu", "cuda", "mps")),
         OptimizerSpec("rmsprop", "RMSprop", "RMSprop", {"momentum": "momentum"}),
@@ -78,7 +80,9 @@ SCHEDULE_SPECS: dict[str, ScheduleSpec] = {
         ScheduleSpec("step", "Step", ("step_size", "step_gamma")),
         ScheduleSpec("exponential", "Exponential", ("exp_gamma",)),
         ScheduleSpec("cosine", "Cosine", ("min_lr",), per_batch=True),
-        ScheduleSpec("plateau", "Reduce on plateau", ("plateau_factor", "plateau_patience", "min_lr")),
+        ScheduleSpec(
+            "plateau", "Reduce on plateau", ("plateau_factor", "plateau_patience", "min_lr")
+        ),
         ScheduleSpec("onecycle", "One-cycle", ("onecycle_pct",), per_batch=True),
     )
 }
@@ -203,47 +207,171 @@ class TrainConfig:
             if not ok:
                 out.append((name, message))
 
-        need(_is_int(self.epochs) and 1 <= self.epochs <= 1_000_000, "epochs", f"epochs must be a whole number from 1 to 1,000,000 (got {self.epochs!r})")
-        need(_is_int(self.batch_size) and 1 <= self.batch_size <= 1 << 20, "batch_size", f"batch size must be a whole number ≥ 1 (got {self.batch_size!r})")
-        need(self.optimizer in OPTIMIZERS, "optimizer", f"unknown optimizer '{self.optimizer}' (choose {', '.join(OPTIMIZERS)})")
-        need(_is_num(self.lr) and 0 < self.lr <= 100, "lr", f"learning rate must be a number above 0 (got {self.lr!r})")
-        need(_is_num(self.momentum) and 0 <= self.momentum < 1, "momentum", f"momentum must be at least 0 and below 1 (got {self.momentum!r})")
         need(
-            not (self.nesterov and self.uses("nesterov") and _is_num(self.momentum) and self.momentum <= 0),
-            "nesterov", "Nesterov momentum needs a momentum above 0",
+            _is_int(self.epochs) and 1 <= self.epochs <= 1_000_000,
+            "epochs",
+            f"epochs must be a whole number from 1 to 1,000,000 (got {self.epochs!r})",
         )
-        need(_is_num(self.weight_decay) and 0 <= self.weight_decay < 10, "weight_decay", f"weight decay must be ≥ 0 (got {self.weight_decay!r})")
-        need(_is_num(self.l1) and 0 <= self.l1 < 10, "l1", f"the L1 penalty must be ≥ 0 (got {self.l1!r})")
-        need(self.schedule in SCHEDULES, "schedule", f"unknown schedule '{self.schedule}' (choose {', '.join(SCHEDULES)})")
-        need(_is_int(self.warmup_epochs) and self.warmup_epochs >= 0, "warmup_epochs", f"warm-up epochs must be a whole number ≥ 0 (got {self.warmup_epochs!r})")
-        need(_is_int(self.step_size) and self.step_size >= 1, "step_size", f"the step schedule's step size must be a whole number of epochs ≥ 1 (got {self.step_size!r})")
+        need(
+            _is_int(self.batch_size) and 1 <= self.batch_size <= 1 << 20,
+            "batch_size",
+            f"batch size must be a whole number ≥ 1 (got {self.batch_size!r})",
+        )
+        need(
+            self.optimizer in OPTIMIZERS,
+            "optimizer",
+            f"unknown optimizer '{self.optimizer}' (choose {', '.join(OPTIMIZERS)})",
+        )
+        need(
+            _is_num(self.lr) and 0 < self.lr <= 100,
+            "lr",
+            f"learning rate must be a number above 0 (got {self.lr!r})",
+        )
+        need(
+            _is_num(self.momentum) and 0 <= self.momentum < 1,
+            "momentum",
+            f"momentum must be at least 0 and below 1 (got {self.momentum!r})",
+        )
+        need(
+            not (
+                self.nesterov
+                and self.uses("nesterov")
+                and _is_num(self.momentum)
+                and self.momentum <= 0
+            ),
+            "nesterov",
+            "Nesterov momentum needs a momentum above 0",
+        )
+        need(
+            _is_num(self.weight_decay) and 0 <= self.weight_decay < 10,
+            "weight_decay",
+            f"weight decay must be ≥ 0 (got {self.weight_decay!r})",
+        )
+        need(
+            _is_num(self.l1) and 0 <= self.l1 < 10,
+            "l1",
+            f"the L1 penalty must be ≥ 0 (got {self.l1!r})",
+        )
+        need(
+            self.schedule in SCHEDULES,
+            "schedule",
+            f"unknown schedule '{self.schedule}' (choose {', '.join(SCHEDULES)})",
+        )
+        need(
+            _is_int(self.warmup_epochs) and self.warmup_epochs >= 0,
+            "warmup_epochs",
+            f"warm-up epochs must be a whole number ≥ 0 (got {self.warmup_epochs!r})",
+        )
+        need(
+            _is_int(self.step_size) and self.step_size >= 1,
+            "step_size",
+            f"the step schedule's step size must be a whole number of epochs ≥ 1 (got {self.step_size!r})",
+        )
         for name in ("step_gamma", "exp_gamma", "plateau_factor"):
             value = getattr(self, name)
-            need(_is_num(value) and 0 < value < 1, name, f"{name.replace('_', ' ')} must be between 0 and 1 (got {value!r})")
-        need(_is_int(self.plateau_patience) and self.plateau_patience >= 0, "plateau_patience", f"plateau patience must be a whole number ≥ 0 (got {self.plateau_patience!r})")
-        need(_is_num(self.onecycle_pct) and 0 < self.onecycle_pct < 1, "onecycle_pct", f"the one-cycle rise must be a fraction between 0 and 1 (got {self.onecycle_pct!r})")
-        need(_is_num(self.min_lr) and 0 <= self.min_lr, "min_lr", f"the minimum learning rate must be ≥ 0 (got {self.min_lr!r})")
+            need(
+                _is_num(value) and 0 < value < 1,
+                name,
+                f"{name.replace('_', ' ')} must be between 0 and 1 (got {value!r})",
+            )
         need(
-            not (_is_num(self.min_lr) and _is_num(self.lr) and self.min_lr >= self.lr and self.uses("min_lr")),
-            "min_lr", f"the minimum learning rate ({self.min_lr:g}) must be below the learning rate" if _is_num(self.min_lr) else "",
+            _is_int(self.plateau_patience) and self.plateau_patience >= 0,
+            "plateau_patience",
+            f"plateau patience must be a whole number ≥ 0 (got {self.plateau_patience!r})",
         )
-        need(self.loss in LOSSES, "loss", f"unknown loss '{self.loss}' (choose {', '.join(LOSSES)})")
-        need(_is_num(self.label_smoothing) and 0 <= self.label_smoothing < 1, "label_smoothing", f"label smoothing must be at least 0 and below 1 (got {self.label_smoothing!r})")
-        need(_is_num(self.huber_delta) and self.huber_delta > 0, "huber_delta", f"the Huber delta must be above 0 (got {self.huber_delta!r})")
-        need(_is_num(self.grad_clip) and self.grad_clip >= 0, "grad_clip", f"gradient clipping must be ≥ 0 (0 turns it off; got {self.grad_clip!r})")
-        need(isinstance(self.monitor, str) and bool(self.monitor), "monitor", "the monitored metric must be a name such as val_loss or val_accuracy")
-        need(self.monitor_mode in MONITOR_MODES, "monitor_mode", f"monitor mode must be one of {', '.join(MONITOR_MODES)} (got {self.monitor_mode!r})")
-        need(_is_int(self.patience) and self.patience >= 1, "patience", f"patience must be a whole number of epochs ≥ 1 (got {self.patience!r})")
-        need(_is_num(self.min_delta) and self.min_delta >= 0, "min_delta", f"the minimum change must be ≥ 0 (got {self.min_delta!r})")
+        need(
+            _is_num(self.onecycle_pct) and 0 < self.onecycle_pct < 1,
+            "onecycle_pct",
+            f"the one-cycle rise must be a fraction between 0 and 1 (got {self.onecycle_pct!r})",
+        )
+        need(
+            _is_num(self.min_lr) and 0 <= self.min_lr,
+            "min_lr",
+            f"the minimum learning rate must be ≥ 0 (got {self.min_lr!r})",
+        )
+        need(
+            not (
+                _is_num(self.min_lr)
+                and _is_num(self.lr)
+                and self.min_lr >= self.lr
+                and self.uses("min_lr")
+            ),
+            "min_lr",
+            f"the minimum learning rate ({self.min_lr:g}) must be below the learning rate"
+            if _is_num(self.min_lr)
+            else "",
+        )
+        need(
+            self.loss in LOSSES, "loss", f"unknown loss '{self.loss}' (choose {', '.join(LOSSES)})"
+        )
+        need(
+            _is_num(self.label_smoothing) and 0 <= self.label_smoothing < 1,
+            "label_smoothing",
+            f"label smoothing must be at least 0 and below 1 (got {self.label_smoothing!r})",
+        )
+        need(
+            _is_num(self.huber_delta) and self.huber_delta > 0,
+            "huber_delta",
+            f"the Huber delta must be above 0 (got {self.huber_delta!r})",
+        )
+        need(
+            _is_num(self.grad_clip) and self.grad_clip >= 0,
+            "grad_clip",
+            f"gradient clipping must be ≥ 0 (0 turns it off; got {self.grad_clip!r})",
+        )
+        need(
+            isinstance(self.monitor, str) and bool(self.monitor),
+            "monitor",
+            "the monitored metric must be a name such as val_loss or val_accuracy",
+        )
+        need(
+            self.monitor_mode in MONITOR_MODES,
+            "monitor_mode",
+            f"monitor mode must be one of {', '.join(MONITOR_MODES)} (got {self.monitor_mode!r})",
+        )
+        need(
+            _is_int(self.patience) and self.patience >= 1,
+            "patience",
+            f"patience must be a whole number of epochs ≥ 1 (got {self.patience!r})",
+        )
+        need(
+            _is_num(self.min_delta) and self.min_delta >= 0,
+            "min_delta",
+            f"the minimum change must be ≥ 0 (got {self.min_delta!r})",
+        )
         if self.metrics is not None:
             known = CLASSIFICATION_METRICS + REGRESSION_METRICS
             bad = [m for m in self.metrics if m not in known]
-            need(not bad, "metrics", f"unknown metric '{bad[0] if bad else ''}' (choose {', '.join(known)})")
-        need(_is_int(self.top_k) and self.top_k >= 1, "top_k", f"top-k must be a whole number ≥ 1 (got {self.top_k!r})")
-        need(isinstance(self.device, str) and bool(self.device), "device", "device must be auto, cpu, cuda, cuda:N or mps")
-        need(self.amp in AMP_MODES, "amp", f"mixed precision must be one of {', '.join(AMP_MODES)} (got {self.amp!r})")
-        need(_is_int(self.cpu_threads) and 0 <= self.cpu_threads <= 4096, "cpu_threads", f"CPU threads must be a whole number ≥ 0 (0 = all cores but one; got {self.cpu_threads!r})")
-        need(self.seed is None or (_is_int(self.seed) and 0 <= self.seed < 2**63), "seed", f"the seed must be a whole number ≥ 0 (got {self.seed!r})")
+            need(
+                not bad,
+                "metrics",
+                f"unknown metric '{bad[0] if bad else ''}' (choose {', '.join(known)})",
+            )
+        need(
+            _is_int(self.top_k) and self.top_k >= 1,
+            "top_k",
+            f"top-k must be a whole number ≥ 1 (got {self.top_k!r})",
+        )
+        need(
+            isinstance(self.device, str) and bool(self.device),
+            "device",
+            "device must be auto, cpu, cuda, cuda:N or mps",
+        )
+        need(
+            self.amp in AMP_MODES,
+            "amp",
+            f"mixed precision must be one of {', '.join(AMP_MODES)} (got {self.amp!r})",
+        )
+        need(
+            _is_int(self.cpu_threads) and 0 <= self.cpu_threads <= 4096,
+            "cpu_threads",
+            f"CPU threads must be a whole number ≥ 0 (0 = all cores but one; got {self.cpu_threads!r})",
+        )
+        need(
+            self.seed is None or (_is_int(self.seed) and 0 <= self.seed < 2**63),
+            "seed",
+            f"the seed must be a whole number ≥ 0 (got {self.seed!r})",
+        )
         return out
 
     def validate(self) -> None:
@@ -258,7 +386,11 @@ class TrainConfig:
         """The metrics to compute for ``task``: the configured ones that apply, or the defaults."""
         allowed = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
         if self.metrics is None:
-            return ["accuracy", "precision", "recall", "f1"] if task == "classification" else list(REGRESSION_METRICS)
+            return (
+                ["accuracy", "precision", "recall", "f1"]
+                if task == "classification"
+                else list(REGRESSION_METRICS)
+            )
         return [m for m in self.metrics if m in allowed]
 
     def uses(self, setting: str, task: str | None = None) -> bool:
@@ -277,8 +409,10 @@ class TrainConfig:
             (opt is not None and setting in opt.settings.values())
             or (sched is not None and setting in sched.settings)
             or any(
-                setting in LOSS_SPECS[n].settings and (task not in AUTO_LOSS or task in LOSS_SPECS[n].tasks)
-                for n in losses if n in LOSS_SPECS
+                setting in LOSS_SPECS[n].settings
+                and (task not in AUTO_LOSS or task in LOSS_SPECS[n].tasks)
+                for n in losses
+                if n in LOSS_SPECS
             )
         )
 
@@ -286,7 +420,10 @@ class TrainConfig:
         """True when a larger value of the monitored metric is better."""
         if self.monitor_mode != "auto":
             return self.monitor_mode == "max"
-        return any(self.monitor.endswith(name) for name in HIGHER_IS_BETTER) and "loss" not in self.monitor
+        return (
+            any(self.monitor.endswith(name) for name in HIGHER_IS_BETTER)
+            and "loss" not in self.monitor
+        )
 
 
 #: Every setting that only some optimizers, schedules or losses read.
@@ -320,49 +457,230 @@ def form_sections() -> list[tuple[str, list[Param]]]:
         return Param(name, kind, getattr(d, name), doc, label=label, **limits)
 
     return [
-        ("Training", [
-            p("epochs", "int", "Passes over the training data.", minimum=1, maximum=1_000_000),
-            p("batch_size", "int", "Samples per optimizer step.", "Batch size", minimum=1, maximum=1 << 20),
-            p("optimizer", "choice", "How the weights are updated.", choices=OPTIMIZERS),
-            p("lr", "float", "Learning rate: the size of each update.", "Learning rate", minimum=1e-8, maximum=100),
-            p("momentum", "float", f"Momentum ({choice_list(optimizers_using('momentum'), 'and')}).", minimum=0, maximum=0.999),
-            p("nesterov", "bool", f"Nesterov momentum ({choice_list(optimizers_using('nesterov'), 'and')})."),
-        ]),
-        ("Schedule", [
-            p("schedule", "choice", "How the learning rate changes over the run.", choices=SCHEDULES),
-            p("warmup_epochs", "int", "Epochs of linear warm-up before the schedule.", "Warm-up epochs", minimum=0, maximum=1000),
-            p("step_size", "int", "Step schedule: epochs between drops.", minimum=1, maximum=100_000),
-            p("step_gamma", "float", "Step schedule: factor at each drop.", minimum=1e-6, maximum=0.999999),
-            p("exp_gamma", "float", "Exponential schedule: factor per epoch.", minimum=1e-6, maximum=0.999999),
-            p("plateau_factor", "float", "Plateau schedule: factor at each drop.", minimum=1e-6, maximum=0.999999),
-            p("plateau_patience", "int", "Plateau schedule: epochs without improvement before a drop.", minimum=0, maximum=10_000),
-            p("onecycle_pct", "float", "One-cycle: fraction of the run spent rising.", "One-cycle rise", minimum=0.01, maximum=0.99),
-            p("min_lr", "float", "Lowest learning rate of cosine and plateau.", "Minimum lr", minimum=0, maximum=100),
-        ]),
-        ("Loss and regularization", [
-            p("loss", "choice", "auto: cross-entropy for classes, BCE for multi-label, MSE for regression.", choices=LOSSES),
-            p("label_smoothing", "float", "Cross-entropy label smoothing.", minimum=0, maximum=0.99),
-            p("huber_delta", "float", "Huber loss: where it turns from squared to linear.", minimum=1e-9, maximum=1e9),
-            p("weight_decay", "float", "L2 penalty (decoupled for AdamW).", minimum=0, maximum=9.99),
-            p("l1", "float", "L1 penalty on the weights.", "L1 penalty", minimum=0, maximum=9.99),
-            p("grad_clip", "float", "Clip the gradient norm to this; 0 is off.", "Gradient clipping", minimum=0, maximum=1e9),
-        ]),
-        ("Early stopping and the best model", [
-            p("early_stop", "bool", "Stop when the monitored metric stops improving."),
-            p("monitor", "choice", "The metric that picks the best epoch.", choices=(
-                "val_loss", "val_accuracy", "val_f1", "val_mae", "val_rmse", "val_r2", "train_loss")),
-            p("monitor_mode", "choice", "auto: max for accuracy-like metrics, min for losses and errors.", choices=MONITOR_MODES),
-            p("patience", "int", "Epochs without improvement before stopping.", minimum=1, maximum=100_000),
-            p("min_delta", "float", "The smallest change that counts as an improvement.", minimum=0, maximum=1e9),
-            p("restore_best", "bool", "End the run holding the best epoch's weights."),
-            p("top_k", "int", "k of the top-k accuracy metric.", "Top-k", minimum=1, maximum=1000),
-        ]),
-        ("Hardware and reproducibility", [
-            p("amp", "choice", "Mixed precision on CUDA GPUs.", "Mixed precision", choices=AMP_MODES),
-            p("cpu_threads", "int", "CPU threads; 0 leaves one core to the window.", "CPU threads", minimum=0, maximum=4096),
-            p("seed", "int", "The seed of everything random.", minimum=0, maximum=2**31 - 1),
-            p("deterministic", "bool", "Use deterministic algorithms (slower on GPUs)."),
-        ]),
+        (
+            "Training",
+            [
+                p("epochs", "int", "Passes over the training data.", minimum=1, maximum=1_000_000),
+                p(
+                    "batch_size",
+                    "int",
+                    "Samples per optimizer step.",
+                    "Batch size",
+                    minimum=1,
+                    maximum=1 << 20,
+                ),
+                p("optimizer", "choice", "How the weights are updated.", choices=OPTIMIZERS),
+                p(
+                    "lr",
+                    "float",
+                    "Learning rate: the size of each update.",
+                    "Learning rate",
+                    minimum=1e-8,
+                    maximum=100,
+                ),
+                p(
+                    "momentum",
+                    "float",
+                    f"Momentum ({choice_list(optimizers_using('momentum'), 'and')}).",
+                    minimum=0,
+                    maximum=0.999,
+                ),
+                p(
+                    "nesterov",
+                    "bool",
+                    f"Nesterov momentum ({choice_list(optimizers_using('nesterov'), 'and')}).",
+                ),
+            ],
+        ),
+        (
+            "Schedule",
+            [
+                p(
+                    "schedule",
+                    "choice",
+                    "How the learning rate changes over the run.",
+                    choices=SCHEDULES,
+                ),
+                p(
+                    "warmup_epochs",
+                    "int",
+                    "Epochs of linear warm-up before the schedule.",
+                    "Warm-up epochs",
+                    minimum=0,
+                    maximum=1000,
+                ),
+                p(
+                    "step_size",
+                    "int",
+                    "Step schedule: epochs between drops.",
+                    minimum=1,
+                    maximum=100_000,
+                ),
+                p(
+                    "step_gamma",
+                    "float",
+                    "Step schedule: factor at each drop.",
+                    minimum=1e-6,
+                    maximum=0.999999,
+                ),
+                p(
+                    "exp_gamma",
+                    "float",
+                    "Exponential schedule: factor per epoch.",
+                    minimum=1e-6,
+                    maximum=0.999999,
+                ),
+                p(
+                    "plateau_factor",
+                    "float",
+                    "Plateau schedule: factor at each drop.",
+                    minimum=1e-6,
+                    maximum=0.999999,
+                ),
+                p(
+                    "plateau_patience",
+                    "int",
+                    "Plateau schedule: epochs without improvement before a drop.",
+                    minimum=0,
+                    maximum=10_000,
+                ),
+                p(
+                    "onecycle_pct",
+                    "float",
+                    "One-cycle: fraction of the run spent rising.",
+                    "One-cycle rise",
+                    minimum=0.01,
+                    maximum=0.99,
+                ),
+                p(
+                    "min_lr",
+                    "float",
+                    "Lowest learning rate of cosine and plateau.",
+                    "Minimum lr",
+                    minimum=0,
+                    maximum=100,
+                ),
+            ],
+        ),
+        (
+            "Loss and regularization",
+            [
+                p(
+                    "loss",
+                    "choice",
+                    "auto: cross-entropy for classes, BCE for multi-label, MSE for regression.",
+                    choices=LOSSES,
+                ),
+                p(
+                    "label_smoothing",
+                    "float",
+                    "Cross-entropy label smoothing.",
+                    minimum=0,
+                    maximum=0.99,
+                ),
+                p(
+                    "huber_delta",
+                    "float",
+                    "Huber loss: where it turns from squared to linear.",
+                    minimum=1e-9,
+                    maximum=1e9,
+                ),
+                p(
+                    "weight_decay",
+                    "float",
+                    "L2 penalty (decoupled for AdamW).",
+                    minimum=0,
+                    maximum=9.99,
+                ),
+                p(
+                    "l1",
+                    "float",
+                    "L1 penalty on the weights.",
+                    "L1 penalty",
+                    minimum=0,
+                    maximum=9.99,
+                ),
+                p(
+                    "grad_clip",
+                    "float",
+                    "Clip the gradient norm to this; 0 is off.",
+                    "Gradient clipping",
+                    minimum=0,
+                    maximum=1e9,
+                ),
+            ],
+        ),
+        (
+            "Early stopping and the best model",
+            [
+                p("early_stop", "bool", "Stop when the monitored metric stops improving."),
+                p(
+                    "monitor",
+                    "choice",
+                    "The metric that picks the best epoch.",
+                    choices=(
+                        "val_loss",
+                        "val_accuracy",
+                        "val_f1",
+                        "val_mae",
+                        "val_rmse",
+                        "val_r2",
+                        "train_loss",
+                    ),
+                ),
+                p(
+                    "monitor_mode",
+                    "choice",
+                    "auto: max for accuracy-like metrics, min for losses and errors.",
+                    choices=MONITOR_MODES,
+                ),
+                p(
+                    "patience",
+                    "int",
+                    "Epochs without improvement before stopping.",
+                    minimum=1,
+                    maximum=100_000,
+                ),
+                p(
+                    "min_delta",
+                    "float",
+                    "The smallest change that counts as an improvement.",
+                    minimum=0,
+                    maximum=1e9,
+                ),
+                p("restore_best", "bool", "End the run holding the best epoch's weights."),
+                p(
+                    "top_k",
+                    "int",
+                    "k of the top-k accuracy metric.",
+                    "Top-k",
+                    minimum=1,
+                    maximum=1000,
+                ),
+            ],
+        ),
+        (
+            "Hardware and reproducibility",
+            [
+                p(
+                    "amp",
+                    "choice",
+                    "Mixed precision on CUDA GPUs.",
+                    "Mixed precision",
+                    choices=AMP_MODES,
+                ),
+                p(
+                    "cpu_threads",
+                    "int",
+                    "CPU threads; 0 leaves one core to the window.",
+                    "CPU threads",
+                    minimum=0,
+                    maximum=4096,
+                ),
+                p("seed", "int", "The seed of everything random.", minimum=0, maximum=2**31 - 1),
+                p("deterministic", "bool", "Use deterministic algorithms (slower on GPUs)."),
+            ],
+        ),
     ]
 
 

@@ -78,9 +78,13 @@ def resolve_device(spec: str = "auto") -> torch.device:
         index = int(index_text)
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
-            raise DeviceError(f"device '{spec}' is not available: this machine has no usable CUDA GPU")
+            raise DeviceError(
+                f"device '{spec}' is not available: this machine has no usable CUDA GPU"
+            )
         if index >= count:
-            raise DeviceError(f"device '{spec}' is not available: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+            raise DeviceError(
+                f"device '{spec}' is not available: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"
+            )
         return torch.device("cuda", index)
     raise DeviceError(f"unknown device '{spec}' (expected auto, cpu, cuda, cuda:N or mps)")
 

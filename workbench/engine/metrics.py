@@ -24,10 +24,14 @@ def classification_scores(confusion: np.ndarray) -> dict[str, float]:
     """
     cm = np.asarray(confusion, dtype=np.float64)
     tp = np.diag(cm)
-    return _scores_from_counts(tp, cm.sum(0) - tp, cm.sum(1) - tp, correct=float(tp.sum()), total=float(cm.sum()))
+    return _scores_from_counts(
+        tp, cm.sum(0) - tp, cm.sum(1) - tp, correct=float(tp.sum()), total=float(cm.sum())
+    )
 
 
-def _scores_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, correct: float, total: float) -> dict[str, float]:
+def _scores_from_counts(
+    tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, correct: float, total: float
+) -> dict[str, float]:
     present = (tp + fp + fn) > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
@@ -43,7 +47,9 @@ def _scores_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, correct:
     }
 
 
-def regression_scores(n: float, sum_abs: np.ndarray, sum_sq: np.ndarray, sum_y: np.ndarray, sum_y2: np.ndarray) -> dict[str, float]:
+def regression_scores(
+    n: float, sum_abs: np.ndarray, sum_sq: np.ndarray, sum_y: np.ndarray, sum_y2: np.ndarray
+) -> dict[str, float]:
     """MAE, RMSE and R² from per-target running sums over ``n`` samples.
 
     MAE and RMSE average over every target value; R² is computed per target and then
@@ -163,7 +169,11 @@ class MetricAccumulator:
 
         This is the one place that waits for the device.
         """
-        parts = [self.loss_sum.reshape(1), self.topk_correct.reshape(1), self.label_correct.reshape(1)]
+        parts = [
+            self.loss_sum.reshape(1),
+            self.topk_correct.reshape(1),
+            self.label_correct.reshape(1),
+        ]
         if self.task == "classification":
             parts.append(self.counts.reshape(-1).to(self.dtype))
         elif self.reg_sums is not None:

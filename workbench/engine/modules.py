@@ -123,7 +123,9 @@ def sinusoidal_table(length: int, dim: int, device: torch.device | None = None) 
     from its input's length exports to ONNX with a symbolic sequence axis.
     """
     pos = torch.arange(length, dtype=torch.float32, device=device).unsqueeze(1)
-    div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32, device=device) * (-math.log(10000.0) / dim))
+    div = torch.exp(
+        torch.arange(0, dim, 2, dtype=torch.float32, device=device) * (-math.log(10000.0) / dim)
+    )
     angles = pos * div
     return torch.stack((torch.sin(angles), torch.cos(angles)), dim=-1).reshape(length, -1)[:, :dim]
 
@@ -137,7 +139,9 @@ class PositionalEncoding(nn.Module):
     at the table's length.
     """
 
-    def __init__(self, length: int, dim: int, kind: str = "sinusoidal", dropout: float = 0.0) -> None:
+    def __init__(
+        self, length: int, dim: int, kind: str = "sinusoidal", dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.length = length
@@ -155,14 +159,20 @@ class PositionalEncoding(nn.Module):
         return f"kind={self.kind}, length={self.length}, dim={self.dim}"
 
 
-def build_layer(layer: LayerType, params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> nn.Module:
+def build_layer(
+    layer: LayerType, params: Mapping[str, Any], inputs: Sequence[TensorSpec]
+) -> nn.Module:
     """The torch module of one node: the catalog's builder, with a named module made here."""
     built = layer.build(params, inputs)
     if isinstance(built, EngineModule):
         cls = globals().get(built.name)
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-            raise LookupError(f"{layer.name}: workbench.engine.modules has no module class {built.name!r}")
+            raise LookupError(
+                f"{layer.name}: workbench.engine.modules has no module class {built.name!r}"
+            )
         built = cls(*built.args, **built.kwargs)
     if not isinstance(built, nn.Module):
-        raise TypeError(f"{layer.name}: the builder returned {type(built).__name__}, not a torch module")
+        raise TypeError(
+            f"{layer.name}: the builder returned {type(built).__name__}, not a torch module"
+        )
     return built

@@ -40,7 +40,9 @@ ONECYCLE_FINAL_DIV = 1e4
 FUSED_DEVICES = {o.name: o.fused_devices for o in OPTIMIZER_SPECS.values() if o.fused_devices}
 
 
-def make_optimizer(params: Iterable[nn.Parameter], config: TrainConfig, fused: bool = True) -> torch.optim.Optimizer:
+def make_optimizer(
+    params: Iterable[nn.Parameter], config: TrainConfig, fused: bool = True
+) -> torch.optim.Optimizer:
     """The optimizer named by ``config.optimizer`` over ``params`` (its entry in
     :data:`~workbench.engine.config.OPTIMIZER_SPECS`).
 
@@ -56,7 +58,9 @@ def make_optimizer(params: Iterable[nn.Parameter], config: TrainConfig, fused: b
         raise TrainError(f"unknown optimizer '{config.optimizer}'")
     devices = {p.device.type for p in params}
     use_fused = (
-        fused and len(devices) == 1 and next(iter(devices)) in spec.fused_devices
+        fused
+        and len(devices) == 1
+        and next(iter(devices)) in spec.fused_devices
         and all(p.is_floating_point() for p in params)
     )
     kwargs: dict[str, Any] = {key: getattr(config, field) for key, field in spec.settings.items()}
@@ -90,7 +94,9 @@ class LRSchedule:
     or every step when :attr:`per_batch`) and :meth:`epoch_end` after each validation.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> None:
+    def __init__(
+        self, optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
+    ) -> None:
         self.optimizer = optimizer
         self.kind = config.schedule
         self.base_lrs = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
@@ -134,7 +140,11 @@ class LRSchedule:
         elif kind == "plateau":
             f = self.scale
         elif kind in ("cosine", "onecycle"):
-            t = min(1.0, max(0, step - self.cycle_start) / self.cycle_steps) if step >= self.warmup_steps else 0.0
+            t = (
+                min(1.0, max(0, step - self.cycle_start) / self.cycle_steps)
+                if step >= self.warmup_steps
+                else 0.0
+            )
             f = self._cosine_factor(t) if kind == "cosine" else self._onecycle_factor(t)
         else:
             f = 1.0
@@ -172,7 +182,9 @@ class LRSchedule:
             return
         best = self.plateau_best
         threshold = 1e-4  # relative, as torch's ReduceLROnPlateau
-        improved = best is None or (metric > best * (1 + threshold) if self.maximize else metric < best * (1 - threshold))
+        improved = best is None or (
+            metric > best * (1 + threshold) if self.maximize else metric < best * (1 - threshold)
+        )
         if improved:
             self.plateau_best, self.plateau_bad = metric, 0
             return
@@ -191,7 +203,10 @@ class LRSchedule:
         remaining = total_epochs * self.steps_per_epoch - done_steps
         if remaining <= 0:
             return
-        if self.kind in ("cosine", "onecycle") and done_steps >= self.cycle_start + self.cycle_steps:
+        if (
+            self.kind in ("cosine", "onecycle")
+            and done_steps >= self.cycle_start + self.cycle_steps
+        ):
             self.cycle_start = done_steps
             self.cycle_steps = remaining
         elif self.kind in ("cosine", "onecycle"):
@@ -215,7 +230,9 @@ class LRSchedule:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` output."""
         if state.get("kind") != self.kind:
-            raise TrainError(f"the checkpoint's schedule is '{state.get('kind')}', not '{self.kind}'")
+            raise TrainError(
+                f"the checkpoint's schedule is '{state.get('kind')}', not '{self.kind}'"
+            )
         self.base_lrs = [float(v) for v in state["base_lrs"]]
         self.steps_per_epoch = int(state["steps_per_epoch"])
         self.warmup_steps = int(state["warmup_steps"])
@@ -248,7 +265,9 @@ def resolve_loss(task: str, config: TrainConfig, multi_label: bool = False) -> s
     if spec is not None and task in AUTO_LOSS and task not in spec.tasks:
         other = spec.tasks[0] if spec.tasks else "another task"
         fitting = ["auto", *(n for n, s in LOSS_SPECS.items() if task in s.tasks and n != "auto")]
-        raise TrainError(f"the loss '{name}' is for {other}, but this dataset is {task} (use {choice_list(fitting)})")
+        raise TrainError(
+            f"the loss '{name}' is for {other}, but this dataset is {task} (use {choice_list(fitting)})"
+        )
     if multi_label and name == "cross_entropy":
         raise TrainError("multi-label targets need the bce_with_logits loss, not cross_entropy")
     return name
@@ -305,7 +324,11 @@ def make_loss(name: str, config: TrainConfig, num_classes: int | None = None) ->
         delta = config.huber_delta
 
         def huber(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return F.huber_loss(out if out.dtype == torch.float64 else out.float(), match_target(out, y), delta=delta)
+            return F.huber_loss(
+                out if out.dtype == torch.float64 else out.float(),
+                match_target(out, y),
+                delta=delta,
+            )
 
         return huber
     raise TrainError(f"unknown loss '{name}'")

@@ -45,7 +45,9 @@ UNFINISHED = ("running", "stopped", "failed")
 
 def clean_json(row: dict[str, Any]) -> dict[str, Any]:
     """A copy with NaN and infinities as None, so the JSON stays standard."""
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()
+    }
 
 
 class RunDir:
@@ -142,7 +144,12 @@ class RunDir:
 
     def write_status(self, status: str, message: str = "", **extra: Any) -> None:
         """Write status.json atomically."""
-        doc = {"status": status, "message": message, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
+        doc = {
+            "status": status,
+            "message": message,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **extra,
+        }
         if "pid" not in extra:
             doc["pid"] = os.getpid()
         _write(self.status_path, json.dumps(clean_json(doc), indent=2) + "\n")
@@ -163,10 +170,14 @@ def _write(path: Path, text: str, attempts: int = 10) -> None:
             atomic_write_text(path, text)
             return
         except PermissionError as e:
-            if sys.platform != "win32":  # a sharing violation is a Windows thing; here it is the permissions
+            if (
+                sys.platform != "win32"
+            ):  # a sharing violation is a Windows thing; here it is the permissions
                 raise TrainError(f"{path}: cannot be written ({os_error_text(e)})") from None
             if attempt == attempts - 1:
-                raise TrainError(f"{path}: cannot be written (it is locked by another program)") from None
+                raise TrainError(
+                    f"{path}: cannot be written (it is locked by another program)"
+                ) from None
             time.sleep(0.05 * (attempt + 1))
         except OSError as e:
             raise TrainError(f"{path}: cannot be written ({os_error_text(e)})") from None
@@ -214,7 +225,11 @@ def list_runs(project_path: str | os.PathLike[str]) -> list[RunDir]:
     root = runs_root(project_path)
     if not root.is_dir():
         return []
-    return [RunDir(p) for p in sorted(root.iterdir()) if p.is_dir() and ((p / "config.json").exists() or (p / "status.json").exists())]
+    return [
+        RunDir(p)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and ((p / "config.json").exists() or (p / "status.json").exists())
+    ]
 
 
 def _alive(pid: Any) -> bool:
@@ -240,7 +255,9 @@ def find_unfinished_run(project_path: str | os.PathLike[str]) -> RunDir | None:
         if state == "finished":
             continue
         if state == "running" and _alive(status.get("pid")):
-            raise TrainError(f"run {run.id} is still training in process {status['pid']}; stop it first")
+            raise TrainError(
+                f"run {run.id} is still training in process {status['pid']}; stop it first"
+            )
         if run.resume_checkpoint() is None:
             continue
         return run
@@ -271,7 +288,11 @@ def settle_interrupted_runs(project_path: str | os.PathLike[str]) -> list[str]:
     settled: list[str] = []
     for run in list_runs(path):
         status = run.read_status()
-        if status.get("status") != "running" or _alive(status.get("pid")) or status.get("pid") == os.getpid():
+        if (
+            status.get("status") != "running"
+            or _alive(status.get("pid"))
+            or status.get("pid") == os.getpid()
+        ):
             continue
         if run.resume_checkpoint() is None:
             run.write_status("failed", NO_CHECKPOINT, pid=status.get("pid"))
@@ -381,17 +402,44 @@ def train_project(
     if resume and from_run is not None:
         raise TrainError("resume continues a run and from_run starts a new one: choose one")
     if resume:
-        changed = [name for name, v in (("data", data), ("target", target), ("batch size", batch_size), ("learning rate", lr),
-                                        ("optimizer", optimizer), ("seed", seed)) if v is not None]
+        changed = [
+            name
+            for name, v in (
+                ("data", data),
+                ("target", target),
+                ("batch size", batch_size),
+                ("learning rate", lr),
+                ("optimizer", optimizer),
+                ("seed", seed),
+            )
+            if v is not None
+        ]
         if changed:
-            raise TrainError(f"a resumed run keeps its settings: {changed[0]} cannot be changed (only epochs and device)")
+            raise TrainError(
+                f"a resumed run keeps its settings: {changed[0]} cannot be changed (only epochs and device)"
+            )
         return _resume(path, project, epochs, device, cbs)
-    return _train_new(path, project, data, target, cbs, dict(epochs=epochs, batch_size=batch_size, lr=lr,
-                                                             optimizer=optimizer, device=device, seed=seed),
-                      from_run)
+    return _train_new(
+        path,
+        project,
+        data,
+        target,
+        cbs,
+        dict(
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            device=device,
+            seed=seed,
+        ),
+        from_run,
+    )
 
 
-def run_info(project_path: str | os.PathLike[str] | None, graph: Any, settings: DataSettings | None) -> dict[str, Any]:
+def run_info(
+    project_path: str | os.PathLike[str] | None, graph: Any, settings: DataSettings | None
+) -> dict[str, Any]:
     """What a run's config.json needs so that ``workbench train --resume`` can rebuild it.
 
     Set it as ``trainer.run_info`` before ``fit()`` (the GUI does the same as the CLI):
@@ -462,8 +510,11 @@ def check_resume(run: RunDir, checkpoint: Path, data_path: str | os.PathLike[str
         verify_checkpoint(checkpoint)
     except CheckpointDamaged:
         weights = intact_weights(run)
-        raise ResumeRefused(f"run {run.id} cannot be resumed: checkpoint {checkpoint.name} is damaged (checksum mismatch)",
-                            run.id, weights) from None
+        raise ResumeRefused(
+            f"run {run.id} cannot be resumed: checkpoint {checkpoint.name} is damaged (checksum mismatch)",
+            run.id,
+            weights,
+        ) from None
     recorded = run.read_fingerprint()
     if not recorded:
         return
@@ -473,8 +524,11 @@ def check_resume(run: RunDir, checkpoint: Path, data_path: str | os.PathLike[str
         raise TrainError(f"{data_path}: cannot be read ({os_error_text(e)})") from None
     change = describe_change(recorded, now, Path(data_path).name)
     if change is not None:
-        raise ResumeRefused(f"run {run.id} cannot be resumed: the dataset changed since this run started: {change}",
-                            run.id, intact_weights(run))
+        raise ResumeRefused(
+            f"run {run.id} cannot be resumed: the dataset changed since this run started: {change}",
+            run.id,
+            intact_weights(run),
+        )
 
 
 def find_run(project_path: str | os.PathLike[str], run_id: str) -> RunDir:
@@ -507,11 +561,15 @@ def load_initial_weights(model: Any, checkpoint: Path) -> int:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         first = (str(e).strip().splitlines() or [""])[0]
-        raise TrainError(f"the weights in {checkpoint.name} do not fit the model (was the model edited?): {first}") from None
+        raise TrainError(
+            f"the weights in {checkpoint.name} do not fit the model (was the model edited?): {first}"
+        ) from None
     return int(state.get("epoch", 0))
 
 
-def _resolve_data(project: Project, path: Path, data: str | os.PathLike[str] | None, target: str | None) -> tuple[DataSettings, Source, list[str], bool]:
+def _resolve_data(
+    project: Project, path: Path, data: str | os.PathLike[str] | None, target: str | None
+) -> tuple[DataSettings, Source, list[str], bool]:
     """The dataset settings and source; a new dataset or target is stored in the project."""
     from workbench.core.graph import GraphError
     from workbench.data import DataError, open_dataset
@@ -534,7 +592,9 @@ def _resolve_data(project: Project, path: Path, data: str | os.PathLike[str] | N
                 settings = default_settings(source, target)
         else:
             if current is None:
-                raise TrainError(f"{path.name} has no dataset: pass --data PATH, or attach one with 'workbench data attach {path.name} PATH'")
+                raise TrainError(
+                    f"{path.name} has no dataset: pass --data PATH, or attach one with 'workbench data attach {path.name} PATH'"
+                )
             settings = current
             if target is not None:
                 settings.target = target
@@ -551,8 +611,15 @@ def _resolve_data(project: Project, path: Path, data: str | os.PathLike[str] | N
         raise TrainError(f"the model cannot be fitted to the data: {e}") from None
 
 
-def _train_new(path: Path, project: Project, data: Any, target: str | None, cbs: list[Callback], overrides: dict[str, Any],
-               from_run: str | None = None) -> RunResult:
+def _train_new(
+    path: Path,
+    project: Project,
+    data: Any,
+    target: str | None,
+    cbs: list[Callback],
+    overrides: dict[str, Any],
+    from_run: str | None = None,
+) -> RunResult:
     from workbench.engine.config import TrainConfig
     from workbench.engine.session import new_session
 
@@ -563,21 +630,36 @@ def _train_new(path: Path, project: Project, data: Any, target: str | None, cbs:
             raise TrainError(f"run {from_run} has no intact checkpoint to start a new run from")
     settings, source, notes, changed = _resolve_data(project, path, data, target)
     config = TrainConfig.from_dict(project.training, **overrides)
-    session = new_session(path, project.graph, settings, config, cbs, source=source, init_from=weights, from_run=from_run,
-                          before_run=(lambda: _save(project, path)) if changed else None)
+    session = new_session(
+        path,
+        project.graph,
+        settings,
+        config,
+        cbs,
+        source=source,
+        init_from=weights,
+        from_run=from_run,
+        before_run=(lambda: _save(project, path)) if changed else None,
+    )
     session.notes[:0] = notes
     return _fit(session)
 
 
-def _resume(path: Path, project: Project, epochs: int | None, device: str | None, cbs: list[Callback]) -> RunResult:
+def _resume(
+    path: Path, project: Project, epochs: int | None, device: str | None, cbs: list[Callback]
+) -> RunResult:
     from workbench.engine.session import continued_session
 
     settled = settle_interrupted_runs(path)
     run = find_unfinished_run(path)
     if run is None:
         if settled:
-            raise TrainError(f"{path.name} has no run to resume: run {settled[-1]} was {NO_CHECKPOINT} (it is now marked failed)")
-        raise TrainError(f"{path.name} has no unfinished run to resume (runs are kept in {runs_root(path).name}/)")
+            raise TrainError(
+                f"{path.name} has no run to resume: run {settled[-1]} was {NO_CHECKPOINT} (it is now marked failed)"
+            )
+        raise TrainError(
+            f"{path.name} has no unfinished run to resume (runs are kept in {runs_root(path).name}/)"
+        )
     checkpoint = run.resume_checkpoint()
     assert checkpoint is not None
     return _fit(continued_session(path, run, checkpoint, cbs, epochs=epochs, device=device))

@@ -74,7 +74,12 @@ class Session:
         if self.continued:
             return {"status": "running", "resumed": _now()}
         start = {"from_run": dict(self.from_run)} if self.from_run is not None else {}
-        return {"status": "running", "started": self.started, "training": self.trainer.config.to_dict(), **start}
+        return {
+            "status": "running",
+            "started": self.started,
+            "training": self.trainer.config.to_dict(),
+            **start,
+        }
 
     def fit(self) -> FitResult:
         """Train; raises TrainError (or KeyboardInterrupt) after the run folder recorded the failure."""
@@ -116,8 +121,12 @@ def run_entry(
     from_run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The fields of a project's runs entry for a run that ended (``ended`` is now unless given)."""
-    fields: dict[str, Any] = {"status": status, "message": message, "epochs": epochs,
-                              "ended": _now() if ended is None else ended}
+    fields: dict[str, Any] = {
+        "status": status,
+        "message": message,
+        "epochs": epochs,
+        "ended": _now() if ended is None else ended,
+    }
     if started is not None:
         fields["started"] = started
     if training:
@@ -147,7 +156,13 @@ def record_run(project_path: str | os.PathLike[str], run: RunDir, fields: dict[s
         raise TrainError(str(e)) from None
 
 
-def update_runs(runs: list[dict[str, Any]], run_id: str, run_dir: Path, project_path: Path | None, fields: dict[str, Any]) -> None:
+def update_runs(
+    runs: list[dict[str, Any]],
+    run_id: str,
+    run_dir: Path,
+    project_path: Path | None,
+    fields: dict[str, Any],
+) -> None:
     """Add or update run ``run_id``'s entry in a runs list (the path relative to the project where it can be)."""
     for entry in runs:
         if entry.get("id") == run_id:
@@ -327,18 +342,24 @@ def continued_session(
         graph = Graph.from_dict(info["graph"])
         settings = DataSettings.from_dict(info["data"])
     except (KeyError, TypeError, GraphError, DataError) as e:
-        raise TrainError(f"run {run.id} cannot be {verb}: its config.json is incomplete ({e})") from None
+        raise TrainError(
+            f"run {run.id} cannot be {verb}: its config.json is incomplete ({e})"
+        ) from None
     if device is not None:
         resolve(device)
     if Path(settings.path).exists():  # a missing dataset is reported when it is opened
-        check_resume(run, checkpoint, settings.path)  # a damaged checkpoint or changed data: refused
+        check_resume(
+            run, checkpoint, settings.path
+        )  # a damaged checkpoint or changed data: refused
     prepared = prepare(settings, log=log, progress=progress, cancelled=cancelled)
     model = compile_model(graph)
     if more_epochs is not None:
         from workbench.engine.checkpoint import load_checkpoint
 
         epochs = int(load_checkpoint(checkpoint)["epoch"]) + more_epochs
-    trainer = Trainer.from_checkpoint(model, prepared, checkpoint, callbacks, run.path, epochs=epochs, device=device)
+    trainer = Trainer.from_checkpoint(
+        model, prepared, checkpoint, callbacks, run.path, epochs=epochs, device=device
+    )
     if more_epochs is not None:
         log(f"Continuing run {run.id} for {more_epochs} more epoch(s)")
     return Session(Path(project_path), run, trainer, list(prepared.notes), continued=True)

@@ -114,7 +114,9 @@ class MetricsLogger(Callback):
                 for row in trainer.history:
                     f.write(json.dumps(clean_json(row)) + "\n")
         except OSError as e:
-            raise TrainError(f"{self.path}: cannot write the metrics file ({os_error_text(e)})") from None
+            raise TrainError(
+                f"{self.path}: cannot write the metrics file ({os_error_text(e)})"
+            ) from None
 
     def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         """Append the epoch's line."""
@@ -129,7 +131,9 @@ class ProgressBar(Callback):
     metrics once they are known.
     """
 
-    def __init__(self, stream: IO[str] | None = None, width: int = 24, interval: float = 0.1) -> None:
+    def __init__(
+        self, stream: IO[str] | None = None, width: int = 24, interval: float = 0.1
+    ) -> None:
         self.stream = stream
         self.width = width
         self.interval = interval
@@ -146,8 +150,11 @@ class ProgressBar(Callback):
         isatty = getattr(self._out, "isatty", None)
         self._tty = bool(isatty and isatty())
         start = f", continuing after epoch {trainer.epoch}" if trainer.epoch else ""
-        print(f"training on {trainer.device} for {trainer.config.epochs} epochs{start}: "
-              f"{trainer.num_train:,} training samples, {trainer.batches_per_epoch} batches per epoch", file=self._out)
+        print(
+            f"training on {trainer.device} for {trainer.config.epochs} epochs{start}: "
+            f"{trainer.num_train:,} training samples, {trainer.batches_per_epoch} batches per epoch",
+            file=self._out,
+        )
         for note in trainer.notes:
             print(f"note: {note}", file=self._out)
 
@@ -169,8 +176,10 @@ class ProgressBar(Callback):
         elapsed = now - self._start
         rate = done * trainer.config.batch_size / elapsed if elapsed > 0 else 0.0
         eta = elapsed / done * (total - done)
-        line = (f"\repoch {trainer.current_epoch}/{trainer.config.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
-                f"{done}/{total}  {rate:,.0f} samples/s  ETA {_clock(eta)}")
+        line = (
+            f"\repoch {trainer.current_epoch}/{trainer.config.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
+            f"{done}/{total}  {rate:,.0f} samples/s  ETA {_clock(eta)}"
+        )
         self._out.write(line)
         self._out.flush()
 
@@ -218,11 +227,17 @@ class BestWeights(Callback):
         if best is None or (value > best + delta if maximize else value < best - delta):
             trainer.best_value, trainer.best_epoch = float(value), int(metrics["epoch"])
             if trainer.run is None and trainer.config.restore_best:
-                self._best_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+                self._best_state = {
+                    k: v.detach().clone() for k, v in trainer.model.state_dict().items()
+                }
 
     def on_fit_end(self, trainer: Trainer) -> None:
         """Load the best epoch's weights when configured, and say so in the run's message."""
-        if trainer.run is None and trainer.config.restore_best and trainer.best_epoch not in (None, trainer.epoch):
+        if (
+            trainer.run is None
+            and trainer.config.restore_best
+            and trainer.best_epoch not in (None, trainer.epoch)
+        ):
             # kept for extend(): the run continues from its last epoch, not from the best one
             trainer.last_state = copy.deepcopy(trainer.state_dict())
         if self._restore(trainer):
@@ -252,7 +267,11 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         """Set ``trainer.stopped_early`` when the patience has run out."""
         cfg = trainer.config
-        if cfg.early_stop and trainer.best_epoch is not None and trainer.epoch - trainer.best_epoch >= cfg.patience:
+        if (
+            cfg.early_stop
+            and trainer.best_epoch is not None
+            and trainer.epoch - trainer.best_epoch >= cfg.patience
+        ):
             trainer.stopped_early = True
 
 
@@ -312,8 +331,13 @@ class RunRecorder(Callback):
         if isinstance(fingerprint, dict) and not run.fingerprint_path.exists():
             run.write_fingerprint(fingerprint)  # the data as the run first saw it
         run.write_metrics(trainer.history)  # a resumed run drops rows after its checkpoint
-        run.write_status("running", f"epoch {trainer.epoch} of {trainer.config.epochs}",
-                         epoch=trainer.epoch, epochs=trainer.config.epochs, pid=os.getpid())
+        run.write_status(
+            "running",
+            f"epoch {trainer.epoch} of {trainer.config.epochs}",
+            epoch=trainer.epoch,
+            epochs=trainer.config.epochs,
+            pid=os.getpid(),
+        )
 
     def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         """Append the epoch's row to the metrics log (before its checkpoints are written)."""
@@ -330,14 +354,26 @@ class RunRecorder(Callback):
     def on_fit_end(self, trainer: Trainer) -> None:
         """Write how the run ended."""
         if trainer.run is not None:
-            trainer.run.write_status(trainer.status, trainer.message, epoch=trainer.epoch, epochs=trainer.config.epochs,
-                                     best_epoch=trainer.best_epoch, best_value=trainer.best_value, monitor=trainer.monitor)
+            trainer.run.write_status(
+                trainer.status,
+                trainer.message,
+                epoch=trainer.epoch,
+                epochs=trainer.config.epochs,
+                best_epoch=trainer.best_epoch,
+                best_value=trainer.best_value,
+                monitor=trainer.monitor,
+            )
 
     def on_exception(self, trainer: Trainer, error: BaseException) -> None:
         """Write the failed (or stopped) status."""
         if trainer.run is not None:
             with contextlib.suppress(Exception):
-                trainer.run.write_status(trainer.status, trainer.message, epoch=trainer.epoch, epochs=trainer.config.epochs)
+                trainer.run.write_status(
+                    trainer.status,
+                    trainer.message,
+                    epoch=trainer.epoch,
+                    epochs=trainer.config.epochs,
+                )
 
 
 def _clock(seconds: float) -> str:
@@ -416,8 +452,17 @@ def _first_line(e: BaseException) -> str:
 
 
 _SHAPE_HINTS = (
-    "shape", "size mismatch", "must match the size", "Expected input batch_size", "expected input",
-    "mat1 and mat2", "channels", "dimension", "out of bounds", "Target", "expected scalar type",
+    "shape",
+    "size mismatch",
+    "must match the size",
+    "Expected input batch_size",
+    "expected input",
+    "mat1 and mat2",
+    "channels",
+    "dimension",
+    "out of bounds",
+    "Target",
+    "expected scalar type",
 )
 
 
@@ -456,7 +501,9 @@ class Trainer:
         self.config.validate()
         self.run = RunDir(run_dir) if run_dir is not None else None
         # the metrics row is written before the checkpoints, the status once last.pt is written
-        recording: list[Callback] = [RunRecorder(), ModelCheckpoint()] if self.run is not None else []
+        recording: list[Callback] = (
+            [RunRecorder(), ModelCheckpoint()] if self.run is not None else []
+        )
         #: The callbacks in the order their hooks run: the run's own (best weights, early
         #: stopping, checkpoints, the run record), then the caller's.
         self.callbacks: list[Callback] = [BestWeights(), EarlyStopping(), *recording, *callbacks]
@@ -540,7 +587,9 @@ class Trainer:
     def drop_last(self) -> bool:
         """Drop a final batch of one sample when the model has batch norm (it cannot train on one)."""
         if self._has_batch_norm is None:
-            self._has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
+            self._has_batch_norm = any(
+                isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules()
+            )
         bs = self.config.batch_size
         return self._has_batch_norm and self.num_train > bs and self.num_train % bs == 1
 
@@ -571,7 +620,10 @@ class Trainer:
         """The keys of a metrics-log row, in order."""
         names = self.config.metric_names(self.prepared.task)
         keys = ["epoch", "train_loss", "val_loss"]
-        keys += [f"val_top{self.config.top_k}_accuracy" if n == "top_k_accuracy" else f"val_{n}" for n in names]
+        keys += [
+            f"val_top{self.config.top_k}_accuracy" if n == "top_k_accuracy" else f"val_{n}"
+            for n in names
+        ]
         return [*keys, "lr", "epoch_seconds", "samples_per_s"]
 
     # --- checkpoints -----------------------------------------------------------------------
@@ -696,17 +748,25 @@ class Trainer:
                 self._fail(e, "interrupted", status="stopped", convert=False)
                 raise
             except _NonFinite as e:
-                hint = (f"lower the learning rate (now {self.lr:g}), normalise the inputs, "
-                        "or turn on gradient clipping")
+                hint = (
+                    f"lower the learning rate (now {self.lr:g}), normalise the inputs, "
+                    "or turn on gradient clipping"
+                )
                 what = "NaN" if math.isnan(e.value) else "infinite"
-                where = f"at epoch {e.epoch}, batch {e.batch}" if e.what == "loss" else f"at epoch {e.epoch}"
+                where = (
+                    f"at epoch {e.epoch}, batch {e.batch}"
+                    if e.what == "loss"
+                    else f"at epoch {e.epoch}"
+                )
                 msg = f"{e.what} became {what} {where}: {hint}"
                 raise self._fail(e, msg) from e
             except torch.OutOfMemoryError as e:
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-                msg = (f"out of memory on {self.device} {self._where()}: "
-                       f"lower the batch size (now {self.config.batch_size}) or make the model smaller")
+                msg = (
+                    f"out of memory on {self.device} {self._where()}: "
+                    f"lower the batch size (now {self.config.batch_size}) or make the model smaller"
+                )
                 raise self._fail(e, msg) from e
             except TrainError as e:
                 error = self._fail(e, str(e))
@@ -714,7 +774,9 @@ class Trainer:
                     raise
                 raise error from e
             except (FileNotFoundError, PermissionError) as e:
-                raise self._fail(e, f"a data file could not be read {self._where()}: {_first_line(e)}") from e
+                raise self._fail(
+                    e, f"a data file could not be read {self._where()}: {_first_line(e)}"
+                ) from e
             except (RuntimeError, ValueError, IndexError, OSError) as e:
                 text = _first_line(e)
                 if any(h.lower() in text.lower() for h in _SHAPE_HINTS):
@@ -723,7 +785,9 @@ class Trainer:
                     msg = f"training failed {self._where()}: {text}"
                 raise self._fail(e, msg) from e
             except BaseException as e:  # a programming error: record it, then let it show
-                self._fail(e, f"training failed: {type(e).__name__}: {_first_line(e)}", convert=False)
+                self._fail(
+                    e, f"training failed: {type(e).__name__}: {_first_line(e)}", convert=False
+                )
                 raise
 
     def _where(self) -> str:
@@ -767,7 +831,9 @@ class Trainer:
     def _setup(self) -> None:
         cfg, prep, dev = self.config, self.prepared, self.device
         if len(prep.train) == 0:
-            raise TrainError("the training split is empty: lower the validation and test ratios or add data")
+            raise TrainError(
+                "the training split is empty: lower the validation and test ratios or add data"
+            )
         resuming = self._pending_state is not None
         if not resuming:
             seed_everything(self.seed)
@@ -784,26 +850,48 @@ class Trainer:
             self.loss_fn = standardized_loss(self.loss_fn, *self.target_scale)
         self._check_model_fits()
         if self.monitor not in self.metric_keys():
-            raise TrainError(f"cannot monitor '{cfg.monitor}': this run reports {', '.join(k for k in self.metric_keys() if 'loss' in k or k.startswith('val_'))}")
+            raise TrainError(
+                f"cannot monitor '{cfg.monitor}': this run reports {', '.join(k for k in self.metric_keys() if 'loss' in k or k.startswith('val_'))}"
+            )
         self.optimizer = make_optimizer(self.model.parameters(), cfg)
         self.schedule = LRSchedule(self.optimizer, cfg, self.batches_per_epoch)
         self._autocast: torch.dtype | None = None
         self.scaler = None
         if cfg.amp != "off":
             if dev.type != "cuda":
-                self.notes.append(f"mixed precision ({cfg.amp}) needs a CUDA GPU; training on {dev} in float32")
+                self.notes.append(
+                    f"mixed precision ({cfg.amp}) needs a CUDA GPU; training on {dev} in float32"
+                )
             elif cfg.amp == "bf16":
                 if not torch.cuda.is_bf16_supported():
-                    raise TrainError(f"{torch.cuda.get_device_name(dev)} does not support bf16: use fp16 or off")
+                    raise TrainError(
+                        f"{torch.cuda.get_device_name(dev)} does not support bf16: use fp16 or off"
+                    )
                 self._autocast = torch.bfloat16
             else:
                 self._autocast = torch.float16
                 self.scaler = torch.amp.GradScaler("cuda")
-        self._l1_params = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2] if cfg.l1 > 0 else []
-        self._clip_params = [p for p in self.model.parameters() if p.requires_grad] if cfg.grad_clip > 0 else []
-        self._batch_hooks = [cb.on_batch_end for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        self._l1_params = (
+            [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2]
+            if cfg.l1 > 0
+            else []
+        )
+        self._clip_params = (
+            [p for p in self.model.parameters() if p.requires_grad] if cfg.grad_clip > 0 else []
+        )
+        self._batch_hooks = [
+            cb.on_batch_end
+            for cb in self.callbacks
+            if type(cb).on_batch_end is not Callback.on_batch_end
+        ]
         self._metrics = MetricAccumulator(
-            prep.task, cfg.metric_names(prep.task), prep.num_classes, cfg.top_k, dev, self.multi_label, self.target_scale
+            prep.task,
+            cfg.metric_names(prep.task),
+            prep.num_classes,
+            cfg.top_k,
+            dev,
+            self.multi_label,
+            self.target_scale,
         )
         self._watch = _FiniteWatch(dev)
         if resuming:
@@ -821,13 +909,19 @@ class Trainer:
         Returns the data and whether its batches need copying to the device.
         """
         if isinstance(data, TensorData):
-            if data.x.device == self.device or (self.device.type == "cpu" and data.x.device.type == "cpu"):
+            if data.x.device == self.device or (
+                self.device.type == "cpu" and data.x.device.type == "cpu"
+            ):
                 return data, False
             if self.device.type == "cuda" and data.x.device.type == "cpu":
-                size = data.x.element_size() * data.x.numel() + data.y.element_size() * data.y.numel()
+                size = (
+                    data.x.element_size() * data.x.numel() + data.y.element_size() * data.y.numel()
+                )
                 free, _total = torch.cuda.mem_get_info(self.device)
                 if size > free // 2:
-                    self.notes.append(f"the data ({size / 1e9:.1f} GB) does not fit on {self.device}; batches are copied per step")
+                    self.notes.append(
+                        f"the data ({size / 1e9:.1f} GB) does not fit on {self.device}; batches are copied per step"
+                    )
                     return data, True
             return data.to(self.device), False
         return data, self.device.type != "cpu"
@@ -852,7 +946,10 @@ class Trainer:
         was_training = self.model.training
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         try:
-            with torch.random.fork_rng(devices=devices), torch.no_grad():  # leaves the random states alone
+            with (
+                torch.random.fork_rng(devices=devices),
+                torch.no_grad(),
+            ):  # leaves the random states alone
                 x, _y = next(iter(data.iter_batches(2)))
                 if x.device != self.device:
                     x = x.to(self.device)
@@ -883,9 +980,13 @@ class Trainer:
         try:
             self.model.load_state_dict(state["model"])
         except RuntimeError as e:
-            raise TrainError(f"the checkpoint does not match the model (was the model edited?): {_first_line(e)}") from None
+            raise TrainError(
+                f"the checkpoint does not match the model (was the model edited?): {_first_line(e)}"
+            ) from None
         # The implementation flags (fused, foreach) suit this device, not the checkpoint's.
-        flags: list[dict[str, Any]] = [{k: g[k] for k in ("fused", "foreach") if k in g} for g in self.optimizer.param_groups]
+        flags: list[dict[str, Any]] = [
+            {k: g[k] for k in ("fused", "foreach") if k in g} for g in self.optimizer.param_groups
+        ]
         self.optimizer.load_state_dict(state["optimizer"])
         for group, kept in zip(self.optimizer.param_groups, flags, strict=True):
             group.update(kept)
@@ -921,7 +1022,9 @@ class Trainer:
         self._watch.reset()
         model.train()
         sched.apply(step)
-        batches = self.train_data.iter_batches(self.config.batch_size, shuffle=True, generator=self.generator, drop_last=self.drop_last)
+        batches = self.train_data.iter_batches(
+            self.config.batch_size, shuffle=True, generator=self.generator, drop_last=self.drop_last
+        )
         for i, (x, y) in enumerate(batches):
             if self._stop or self._pause:
                 paused += self._wait_if_paused()
@@ -959,7 +1062,9 @@ class Trainer:
             self.global_step, self.batch = step, i + 1
             for hook in hooks:
                 hook(self, i, loss)
-            if (i + 1) % FINITE_CHECK_EVERY == 0 and self._watch.check(losses[-FINITE_CHECK_EVERY:]):
+            if (i + 1) % FINITE_CHECK_EVERY == 0 and self._watch.check(
+                losses[-FINITE_CHECK_EVERY:]
+            ):
                 self._raise_non_finite(losses, epoch)
         train_seconds = time.perf_counter() - t0 - paused
         lr = self.lr
@@ -982,7 +1087,11 @@ class Trainer:
             self.call_hook("on_validation_end", val)
             row.update(val)
         seconds = time.perf_counter() - t0 - paused
-        row.update(lr=lr, epoch_seconds=seconds, samples_per_s=n / train_seconds if train_seconds > 0 else 0.0)
+        row.update(
+            lr=lr,
+            epoch_seconds=seconds,
+            samples_per_s=n / train_seconds if train_seconds > 0 else 0.0,
+        )
         self.phase = "epoch_end"
         self._end_epoch(row)
 
@@ -1047,16 +1156,24 @@ class Trainer:
             best = f"; best {self.monitor} {self.best_value:.4g} at epoch {self.best_epoch}"
         if self._stop:
             self.status = "stopped"
-            where = f"epoch {self.current_epoch}, batch {self.batch}" if self.current_epoch else "the start"
+            where = (
+                f"epoch {self.current_epoch}, batch {self.batch}"
+                if self.current_epoch
+                else "the start"
+            )
             self.message = f"stopped at {where}{best}"
         elif self.stopped_early:
             self.status = "finished"
-            self.message = (f"stopped early after epoch {self.epoch}: {self.monitor} has not improved "
-                            f"for {cfg.patience} epoch(s){best}")
+            self.message = (
+                f"stopped early after epoch {self.epoch}: {self.monitor} has not improved "
+                f"for {cfg.patience} epoch(s){best}"
+            )
         else:
             self.status = "finished"
             self.message = f"finished {self.epoch} epoch(s){best}"
-        self.call_hook("on_fit_end")  # BestWeights may restore the best epoch and add to the message
+        self.call_hook(
+            "on_fit_end"
+        )  # BestWeights may restore the best epoch and add to the message
         return FitResult(
             status=self.status,
             message=self.message,
@@ -1070,7 +1187,9 @@ class Trainer:
             final=dict(self.history[-1]) if self.history else {},
         )
 
-    def _fail(self, error: BaseException, message: str, status: str = "failed", convert: bool = True) -> TrainError:
+    def _fail(
+        self, error: BaseException, message: str, status: str = "failed", convert: bool = True
+    ) -> TrainError:
         """Record a failed (or interrupted) run and tell the callbacks; returns the TrainError to raise.
 
         ``on_exception`` receives that TrainError (its ``__cause__`` is the original error),
@@ -1081,9 +1200,15 @@ class Trainer:
             with contextlib.suppress(Exception):  # keep the model usable: the last good weights
                 state = load_checkpoint(self.run.last, self.device)
                 self.model.load_state_dict(state["model"])
-                self.message = message = f"{message} (the last good checkpoint, epoch {state['epoch']}, is kept)"
+                self.message = message = (
+                    f"{message} (the last good checkpoint, epoch {state['epoch']}, is kept)"
+                )
         reported: BaseException = error
-        result = error if isinstance(error, TrainError) and str(error) == message else TrainError(message)
+        result = (
+            error
+            if isinstance(error, TrainError) and str(error) == message
+            else TrainError(message)
+        )
         if result is not error:
             result.__cause__ = error
         if convert:

@@ -49,7 +49,10 @@ _DTYPES: dict[str, torch.dtype] = {
 def _quiet() -> Iterator[io.StringIO]:
     """Keep the exporter's prints, warnings and info logs off the console."""
     buf = io.StringIO()
-    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "torch.fx")]
+    loggers = [
+        logging.getLogger(n)
+        for n in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "torch.fx")
+    ]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)
@@ -69,7 +72,9 @@ def _torch_dtype(dtype: str | torch.dtype) -> torch.dtype:
     try:
         return _DTYPES[dtype]
     except KeyError:
-        raise ExportError(f"unsupported input dtype '{dtype}' (known: {', '.join(_DTYPES)})") from None
+        raise ExportError(
+            f"unsupported input dtype '{dtype}' (known: {', '.join(_DTYPES)})"
+        ) from None
 
 
 def _vocab(model: nn.Module) -> int:
@@ -85,13 +90,17 @@ def _sequence_blockers(model: nn.Module) -> list[str]:
     found = []
     for name, m in model.named_modules():
         if isinstance(m, PositionalEncoding) and m.kind == "learned":
-            found.append(f"{name or 'model'} (PositionalEncoding, a learned table of length {m.length})")
+            found.append(
+                f"{name or 'model'} (PositionalEncoding, a learned table of length {m.length})"
+            )
         elif isinstance(m, Reshape):
             found.append(f"{name or 'model'} ({type(m).__name__})")
     return found
 
 
-def _sample(shape: Sequence[int], dtype: torch.dtype, vocab: int, gen: torch.Generator) -> torch.Tensor:
+def _sample(
+    shape: Sequence[int], dtype: torch.dtype, vocab: int, gen: torch.Generator
+) -> torch.Tensor:
     if dtype.is_floating_point:
         return torch.randn(*shape, generator=gen).to(dtype)
     return torch.randint(0, vocab, tuple(shape), generator=gen, dtype=dtype)
@@ -149,7 +158,9 @@ def export_onnx(
 
     start = time.perf_counter()
     if not MIN_OPSET <= int(opset) <= MAX_OPSET:
-        raise ExportError(f"opset {opset} is not supported: the exporter writes opsets {MIN_OPSET} to {MAX_OPSET}")
+        raise ExportError(
+            f"opset {opset} is not supported: the exporter writes opsets {MIN_OPSET} to {MAX_OPSET}"
+        )
     target = Path(path)
     shape = [int(s) for s in input_shape]
     dtype = _torch_dtype(input_dtype)
@@ -169,7 +180,9 @@ def export_onnx(
 
     size = sum(t.numel() * t.element_size() for t in net.state_dict().values())
     if size > MAX_BYTES:
-        raise ExportError(f"the model's weights take {size / 1024**3:.1f} GiB; a single .onnx file holds under 2 GiB")
+        raise ExportError(
+            f"the model's weights take {size / 1024**3:.1f} GiB; a single .onnx file holds under 2 GiB"
+        )
 
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     axes: dict[int, Any] = {0: batch}
@@ -209,7 +222,9 @@ def export_onnx(
         except Exception as e:
             if 1 not in axes:
                 raise
-            notes.append(f"the sequence length stays {seq_len}: it cannot be symbolic ({one_line(e)})")
+            notes.append(
+                f"the sequence length stays {seq_len}: it cannot be symbolic ({one_line(e)})"
+            )
             del axes[1], dynamic_axes[1]
             program = _export(axes)
     except ExportError:
@@ -222,7 +237,9 @@ def export_onnx(
     proto = program.model_proto
     written = [o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")]
     if written != [opset]:
-        raise ExportError(f"the exporter wrote opset {written[0] if written else '?'} instead of {opset}")
+        raise ExportError(
+            f"the exporter wrote opset {written[0] if written else '?'} instead of {opset}"
+        )
     if not proto.graph.input:
         raise ExportError("the exported graph has no input")
     input_name = proto.graph.input[0].name
@@ -231,10 +248,14 @@ def export_onnx(
         if axis < len(exported) and not exported[axis].dim_param:
             # the exporter specialised the axis (e.g. an RNN unrolled over its steps)
             what = "batch size" if axis == 0 else "sequence length"
-            notes.append(f"the {what} stays {exported[axis].dim_value}: the exported graph fixes it (e.g. an RNN unrolled over its steps)")
+            notes.append(
+                f"the {what} stays {exported[axis].dim_value}: the exported graph fixes it (e.g. an RNN unrolled over its steps)"
+            )
             del axes[axis], dynamic_axes[axis]
     if 0 not in axes:
-        raise ExportError("the batch axis could not be kept symbolic; the model fixes the batch size")
+        raise ExportError(
+            "the batch axis could not be kept symbolic; the model fixes the batch size"
+        )
     dims: list[str | int] = [dynamic_axes.get(i + 1, s) for i, s in enumerate(shape)]
     props = {
         "input_name": input_name,
@@ -260,7 +281,9 @@ def export_onnx(
         try:
             onnx.save_model(proto, tmp)
         except Exception as e:
-            raise ExportError(f"{target}: the ONNX file cannot be written ({one_line(e)})") from None
+            raise ExportError(
+                f"{target}: the ONNX file cannot be written ({one_line(e)})"
+            ) from None
         try:
             onnx.checker.check_model(tmp, full_check=True)
         except Exception as e:
@@ -270,7 +293,9 @@ def export_onnx(
             options = ort.SessionOptions()
             options.log_severity_level = 3
             with open(tmp, "rb") as f:
-                session = ort.InferenceSession(f.read(), options, providers=["CPUExecutionProvider"])
+                session = ort.InferenceSession(
+                    f.read(), options, providers=["CPUExecutionProvider"]
+                )
         except Exception as e:
             raise ExportError(f"onnxruntime cannot load the file: {one_line(e)}") from None
 
@@ -291,11 +316,21 @@ def export_onnx(
                 except Exception as e:
                     raise ExportError(f"onnxruntime fails at batch {n}: {one_line(e)}") from None
                 if len(got) != len(expected):
-                    raise ExportError(f"onnxruntime returns {len(got)} outputs, torch {len(expected)}")
+                    raise ExportError(
+                        f"onnxruntime returns {len(got)} outputs, torch {len(expected)}"
+                    )
                 for a, b in zip(got, expected, strict=True):
                     if np.shape(a) != np.shape(b):
-                        raise ExportError(f"at batch {n}, onnxruntime gives shape {list(np.shape(a))}, torch {list(np.shape(b))}")
-                    diff = float(np.max(np.abs(np.asarray(a, dtype=np.float64) - b.astype(np.float64)))) if b.size else 0.0
+                        raise ExportError(
+                            f"at batch {n}, onnxruntime gives shape {list(np.shape(a))}, torch {list(np.shape(b))}"
+                        )
+                    diff = (
+                        float(
+                            np.max(np.abs(np.asarray(a, dtype=np.float64) - b.astype(np.float64)))
+                        )
+                        if b.size
+                        else 0.0
+                    )
                     if math.isnan(diff):
                         diff = math.inf
                     worst = max(worst, diff)

@@ -25,7 +25,14 @@ op: Any = opset18  # onnxscript's typed signatures do not fit values traced at e
 
 
 @torch.library.custom_op("workbench::rnn", mutates_args=())
-def rnn(x: torch.Tensor, params: list[torch.Tensor], hidden: int, num_layers: int, bidirectional: bool, relu: bool) -> torch.Tensor:
+def rnn(
+    x: torch.Tensor,
+    params: list[torch.Tensor],
+    hidden: int,
+    num_layers: int,
+    bidirectional: bool,
+    relu: bool,
+) -> torch.Tensor:
     """A batch-first Elman RNN's outputs (N, T, hidden * directions), from zero state."""
     dirs = 2 if bidirectional else 1
     hx = torch.zeros(num_layers * dirs, x.shape[0], hidden, dtype=x.dtype, device=x.device)
@@ -36,11 +43,20 @@ def rnn(x: torch.Tensor, params: list[torch.Tensor], hidden: int, num_layers: in
 
 
 @rnn.register_fake
-def _rnn_fake(x: torch.Tensor, params: list[torch.Tensor], hidden: int, num_layers: int, bidirectional: bool, relu: bool) -> torch.Tensor:
+def _rnn_fake(
+    x: torch.Tensor,
+    params: list[torch.Tensor],
+    hidden: int,
+    num_layers: int,
+    bidirectional: bool,
+    relu: bool,
+) -> torch.Tensor:
     return x.new_empty(x.shape[0], x.shape[1], hidden * (2 if bidirectional else 1))
 
 
-def _onnx_rnn(x: Any, params: Any, hidden: int, num_layers: int, bidirectional: bool, relu: bool) -> Any:
+def _onnx_rnn(
+    x: Any, params: Any, hidden: int, num_layers: int, bidirectional: bool, relu: bool
+) -> Any:
     """``workbench::rnn`` as ONNX ``RNN`` operators, one per layer (seq-first inside)."""
     dirs = 2 if bidirectional else 1
     per_dir = 4 if len(params) == 4 * num_layers * dirs else 2
@@ -66,7 +82,9 @@ def _onnx_rnn(x: Any, params: Any, hidden: int, num_layers: int, bidirectional: 
         else:
             y, _ = op.RNN(current, w, r, **attrs)
         y = op.Transpose(y, perm=[0, 2, 1, 3])  # (T, dirs, N, H) -> (T, N, dirs, H)
-        current = op.Reshape(y, op.Concat(op.Shape(y, start=0, end=2), op.Constant(value_ints=[-1]), axis=0))
+        current = op.Reshape(
+            y, op.Concat(op.Shape(y, start=0, end=2), op.Constant(value_ints=[-1]), axis=0)
+        )
     return op.Transpose(current, perm=[1, 0, 2])
 
 

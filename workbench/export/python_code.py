@@ -440,9 +440,7 @@ def model_source(graph: Graph, class_name: str = "Model") -> str:
 # everything that varies goes into config.json beside them (see _train_document).
 
 #: The standalone modules an export with a training script gets, by file name.
-TRAIN_MODULES = tuple(
-    sorted(p.name for p in Path(standalone.__file__).parent.glob("train*.py"))
-)
+TRAIN_MODULES = tuple(sorted(p.name for p in Path(standalone.__file__).parent.glob("train*.py")))
 #: The kinds of dataset train.py can read, by ``preprocessing["kind"]``.
 KINDS = tuple(READERS)
 
@@ -682,7 +680,10 @@ def _verify(graph: Graph, state_dict: Mapping[str, torch.Tensor], folder: Path) 
         module.__file__ = str(source_path)
         sys.modules[name] = module
         try:
-            exec(compile(source_path.read_text(encoding="utf-8"), str(source_path), "exec"), module.__dict__)
+            exec(
+                compile(source_path.read_text(encoding="utf-8"), str(source_path), "exec"),
+                module.__dict__,
+            )
         finally:
             sys.modules.pop(name, None)
         model = module.Model()

@@ -44,7 +44,9 @@ def quantize(float_path: Path, out: Path) -> None:
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)  # its advice to pre-process the model goes to the root logger
     try:
-        quantize_dynamic(str(float_path), str(out), op_types_to_quantize=OP_TYPES, weight_type=QuantType.QUInt8)
+        quantize_dynamic(
+            str(float_path), str(out), op_types_to_quantize=OP_TYPES, weight_type=QuantType.QUInt8
+        )
     finally:
         logging.disable(previous)
     source, model = onnx.load(str(float_path)), onnx.load(str(out))
@@ -66,12 +68,17 @@ def agreement(float_out: Any, int8_out: Any, task: str, activation: str) -> tupl
     if task == "classification":
         same = (a > 0) == (b > 0) if activation == "sigmoid" else a.argmax(1) == b.argmax(1)
         share = float(np.mean(same)) if same.size else 1.0
-        return share, f"top-1 agreement {share:.1%} with the float model (at least {MIN_AGREEMENT:.0%} required)"
+        return (
+            share,
+            f"top-1 agreement {share:.1%} with the float model (at least {MIN_AGREEMENT:.0%} required)",
+        )
     spread = a.std(axis=0)
     scale = np.where(spread > 0, spread, np.maximum(np.abs(a).mean(axis=0), 1e-12))
     rel = float(np.max(np.abs(a - b).mean(axis=0) / scale)) if a.size else 0.0
-    return rel, (f"mean abs difference {rel:.2%} of the predictions' spread "
-                 f"(at most {MAX_RELATIVE_ERROR:.0%} allowed)")
+    return rel, (
+        f"mean abs difference {rel:.2%} of the predictions' spread "
+        f"(at most {MAX_RELATIVE_ERROR:.0%} allowed)"
+    )
 
 
 def export_onnx_int8(trained: Trained, target: Path, ctx: ExportContext) -> ExportResult:
@@ -95,12 +102,18 @@ def export_onnx_int8(trained: Trained, target: Path, ctx: ExportContext) -> Expo
         try:
             quantize(float_file, staging)
         except Exception as e:  # onnxruntime's quantizer raises many kinds
-            raise ExportError(f"onnxruntime cannot quantize this model: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+            raise ExportError(
+                f"onnxruntime cannot quantize this model: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+            ) from None
         ctx.check_cancelled()
         ctx.say("comparing the int8 file's predictions with the float model's")
         info = verified.info
         try:
-            x, why = encode_samples(trained, float_file, SAMPLES) if ctx.check_samples else (None, "dataset samples not checked")
+            x, why = (
+                encode_samples(trained, float_file, SAMPLES)
+                if ctx.check_samples
+                else (None, "dataset samples not checked")
+            )
             if x is None:  # still check that the file runs and answers in the right shape
                 inp = Predictor(float_file, threads=1)
                 shape = [d if isinstance(d, int) else 4 for d in inp.input_shape[1:]]
@@ -112,11 +125,21 @@ def export_onnx_int8(trained: Trained, target: Path, ctx: ExportContext) -> Expo
         except PredictError as e:
             raise ExportError(f"the int8 file cannot predict: {e}") from None
         if int8_out.shape != float_out.shape or not np.all(np.isfinite(int8_out)):
-            raise ExportError("the int8 file's outputs differ in shape from the float file's, or are not finite")
-        figure, described = agreement(float_out, int8_out, info.task, str(info.output.get("activation", "")))
-        ok = figure >= MIN_AGREEMENT if info.task == "classification" else figure <= MAX_RELATIVE_ERROR
+            raise ExportError(
+                "the int8 file's outputs differ in shape from the float file's, or are not finite"
+            )
+        figure, described = agreement(
+            float_out, int8_out, info.task, str(info.output.get("activation", ""))
+        )
+        ok = (
+            figure >= MIN_AGREEMENT
+            if info.task == "classification"
+            else figure <= MAX_RELATIVE_ERROR
+        )
         if why == "" and not ok:
-            raise ExportError(f"on {len(x)} samples of the dataset the int8 file's {described}; the file was not kept")
+            raise ExportError(
+                f"on {len(x)} samples of the dataset the int8 file's {described}; the file was not kept"
+            )
         float_size, int8_size = float_file.stat().st_size, staging.stat().st_size
         ctx.check_cancelled()
         replace_file(staging, target)
@@ -139,9 +162,23 @@ def export_onnx_int8(trained: Trained, target: Path, ctx: ExportContext) -> Expo
         f"the float export verified first: {float_lines[1]}",
     ]
     if why:
-        notes.append(f"int8 predictions not compared on the dataset ({why}); the file runs on random inputs")
+        notes.append(
+            f"int8 predictions not compared on the dataset ({why}); the file runs on random inputs"
+        )
     else:
         lines.append(f"on {len(x)} samples of the dataset: {described}")
     lines += [ln for ln in float_lines[2:] if ln.startswith("final metrics")]
-    details = {"float_bytes": float_size, "int8_bytes": int8_size, "agreement" if info.task == "classification" else "relative_error": figure}
-    return ExportResult("onnx-int8", target, [target], lines, notes=[*trained.notes, *notes], verified=True, details=details)
+    details = {
+        "float_bytes": float_size,
+        "int8_bytes": int8_size,
+        "agreement" if info.task == "classification" else "relative_error": figure,
+    }
+    return ExportResult(
+        "onnx-int8",
+        target,
+        [target],
+        lines,
+        notes=[*trained.notes, *notes],
+        verified=True,
+        details=details,
+    )

@@ -95,7 +95,9 @@ class Trained:
         if self.run is None:
             return "untrained model (freshly initialised weights)"
         epoch = self.metrics.get("epoch")
-        which = "best" if self.checkpoint is not None and self.checkpoint.name == "best.pt" else "last"
+        which = (
+            "best" if self.checkpoint is not None and self.checkpoint.name == "best.pt" else "last"
+        )
         return f"run {self.run.id}" + (f", epoch {epoch} ({which} checkpoint)" if epoch else "")
 
 
@@ -162,7 +164,9 @@ def load_trained(
     if untrained:
         return Trained(proj, path, _compile(proj.graph))
     if path is None:
-        raise ExportError("the project has not been saved yet, so it has no runs: save and train it first")
+        raise ExportError(
+            "the project has not been saved yet, so it has no runs: save and train it first"
+        )
     runs = trained_runs(path)
     name = path.name
     if run_id:
@@ -185,7 +189,9 @@ def load_trained(
     if recorded is not None and _structure(recorded) != _structure(proj.graph):
         # the model was edited after this run: export the model as it was trained
         graph = recorded
-        notes.append(f"the model was edited after run {run.id}: this exports the model as that run trained it")
+        notes.append(
+            f"the model was edited after run {run.id}: this exports the model as that run trained it"
+        )
     model = _compile(graph)
     mismatch = _state_mismatch(state, model.state_dict())
     if mismatch:
@@ -196,7 +202,9 @@ def load_trained(
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
-        raise ExportError(f"{checkpoint}: does not fit the project's model: {one_line(e)}") from None
+        raise ExportError(
+            f"{checkpoint}: does not fit the project's model: {one_line(e)}"
+        ) from None
     status = run.read_status()
     epoch = status.get("best_epoch") if checkpoint == run.best else status.get("epoch")
     metrics = _best_row(run.read_metrics(), epoch)
@@ -226,7 +234,10 @@ def _recorded_graph(config: dict[str, Any]) -> Graph | None:
 def _structure(graph: Graph) -> Any:
     """What makes two graphs the same model: layers, their settings and the connections (not positions)."""
     d = graph.to_dict()
-    nodes = sorted((n["id"], n["type"], json.dumps(n.get("params", {}), sort_keys=True)) for n in d.get("nodes", []))
+    nodes = sorted(
+        (n["id"], n["type"], json.dumps(n.get("params", {}), sort_keys=True))
+        for n in d.get("nodes", [])
+    )
     edges = sorted(json.dumps(e, sort_keys=True) for e in d.get("edges", []))
     return nodes, edges
 
@@ -268,11 +279,21 @@ def model_info(trained: Trained) -> Any:
         target = preprocessing.get("target")
         names = [str(target)] if isinstance(target, str) and size == 1 else None
     loss = str(config.get("loss") or "")
-    activation = "none" if task == "regression" else ("sigmoid" if loss == "bce_with_logits" else "softmax")
-    output: dict[str, Any] = {"kind": "logits" if task == "classification" else "values", "activation": activation, "size": size}
+    activation = (
+        "none" if task == "regression" else ("sigmoid" if loss == "bce_with_logits" else "softmax")
+    )
+    output: dict[str, Any] = {
+        "kind": "logits" if task == "classification" else "values",
+        "activation": activation,
+        "size": size,
+    }
     if names:
         output["names"] = names
-    metrics = {k: v for k, v in trained.metrics.items() if k == "epoch" or k.startswith(("val_", "train_loss"))}
+    metrics = {
+        k: v
+        for k, v in trained.metrics.items()
+        if k == "epoch" or k.startswith(("val_", "train_loss"))
+    }
     extra = {
         "workbench_version": __version__,
         "project": trained.project.name,
@@ -329,10 +350,16 @@ def sample_files(trained: Trained, count: int = REAL_SAMPLES) -> tuple[list[Path
         if not listed:
             return [], f"no dataset samples checked: {path.name} lists no image that exists"
         return listed, ""
-    groups: list[list[Path]] = []  # the images of each folder (a class, possibly under train/ val/ test/)
+    groups: list[
+        list[Path]
+    ] = []  # the images of each folder (a class, possibly under train/ val/ test/)
     for folder, dirs, names in os.walk(path):
         dirs.sort()
-        found = sorted(f for f in names if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
+        found = sorted(
+            f
+            for f in names
+            if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
+        )
         if found:
             groups.append([Path(folder) / f for f in found[:count]])
     picked: list[Path] = []
@@ -345,7 +372,9 @@ def sample_files(trained: Trained, count: int = REAL_SAMPLES) -> tuple[list[Path
     return picked, ""
 
 
-def _check_samples(trained: Trained, onnx_path: Path, count: int = REAL_SAMPLES) -> tuple[int, float | None, str]:
+def _check_samples(
+    trained: Trained, onnx_path: Path, count: int = REAL_SAMPLES
+) -> tuple[int, float | None, str]:
     """Run the exported file as ``workbench predict`` does on real dataset samples, and torch
     on the same inputs: ``(samples, max abs difference, note)``.
 
@@ -363,16 +392,26 @@ def _check_samples(trained: Trained, onnx_path: Path, count: int = REAL_SAMPLES)
             return 0, None, note
         got = Predictor(onnx_path, threads=1).run(x)
     except PredictError as e:
-        raise ExportError(f"the exported file cannot predict on the dataset's own samples: {e}") from None
+        raise ExportError(
+            f"the exported file cannot predict on the dataset's own samples: {e}"
+        ) from None
     model = trained.inference_model()
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            want = model(torch.from_numpy(np.ascontiguousarray(x))).float().cpu().numpy().reshape(len(x), -1)
+            want = (
+                model(torch.from_numpy(np.ascontiguousarray(x)))
+                .float()
+                .cpu()
+                .numpy()
+                .reshape(len(x), -1)
+            )
     finally:
         model.train(was_training)
-    diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if len(x) else 0.0
+    diff = (
+        float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if len(x) else 0.0
+    )
     return len(x), diff if diff == diff else float("inf"), ""
 
 
@@ -483,7 +522,9 @@ def export_trained(
         example = target / default_file_name(trained.project.name, fmt)
         raise ExportError(f"{target}: is a folder; give a file name, such as {example}")
     if not os.access(target.parent, os.W_OK):
-        raise ExportError(f"{target.parent}: cannot write there ({unwritable_reason(target.parent)})")
+        raise ExportError(
+            f"{target.parent}: cannot write there ({unwritable_reason(target.parent)})"
+        )
     context = ExportContext(
         opset=opset,
         tolerance=tolerance,
@@ -504,7 +545,13 @@ def export_weights_file(trained: Trained, target: Path, ctx: ExportContext) -> E
     ctx.say("writing the weights")
     extra = {"target_scale": trained.target_scale} if trained.target_scale else None
     arch = export_weights(trained.model, trained.model_graph.to_dict(), target, extra=extra)
-    return ExportResult("weights", target, [target, arch], [f"wrote {target} and {arch.name} ({ctx.source})"], notes=list(trained.notes))
+    return ExportResult(
+        "weights",
+        target,
+        [target, arch],
+        [f"wrote {target} and {arch.name} ({ctx.source})"],
+        notes=list(trained.notes),
+    )
 
 
 def export_python_folder(trained: Trained, target: Path, ctx: ExportContext) -> ExportResult:
@@ -523,7 +570,9 @@ def export_python_folder(trained: Trained, target: Path, ctx: ExportContext) -> 
         f"wrote {py.folder} ({', '.join(p.name for p in py.files)}) from {ctx.source}",
         f"model.py with the exported weights matches the workbench model: max abs difference {py.max_abs_diff:.2e}",
     ]
-    return ExportResult("python", py.folder, list(py.files), lines, notes=[*trained.notes, *py.notes], verified=True)
+    return ExportResult(
+        "python", py.folder, list(py.files), lines, notes=[*trained.notes, *py.notes], verified=True
+    )
 
 
 @dataclass
@@ -585,12 +634,21 @@ def onnx_lines(verified: VerifiedOnnx, source: str) -> tuple[list[str], list[str
     notes = list(report.notes)
     if not report.samples_checked:
         notes.append(verified.sample_note)
-    lines = [f"wrote {report.path} ({source}, opset {report.opset}, {report.size_bytes / 1024:.0f} KiB)", report.summary()]
+    lines = [
+        f"wrote {report.path} ({source}, opset {report.opset}, {report.size_bytes / 1024:.0f} KiB)",
+        report.summary(),
+    ]
     if report.samples_checked:
-        lines.append(f"on {report.samples_checked} samples of the dataset, read and preprocessed as 'workbench predict' does: "
-                     f"max abs difference {report.samples_max_abs_diff:.2e}")
+        lines.append(
+            f"on {report.samples_checked} samples of the dataset, read and preprocessed as 'workbench predict' does: "
+            f"max abs difference {report.samples_max_abs_diff:.2e}"
+        )
     if info.metrics:
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in info.metrics.items() if k.startswith("val_") and isinstance(v, int | float))
+        shown = ", ".join(
+            f"{k} {v:.4g}"
+            for k, v in info.metrics.items()
+            if k.startswith("val_") and isinstance(v, int | float)
+        )
         if shown:
             lines.append(f"final metrics in the metadata: {shown}")
     return lines, notes
@@ -624,7 +682,15 @@ def export_onnx_file(trained: Trained, target: Path, ctx: ExportContext) -> Expo
     report = verified.report
     report.path = target
     lines, notes = onnx_lines(verified, ctx.source)
-    return ExportResult("onnx", report.path, [report.path], lines, onnx=report, notes=[*trained.notes, *notes], verified=True)
+    return ExportResult(
+        "onnx",
+        report.path,
+        [report.path],
+        lines,
+        onnx=report,
+        notes=[*trained.notes, *notes],
+        verified=True,
+    )
 
 
 def export_project(
@@ -637,4 +703,6 @@ def export_project(
     tolerance: float = 1e-4,
 ) -> ExportResult:
     """:func:`load_trained` then :func:`export_trained`, in one call (for scripts and tests)."""
-    return export_trained(load_trained(project_path, run_id), fmt, out, opset=opset, tolerance=tolerance)
+    return export_trained(
+        load_trained(project_path, run_id), fmt, out, opset=opset, tolerance=tolerance
+    )

@@ -53,7 +53,11 @@ def interrupts_held() -> Iterator[None]:
     For a few renames that must happen together. Only the main thread receives signals:
     elsewhere, or where SIGINT is ignored, this does nothing.
     """
-    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    previous = (
+        signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
     if not callable(previous):
         yield
         return
@@ -68,7 +72,9 @@ def interrupts_held() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
         if caught:
-            signal.raise_signal(signal.SIGINT)  # the handler runs now (KeyboardInterrupt by default)
+            signal.raise_signal(
+                signal.SIGINT
+            )  # the handler runs now (KeyboardInterrupt by default)
 
 
 @contextlib.contextmanager

@@ -32,8 +32,18 @@ MAX_BATCH_SIZE = 64
 MARKER = "# Written by Model Workbench"
 #: ONNX TensorProto element types -> Triton's model-config data types.
 TRITON_TYPES = {
-    1: "TYPE_FP32", 2: "TYPE_UINT8", 3: "TYPE_INT8", 4: "TYPE_UINT16", 5: "TYPE_INT16", 6: "TYPE_INT32",
-    7: "TYPE_INT64", 9: "TYPE_BOOL", 10: "TYPE_FP16", 11: "TYPE_FP64", 12: "TYPE_UINT32", 13: "TYPE_UINT64",
+    1: "TYPE_FP32",
+    2: "TYPE_UINT8",
+    3: "TYPE_INT8",
+    4: "TYPE_UINT16",
+    5: "TYPE_INT16",
+    6: "TYPE_INT32",
+    7: "TYPE_INT64",
+    9: "TYPE_BOOL",
+    10: "TYPE_FP16",
+    11: "TYPE_FP64",
+    12: "TYPE_UINT32",
+    13: "TYPE_UINT64",
     16: "TYPE_BF16",
 }
 
@@ -53,30 +63,54 @@ def tensor_configs(onnx_path: Path) -> tuple[list[dict[str, Any]], list[dict[str
                 continue
             t = v.type.tensor_type
             if t.elem_type not in TRITON_TYPES:
-                raise ExportError(f"{v.name}: its data type ({onnx.TensorProto.DataType.Name(t.elem_type)}) has no Triton equivalent")
-            dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else -1 for d in t.shape.dim]
-            out.append({"name": v.name, "data_type": TRITON_TYPES[t.elem_type], "dims": dims[1:] or [1]})
+                raise ExportError(
+                    f"{v.name}: its data type ({onnx.TensorProto.DataType.Name(t.elem_type)}) has no Triton equivalent"
+                )
+            dims = [
+                d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else -1
+                for d in t.shape.dim
+            ]
+            out.append(
+                {"name": v.name, "data_type": TRITON_TYPES[t.elem_type], "dims": dims[1:] or [1]}
+            )
         return out
 
     return describe(model.graph.input), describe(model.graph.output)
 
 
-def config_text(name: str, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], *, source: str = "",
-                label_file: str | None = None, max_batch_size: int = MAX_BATCH_SIZE) -> str:
+def config_text(
+    name: str,
+    inputs: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
+    *,
+    source: str = "",
+    label_file: str | None = None,
+    max_batch_size: int = MAX_BATCH_SIZE,
+) -> str:
     """The ``config.pbtxt`` of model ``name`` (protobuf text format of Triton's ModelConfig)."""
 
     def block(t: dict[str, Any], labels: str | None = None) -> str:
-        lines = ["  {", f'    name: "{t["name"]}"', f"    data_type: {t['data_type']}",
-                 f"    dims: [ {', '.join(str(d) for d in t['dims'])} ]"]
+        lines = [
+            "  {",
+            f'    name: "{t["name"]}"',
+            f"    data_type: {t['data_type']}",
+            f"    dims: [ {', '.join(str(d) for d in t['dims'])} ]",
+        ]
         if labels:
             lines.append(f'    label_filename: "{labels}"')
         return "\n".join([*lines, "  }"])
 
-    head = [MARKER + (f" from {source}" if source else ""), f'name: "{name}"', 'platform: "onnxruntime_onnx"',
-            f"max_batch_size: {max_batch_size}"]
+    head = [
+        MARKER + (f" from {source}" if source else ""),
+        f'name: "{name}"',
+        'platform: "onnxruntime_onnx"',
+        f"max_batch_size: {max_batch_size}",
+    ]
     ins = ",\n".join(block(t) for t in inputs)
     outs = ",\n".join(block(t, label_file if i == 0 else None) for i, t in enumerate(outputs))
-    return "\n".join([*head, f"input [\n{ins}\n]", f"output [\n{outs}\n]", "dynamic_batching { }", ""])
+    return "\n".join(
+        [*head, f"input [\n{ins}\n]", f"output [\n{outs}\n]", "dynamic_batching { }", ""]
+    )
 
 
 def is_triton_export(folder: Path) -> bool:
@@ -102,7 +136,9 @@ def export_triton(trained: Trained, target: Path, ctx: ExportContext) -> ExportR
     if target.exists() and not target.is_dir():
         raise ExportError(f"{target}: is a file; give a folder for the model repository")
     if target.is_dir() and not is_triton_export(target):
-        raise ExportError(f"{target}: exists and is not an earlier Triton export; choose a new folder")
+        raise ExportError(
+            f"{target}: exists and is not an earlier Triton export; choose a new folder"
+        )
     name = safe_stem(trained.project.name)
     staging = staging_path(target, suffix="")
     model_dir = staging / name
@@ -116,7 +152,9 @@ def export_triton(trained: Trained, target: Path, ctx: ExportContext) -> ExportR
         label_file = None
         if classes and len(outputs) == 1:
             label_file = "labels.txt"
-            (model_dir / label_file).write_text("".join(f"{c}\n" for c in classes), encoding="utf-8")
+            (model_dir / label_file).write_text(
+                "".join(f"{c}\n" for c in classes), encoding="utf-8"
+            )
         text = config_text(name, inputs, outputs, source=ctx.source, label_file=label_file)
         (model_dir / "config.pbtxt").write_text(text, encoding="utf-8")
         ctx.check_cancelled()
@@ -134,7 +172,12 @@ def export_triton(trained: Trained, target: Path, ctx: ExportContext) -> ExportR
     report.path = final / "1" / "model.onnx"
     lines, notes = onnx_lines(verified, ctx.source)
     shapes = "; ".join(f"{t['name']} {t['data_type']} {t['dims']}" for t in inputs + outputs)
-    lines.insert(1, f"wrote {final / 'config.pbtxt'} (platform onnxruntime_onnx, max_batch_size {MAX_BATCH_SIZE}, "
-                    f"dynamic batching; {shapes}): tritonserver --model-repository={target}")
+    lines.insert(
+        1,
+        f"wrote {final / 'config.pbtxt'} (platform onnxruntime_onnx, max_batch_size {MAX_BATCH_SIZE}, "
+        f"dynamic batching; {shapes}): tritonserver --model-repository={target}",
+    )
     files = [final / "config.pbtxt", report.path] + ([final / label_file] if label_file else [])
-    return ExportResult("triton", target, files, lines, onnx=report, notes=[*trained.notes, *notes], verified=True)
+    return ExportResult(
+        "triton", target, files, lines, onnx=report, notes=[*trained.notes, *notes], verified=True
+    )

@@ -48,7 +48,9 @@ def _verify(path: Path, state: Mapping[str, torch.Tensor], graph_json: str) -> N
     if set(loaded) != set(state) or not all(torch.equal(loaded[k], v) for k, v in state.items()):
         raise ExportError(f"{path.name}: the weights read back differ from the model's")
     if json.dumps(graph) != graph_json:
-        raise ExportError(f"{architecture_path(path).name}: the architecture read back differs from the model's")
+        raise ExportError(
+            f"{architecture_path(path).name}: the architecture read back differs from the model's"
+        )
 
 
 def _swap_in(staged: Path, target: Path) -> None:
@@ -106,7 +108,10 @@ def export_weights(
         "weights": p.name,
         "torch": torch.__version__,
         "graph": dict(graph_dict),
-        "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch.")} for k, v in state.items()},
+        "tensors": {
+            k: {"shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch.")}
+            for k, v in state.items()
+        },
         **dict(extra or {}),
     }
     try:
@@ -126,7 +131,9 @@ def export_weights(
     except OSError as e:
         raise ExportError(f"{p}: the weights cannot be saved ({e.strerror or e})") from None
     except ExportError as e:
-        message = str(e).replace(architecture_path(staged).name, arch.name).replace(staged.name, p.name)
+        message = (
+            str(e).replace(architecture_path(staged).name, arch.name).replace(staged.name, p.name)
+        )
         raise ExportError(message) from None
     finally:
         remove_quietly(staged, architecture_path(staged))
@@ -157,10 +164,16 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor],
         raise ExportError(f"{arch}: the architecture file is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ExportError(f"{arch}: not a readable architecture file ({e})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("graph"), dict):
+    if (
+        not isinstance(doc, dict)
+        or doc.get("format") != FORMAT
+        or not isinstance(doc.get("graph"), dict)
+    ):
         raise ExportError(f"{arch}: not a Model Workbench architecture file")
     if int(doc.get("version", 0)) > VERSION:
-        raise ExportError(f"{arch}: written by a newer Model Workbench (version {doc.get('version')})")
+        raise ExportError(
+            f"{arch}: written by a newer Model Workbench (version {doc.get('version')})"
+        )
     tensors = doc.get("tensors")
     if isinstance(tensors, dict) and set(tensors) != set(state):
         raise ExportError(f"{p}: the weights do not match {arch.name} (different tensor names)")

@@ -187,18 +187,27 @@ class PortItem(QGraphicsItem):
         self._hover = False
         self.update()
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         r = PORT_RADIUS
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self.state in (PortItem.GOOD, PortItem.BAD):
             color = QColor(theme.OK) if self.state == PortItem.GOOD else QColor(theme.ERROR)
             pen, brush, r = QPen(color, 1.4), QBrush(color), r + 2
         elif self.state == PortItem.CANDIDATE:
-            pen, brush, r = QPen(QColor(theme.ACCENT), 1.6), QBrush(QColor(theme.CANDIDATE_FILL)), r + 1
+            pen, brush, r = (
+                QPen(QColor(theme.ACCENT), 1.6),
+                QBrush(QColor(theme.CANDIDATE_FILL)),
+                r + 1,
+            )
         elif self._hover:
             pen, brush, r = QPen(QColor(theme.ACCENT), 1.4), QBrush(QColor(theme.ACCENT)), r + 1
         else:
-            pen, brush = QPen(QColor(theme.PORT), 1.4), QBrush(QColor(theme.PORT if self.connected else theme.NODE_FILL))
+            pen, brush = (
+                QPen(QColor(theme.PORT), 1.4),
+                QBrush(QColor(theme.PORT if self.connected else theme.NODE_FILL)),
+            )
         painter.setPen(pen)
         painter.setBrush(brush)
         painter.drawEllipse(QPointF(0, 0), r, r)
@@ -240,7 +249,9 @@ class NodeItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         m = 4.0  # room for the selection outline; ports draw themselves
-        return QRectF(-NODE_WIDTH / 2 - m, -NODE_HEIGHT / 2 - m, NODE_WIDTH + 2 * m, NODE_HEIGHT + 2 * m)
+        return QRectF(
+            -NODE_WIDTH / 2 - m, -NODE_HEIGHT / 2 - m, NODE_WIDTH + 2 * m, NODE_HEIGHT + 2 * m
+        )
 
     def box(self) -> QRectF:
         return QRectF(-NODE_WIDTH / 2, -NODE_HEIGHT / 2, NODE_WIDTH, NODE_HEIGHT)
@@ -303,14 +314,22 @@ class NodeItem(QGraphicsItem):
             self._title_font = font
             if QFontMetricsF(font).horizontalAdvance(type_name) <= inner:
                 break
-        self._title = QFontMetricsF(self._title_font).elidedText(type_name, Qt.TextElideMode.ElideRight, inner)
+        self._title = QFontMetricsF(self._title_font).elidedText(
+            type_name, Qt.TextElideMode.ElideRight, inner
+        )
         self._shape_known = output is not None
         shape_text = str(output) if output is not None else "shape unknown"
-        self._shape = QFontMetricsF(mono_font).elidedText(shape_text, Qt.TextElideMode.ElideRight, inner)
+        self._shape = QFontMetricsF(mono_font).elidedText(
+            shape_text, Qt.TextElideMode.ElideRight, inner
+        )
         small = QFontMetricsF(small_font)
         self._footer_right = f"{human_count(n_params)} params" if n_params else ""
-        id_room = inner - (small.horizontalAdvance(self._footer_right) + 8 if self._footer_right else 0)
-        self._footer_left = small.elidedText(self.node_id, Qt.TextElideMode.ElideMiddle, max(id_room, 20.0))
+        id_room = inner - (
+            small.horizontalAdvance(self._footer_right) + 8 if self._footer_right else 0
+        )
+        self._footer_left = small.elidedText(
+            self.node_id, Qt.TextElideMode.ElideMiddle, max(id_room, 20.0)
+        )
         errors = [i.message for i in issues if i.severity == "error"]
         warnings = [i.message for i in issues if i.severity != "error"]
         self.severity = "error" if errors else "warning" if warnings else None
@@ -337,7 +356,9 @@ class NodeItem(QGraphicsItem):
                 edge.update_path()
         return super().itemChange(change, value)
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         box = self.box()
         _, mono_font, small_font = self.canvas.fonts
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -366,16 +387,30 @@ class NodeItem(QGraphicsItem):
         width = box.width() - 24
         painter.setPen(QColor(theme.TEXT))
         painter.setFont(self._title_font)
-        painter.drawText(QRectF(left, box.top() + 5, width, 17), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._title)
+        painter.drawText(
+            QRectF(left, box.top() + 5, width, 17),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            self._title,
+        )
         painter.setFont(mono_font)
         painter.setPen(QColor(theme.SHAPE_TEXT if self._shape_known else theme.FAINT_TEXT))
-        painter.drawText(QRectF(left, box.top() + 22, width, 15), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._shape)
+        painter.drawText(
+            QRectF(left, box.top() + 22, width, 15),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            self._shape,
+        )
         painter.setFont(small_font)
         painter.setPen(QColor(theme.MUTED))
         footer = QRectF(left, box.top() + 37, width, 14)
-        painter.drawText(footer, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._footer_left)
+        painter.drawText(
+            footer, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._footer_left
+        )
         if self._footer_right:
-            painter.drawText(footer, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self._footer_right)
+            painter.drawText(
+                footer,
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                self._footer_right,
+            )
 
 
 # --- edges ------------------------------------------------------------------------------
@@ -426,7 +461,9 @@ class EdgeItem(QGraphicsPathItem):
         elif self.error:
             pen = QPen(QColor(theme.ERROR), 2.2 if self._hover else 1.8)
         else:
-            pen = QPen(QColor(theme.EDGE_HOVER if self._hover else theme.EDGE), 2.2 if self._hover else 1.5)
+            pen = QPen(
+                QColor(theme.EDGE_HOVER if self._hover else theme.EDGE), 2.2 if self._hover else 1.5
+            )
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         self.setPen(pen)
 
@@ -447,8 +484,10 @@ class EdgeItem(QGraphicsPathItem):
         lo, hi = min(p1.x(), p2.x()) - 2, max(p1.x(), p2.x()) + 2
         corridor = QRectF(lo, p1.y() + 2, hi - lo, p2.y() - p1.y() - 4)
         blockers = [
-            r for item in self.src.canvas.node_items()
-            if item is not self.src and item is not self.dst
+            r
+            for item in self.src.canvas.node_items()
+            if item is not self.src
+            and item is not self.dst
             and (r := item.mapRectToScene(item.box())).intersects(corridor)
         ]
         if not blockers:
@@ -461,7 +500,11 @@ class EdgeItem(QGraphicsPathItem):
         lane = left if cost_left <= cost_right else right
         bend = 30.0
         path = QPainterPath(p1)
-        path.cubicTo(QPointF(p1.x(), p1.y() + bend * 0.6), QPointF(lane, p1.y() + bend * 0.4), QPointF(lane, p1.y() + bend))
+        path.cubicTo(
+            QPointF(p1.x(), p1.y() + bend * 0.6),
+            QPointF(lane, p1.y() + bend * 0.4),
+            QPointF(lane, p1.y() + bend),
+        )
         path.lineTo(QPointF(lane, p2.y() - bend))
         path.cubicTo(QPointF(lane, p2.y() - bend * 0.4), QPointF(p2.x(), p2.y() - bend * 0.6), p2)
         return path
@@ -486,7 +529,9 @@ class EdgeItem(QGraphicsPathItem):
         self._hover = False
         self._apply_pen()
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(self.pen())
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -617,7 +662,11 @@ class GraphCanvas(QGraphicsView):
         self._refreshing = True
         try:
             removed = False
-            for key in [k for k in self._edges if k not in edges or k.src not in graph.nodes or k.dst not in graph.nodes]:
+            for key in [
+                k
+                for k in self._edges
+                if k not in edges or k.src not in graph.nodes or k.dst not in graph.nodes
+            ]:
                 item = self._edges.pop(key)
                 item.detach()
                 self._scene.removeItem(item)
@@ -672,7 +721,9 @@ class GraphCanvas(QGraphicsView):
                 elif geometry:
                     item.update_path()  # a moved, added or resized node may be in its way
                 src_info = analysis.nodes.get(edge.src)
-                item.set_error(by_edge.get(edge), str(src_info.output) if src_info and src_info.output else "")
+                item.set_error(
+                    by_edge.get(edge), str(src_info.output) if src_info and src_info.output else ""
+                )
         finally:
             self._refreshing = False
         if was_empty != (not self._nodes):
@@ -777,7 +828,9 @@ class GraphCanvas(QGraphicsView):
         """
         if self.document is None:
             return ""
-        x, y = free_position(self.document.graph, (scene_pos.x(), scene_pos.y()), (NODE_WIDTH, NODE_HEIGHT))
+        x, y = free_position(
+            self.document.graph, (scene_pos.x(), scene_pos.y()), (NODE_WIDTH, NODE_HEIGHT)
+        )
         return self.add_node_at(type_name, QPointF(x, y))
 
     def delete_selected(self) -> None:
@@ -863,8 +916,18 @@ class GraphCanvas(QGraphicsView):
         needle = text.strip().casefold()
         if not needle:
             return []
-        hits = [n for n in self.document.graph if needle in n.id.casefold() or needle in n.type.casefold()]
-        hits.sort(key=lambda n: (n.id.casefold() != needle and n.type.casefold() != needle, n.pos[1], n.pos[0]))
+        hits = [
+            n
+            for n in self.document.graph
+            if needle in n.id.casefold() or needle in n.type.casefold()
+        ]
+        hits.sort(
+            key=lambda n: (
+                n.id.casefold() != needle and n.type.casefold() != needle,
+                n.pos[1],
+                n.pos[0],
+            )
+        )
         return [n.id for n in hits]
 
     def find_node(self, text: str) -> str:
@@ -1133,7 +1196,11 @@ class GraphCanvas(QGraphicsView):
         dup.triggered.connect(lambda _=False: self.duplicate_selected())
         disc = menu.addAction("Disconnect All")
         disc.setToolTip("Remove every connection into and out of this layer")
-        disc.setEnabled(any(node_id in (e.src, e.dst) for e in self.document.graph.edges) if self.document else False)
+        disc.setEnabled(
+            any(node_id in (e.src, e.dst) for e in self.document.graph.edges)
+            if self.document
+            else False
+        )
         disc.triggered.connect(lambda _=False: self.disconnect_node(node_id))
         copy = menu.addAction("Copy")
         copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
@@ -1150,7 +1217,12 @@ class GraphCanvas(QGraphicsView):
             names = [
                 layer.name
                 for layer in layers
-                if not single_input or (layer.name not in ("Input", "Output") and isinstance(layer.inputs, int) and layer.inputs == 1)
+                if not single_input
+                or (
+                    layer.name not in ("Input", "Output")
+                    and isinstance(layer.inputs, int)
+                    and layer.inputs == 1
+                )
             ]
             if not names:
                 continue
@@ -1162,11 +1234,15 @@ class GraphCanvas(QGraphicsView):
         return sub
 
     def _fill_edge_menu(self, menu: QMenu, edge: Edge) -> None:
-        self._layer_menu(menu, "Insert Layer Here", lambda name: self.insert_on_edge(edge, name), True)
+        self._layer_menu(
+            menu, "Insert Layer Here", lambda name: self.insert_on_edge(edge, name), True
+        )
         menu.addSeparator()
         delete = menu.addAction("Delete Connection")
         delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
-        delete.triggered.connect(lambda _=False: self._edit("Delete connection", lambda g: g.disconnect(edge)))
+        delete.triggered.connect(
+            lambda _=False: self._edit("Delete connection", lambda g: g.disconnect(edge))
+        )
 
     def _fill_canvas_menu(self, menu: QMenu, scene_pos: QPointF) -> None:
         self._layer_menu(menu, "Add Layer", lambda name: self.add_node_near(name, scene_pos), False)
@@ -1318,7 +1394,9 @@ class GraphCanvas(QGraphicsView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         button = event.button()
-        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
+        if button == Qt.MouseButton.MiddleButton or (
+            button == Qt.MouseButton.LeftButton and self._space
+        ):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
@@ -1352,7 +1430,10 @@ class GraphCanvas(QGraphicsView):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         button = event.button()
-        if self._pan_from is not None and button in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+        if self._pan_from is not None and button in (
+            Qt.MouseButton.MiddleButton,
+            Qt.MouseButton.LeftButton,
+        ):
             self._pan_from = None
             self.viewport().unsetCursor()
             event.accept()
@@ -1362,7 +1443,9 @@ class GraphCanvas(QGraphicsView):
             self._finish_connect()
             event.accept()
             return
-        rubber = self.dragMode() == QGraphicsView.DragMode.RubberBandDrag and not self._pressed_on_node
+        rubber = (
+            self.dragMode() == QGraphicsView.DragMode.RubberBandDrag and not self._pressed_on_node
+        )
         super().mouseReleaseEvent(event)
         if button == Qt.MouseButton.LeftButton:
             if self._pressed_on_node:
@@ -1386,13 +1469,27 @@ class GraphCanvas(QGraphicsView):
 
     def _is_canvas_key(self, event: QKeyEvent) -> bool:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape):
-            return event.modifiers() in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier)
-        return any(event.matches(k) for k in (QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Paste, QKeySequence.StandardKey.SelectAll))
+            return event.modifiers() in (
+                Qt.KeyboardModifier.NoModifier,
+                Qt.KeyboardModifier.KeypadModifier,
+            )
+        return any(
+            event.matches(k)
+            for k in (
+                QKeySequence.StandardKey.Copy,
+                QKeySequence.StandardKey.Paste,
+                QKeySequence.StandardKey.SelectAll,
+            )
+        )
 
     def event(self, event: QEvent) -> bool:
         # Take these keys before window-wide shortcuts while the canvas has focus, so
         # Del/Ctrl+C/Ctrl+V/Ctrl+A act on the canvas whatever the main window binds.
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and self._is_canvas_key(event):
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and self._is_canvas_key(event)
+        ):
             event.accept()
             return True
         return super().event(event)

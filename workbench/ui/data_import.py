@@ -114,7 +114,9 @@ class ScanResult:
     target_histogram: tuple[list[float], list[float]] | None
 
 
-def default_settings(source: Source, info: DatasetInfo, path: str | os.PathLike[str]) -> DataSettings:
+def default_settings(
+    source: Source, info: DatasetInfo, path: str | os.PathLike[str]
+) -> DataSettings:
     """Settings for a fresh import: the defaults plus what the scan suggests."""
     s = DataSettings(path=str(Path(path).resolve()))
     target = info.details.get("target")
@@ -244,12 +246,17 @@ def _wide_to_rgba(im: Any) -> Any:
 
     a = np.asarray(im, dtype=np.float64)
     lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-    scaled = np.zeros(a.shape, np.uint8) if hi <= lo else ((a - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+    scaled = (
+        np.zeros(a.shape, np.uint8)
+        if hi <= lo
+        else ((a - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+    )
     return Image.fromarray(scaled, "L").convert("RGBA")
 
 
 def _size_note(sizes: Any, suggested: Any) -> str:
-    """"All images are 28 × 28 px." or "Sizes found: …; suggested: 64 × 48 px."."""
+    """ "All images are 28 × 28 px." or "Sizes found: …; suggested: 64 × 48 px."."""
+
     def pretty(key: str) -> str:
         return key.replace("x", " × ", 1) + " px" if "x" in key else key
 
@@ -311,12 +318,16 @@ def summary_text(info: DatasetInfo, sizes: dict[str, int] | None = None) -> str:
     if info.task == "classification":
         parts.append(plural(info.num_classes or 0, "class"))
     else:
-        parts.append("regression" + (f" ({info.num_targets} targets)" if info.num_targets > 1 else ""))
+        parts.append(
+            "regression" + (f" ({info.num_targets} targets)" if info.num_targets > 1 else "")
+        )
     target = info.details.get("target")
     if info.kind == "table" and target:
         parts.append(f"target “{target}”")
     if sizes is not None:
-        parts.append(f"train {sizes['train']:,} / validation {sizes['val']:,} / test {sizes['test']:,}")
+        parts.append(
+            f"train {sizes['train']:,} / validation {sizes['val']:,} / test {sizes['test']:,}"
+        )
     return " · ".join(parts)
 
 
@@ -337,7 +348,9 @@ def details_text(info: DatasetInfo) -> str:
         layout, shape = d.get("layout"), list(info.sample_shape)
         if layout == "tokens":
             vocab = d.get("vocab_size")
-            parts.append(f"Token ids, {shape[0]} per sequence" + (f", vocabulary {vocab}" if vocab else ""))
+            parts.append(
+                f"Token ids, {shape[0]} per sequence" + (f", vocabulary {vocab}" if vocab else "")
+            )
         elif layout == "sequences" and len(shape) == 2:
             parts.append(f"Sequences of {shape[0]} steps × {shape[1]} features")
         elif layout == "images":
@@ -348,7 +361,9 @@ def details_text(info: DatasetInfo) -> str:
     elif info.kind == "images":
         formats, modes = d.get("formats"), d.get("modes")
         if isinstance(formats, dict) and formats:
-            parts.append("Formats: " + ", ".join(f"{k} ({v:,})" for k, v in list(formats.items())[:4]))
+            parts.append(
+                "Formats: " + ", ".join(f"{k} ({v:,})" for k, v in list(formats.items())[:4])
+            )
         if isinstance(modes, dict) and modes:
             parts.append("modes: " + ", ".join(f"{k} ({v:,})" for k, v in list(modes.items())[:4]))
     return " · ".join(p for p in parts if p)
@@ -402,7 +417,7 @@ class FindingsList(QListWidget):
 
 
 def findings_title(problems: Sequence[Problem]) -> str:
-    """"Check: 1 error, 2 warnings" or "Check: no problems"."""
+    """ "Check: 1 error, 2 warnings" or "Check: no problems"."""
     counts = {s: sum(1 for p in problems if p.severity == s) for s in ("error", "warning", "info")}
     parts = [f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
     if not parts:
@@ -437,7 +452,9 @@ class ThumbnailGrid(QScrollArea):
         self.lists: dict[str, QListWidget] = {}
         self._placeholder = _placeholder_icon()
 
-    def set_items(self, items: Sequence[tuple[str, str]], counts: dict[str, int] | None = None) -> None:
+    def set_items(
+        self, items: Sequence[tuple[str, str]], counts: dict[str, int] | None = None
+    ) -> None:
         """Show ``(path, class_name)`` items grouped by class; ``counts`` label the rows."""
         self.cancel()
         while self._rows.count() > 1:
@@ -457,11 +474,16 @@ class ThumbnailGrid(QScrollArea):
         paths: list[str] = []
         for n, cls in enumerate(order):
             if n == MAX_CLASS_ROWS:
-                more = label(f"… and {plural(len(order) - MAX_CLASS_ROWS, 'more class', 'more classes')}", "muted")
+                more = label(
+                    f"… and {plural(len(order) - MAX_CLASS_ROWS, 'more class', 'more classes')}",
+                    "muted",
+                )
                 self._rows.insertWidget(self._rows.count() - 1, more)
                 break
             count = (counts or {}).get(cls, len(by_class[cls]))
-            header = QLabel(f"<b>{_html(cls)}</b> <span style='color:{theme.MUTED}'>· {plural(count, 'image')}</span>")
+            header = QLabel(
+                f"<b>{_html(cls)}</b> <span style='color:{theme.MUTED}'>· {plural(count, 'image')}</span>"
+            )
             header.setAccessibleName(f"{cls}: {plural(count, 'image')}")
             strip = QListWidget()
             strip.setObjectName("thumbStrip")
@@ -494,7 +516,9 @@ class ThumbnailGrid(QScrollArea):
         self._fit_strips()
         if paths:
             task = run_task_with_partial(
-                lambda progress, cancelled, publish: load_thumbnails(paths, THUMB_SIZE, progress, cancelled, publish),
+                lambda progress, cancelled, publish: load_thumbnails(
+                    paths, THUMB_SIZE, progress, cancelled, publish
+                ),
                 name="thumbnails",
             )
             task.partial.connect(self._on_thumbnails)
@@ -576,7 +600,12 @@ class RowsModel(QAbstractTableModel):
     ) -> None:
         """Replace the content."""
         self.beginResetModel()
-        self.columns, self.rows, self.highlight, self.first_row = list(columns), [list(r) for r in rows], highlight, first_row
+        self.columns, self.rows, self.highlight, self.first_row = (
+            list(columns),
+            [list(r) for r in rows],
+            highlight,
+            first_row,
+        )
         self.notes = list(notes or [])
         self.dimmed = set(dimmed or ())
         self.endResetModel()
@@ -587,7 +616,9 @@ class RowsModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 - Qt override
         return 0 if parent.isValid() else len(self.columns)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid():
             return None
         r, c = index.row(), index.column()
@@ -607,7 +638,9 @@ class RowsModel(QAbstractTableModel):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802 - Qt override
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:  # noqa: N802 - Qt override
         if role == Qt.ItemDataRole.DisplayRole:
             if orientation == Qt.Orientation.Horizontal:
                 name = self.columns[section] if section < len(self.columns) else ""
@@ -697,7 +730,9 @@ class PagedTable(QWidget):
         self._columns, self._rows, self._highlight = list(columns), list(rows), highlight
         types = types or {}
         self._notes = [_type_note(types.get(c)) for c in columns]
-        self._dimmed = {i for i, c in enumerate(columns) if types.get(c) in _UNUSED_TYPES and i != highlight}
+        self._dimmed = {
+            i for i, c in enumerate(columns) if types.get(c) in _UNUSED_TYPES and i != highlight
+        }
         self.caption.setText(caption)
         # A "#" column already numbers the rows.
         self.view.verticalHeader().setVisible(not (columns and columns[0] == "#"))
@@ -720,7 +755,12 @@ class PagedTable(QWidget):
         self.page = max(0, min(page, self.page_count() - 1))
         start = self.page * self.page_size
         self.model.set_rows(
-            self._columns, self._rows[start : start + self.page_size], self._highlight, start, self._notes, self._dimmed
+            self._columns,
+            self._rows[start : start + self.page_size],
+            self._highlight,
+            start,
+            self._notes,
+            self._dimmed,
         )
         many = self.page_count() > 1
         for w in (self.prev_button, self.next_button, self.page_label):
@@ -743,7 +783,9 @@ def _type_note(kind: str | None) -> str:
     return f"Feature ({kind})"
 
 
-def preview_rows(info: DatasetInfo, preview: dict[str, Any]) -> tuple[list[str], list[list[Any]], int | None]:
+def preview_rows(
+    info: DatasetInfo, preview: dict[str, Any]
+) -> tuple[list[str], list[list[Any]], int | None]:
     """Columns, rows and the highlighted (target) column of a table or arrays preview."""
     rows = [list(r) if isinstance(r, list | tuple) else [r] for r in preview.get("rows", [])]
     if info.kind == "table":
@@ -760,7 +802,8 @@ def preview_rows(info: DatasetInfo, preview: dict[str, Any]) -> tuple[list[str],
 
 
 def arrays_caption(preview: dict[str, Any]) -> str:
-    """"x: (1000, 28, 28) · y: (1000,)" for an arrays preview."""
+    """ "x: (1000, 28, 28) · y: (1000,)" for an arrays preview."""
+
     def fmt(s: Any) -> str:
         try:
             dims = [int(d) for d in s]
@@ -848,7 +891,9 @@ class DatasetImportDialog(QDialog):
         self.busy_label = label("", "muted")
 
         self.buttons = QDialogButtonBox()
-        self.import_button = self.buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.import_button = self.buttons.addButton(
+            "Import", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.import_button.setObjectName("primary")
         self.import_button.setDefault(True)
         # The theme's primary button has no disabled look; a blue button must not seem pressable.
@@ -1000,7 +1045,7 @@ class DatasetImportDialog(QDialog):
         return split
 
     def _build_fit_banner(self) -> QWidget:
-        """"This table does not fit this model …" with the template that fits as one click."""
+        """ "This table does not fit this model …" with the template that fits as one click."""
         banner = QFrame()
         banner.setObjectName("fitBanner")
         banner.setStyleSheet(
@@ -1077,7 +1122,9 @@ class DatasetImportDialog(QDialog):
     def _build_target_box(self) -> QGroupBox:
         self.target_box = QGroupBox("Target column")
         self.target_combo = QComboBox()
-        self.target_combo.setToolTip("The column the model learns to predict; the others are its inputs")
+        self.target_combo.setToolTip(
+            "The column the model learns to predict; the others are its inputs"
+        )
         self.target_combo.activated.connect(self._on_target_activated)
         self.target_note = label("", "muted", wrap=True)
         self.target_error = label("", "error", wrap=True)
@@ -1105,7 +1152,9 @@ class DatasetImportDialog(QDialog):
         self.split_box = QGroupBox("Split")
         self.val_slider, self.val_value = self._slider(45)
         self.test_slider, self.test_value = self._slider(45)
-        self.val_slider.setToolTip("Share of the samples held out to watch for overfitting while training")
+        self.val_slider.setToolTip(
+            "Share of the samples held out to watch for overfitting while training"
+        )
         self.test_slider.setToolTip("Share of the samples kept aside for the final evaluation")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
@@ -1153,7 +1202,9 @@ class DatasetImportDialog(QDialog):
         self.rotation_spin.setRange(0, 180)
         self.rotation_spin.setSuffix("°")
         self.rotation_spin.setSpecialValueText("off")
-        self.rotation_spin.setToolTip("Rotate each training image by a random angle up to ± this many degrees")
+        self.rotation_spin.setToolTip(
+            "Rotate each training image by a random angle up to ± this many degrees"
+        )
         self.crop_check = QCheckBox("Random resized crop (80–100 % of the area)")
         self.brightness_spin = QSpinBox()
         self.contrast_spin = QSpinBox()
@@ -1163,7 +1214,9 @@ class DatasetImportDialog(QDialog):
             s.setPrefix("± ")
             s.setSuffix(" %")
             s.setSpecialValueText("off")
-            s.setToolTip(f"Change each training image's {what} by a random factor up to ± this much")
+            s.setToolTip(
+                f"Change each training image's {what} by a random factor up to ± this much"
+            )
         aug = QFormLayout()
         aug.setContentsMargins(0, 0, 0, 0)
         aug.addRow(self.hflip_check)
@@ -1198,7 +1251,9 @@ class DatasetImportDialog(QDialog):
         self.seq_len_spin = QSpinBox()
         self.seq_len_spin.setRange(1, 100_000)
         self.seq_len_spin.setSuffix(" steps")
-        self.seq_len_spin.setToolTip("Shorter sequences are padded and longer ones truncated to this length")
+        self.seq_len_spin.setToolTip(
+            "Shorter sequences are padded and longer ones truncated to this length"
+        )
         self.seq_keep_check.toggled.connect(lambda on: self.seq_len_spin.setEnabled(not on))
         self.seq_keep_check.toggled.connect(self._update_input_label)
         self.seq_len_spin.valueChanged.connect(self._update_input_label)
@@ -1225,7 +1280,9 @@ class DatasetImportDialog(QDialog):
             self.summary_label.setText("")
         else:
             self.busy_bar.show()
-            self.busy_label.setText(f"Scanning again with target “{target}”…" if target else "Scanning again…")
+            self.busy_label.setText(
+                f"Scanning again with target “{target}”…" if target else "Scanning again…"
+            )
         path = self.path
         initial = self._initial if first else self.settings()
         settings = replace(initial, path=path, target=target) if initial else None
@@ -1351,9 +1408,13 @@ class DatasetImportDialog(QDialog):
             self.thumbnails.cancel()
             self.preview_stack.setCurrentWidget(self.table)
             columns, rows, hl = preview_rows(info, preview)
-            caption = f"The first {len(rows):,} rows" if info.kind == "table" else arrays_caption(preview)
+            caption = (
+                f"The first {len(rows):,} rows" if info.kind == "table" else arrays_caption(preview)
+            )
             self.table.set_rows(columns, rows, hl, caption, preview.get("types"))
-            self.preview_label.setText("PREVIEW: THE FIRST ROWS" if info.kind == "table" else "PREVIEW")
+            self.preview_label.setText(
+                "PREVIEW: THE FIRST ROWS" if info.kind == "table" else "PREVIEW"
+            )
         self.findings.set_problems(info.problems)
         self.findings_label.setText(findings_title(info.problems))
 
@@ -1376,7 +1437,11 @@ class DatasetImportDialog(QDialog):
             )
         self.image_box.setVisible(info.kind == "images")
         self.table_box.setVisible(is_table)
-        cols = [c for c in info.details.get("columns", []) if isinstance(c, dict) and c.get("type") != "target"]
+        cols = [
+            c
+            for c in info.details.get("columns", [])
+            if isinstance(c, dict) and c.get("type") != "target"
+        ]
         missing = sum(int(c.get("missing") or 0) for c in cols)
         n_cols = sum(1 for c in cols if c.get("missing"))
         self.missing_note.setText(
@@ -1405,14 +1470,20 @@ class DatasetImportDialog(QDialog):
         else:
             self.test_slider.setEnabled(True)
             self.val_slider.setEnabled(True)
-            self.split_note.setText("Stratified by class." if info.task == "classification" else "Shuffled.")
+            self.split_note.setText(
+                "Stratified by class." if info.task == "classification" else "Shuffled."
+            )
         self._show_split_counts(result.split_sizes)
         self._update_input_label()
 
     def _update_import_enabled(self) -> None:
         ok = self._result is not None and self._task is None and not self._error
         tip = "" if ok else "Scan a readable dataset first"
-        if ok and self._info is not None and any(p.severity == "error" for p in self._info.problems):
+        if (
+            ok
+            and self._info is not None
+            and any(p.severity == "error" for p in self._info.problems)
+        ):
             ok = False
             tip = "Fix the errors listed under Check before importing"
         self.import_button.setEnabled(ok)
@@ -1451,7 +1522,9 @@ class DatasetImportDialog(QDialog):
     def settings(self) -> DataSettings:
         """The settings chosen in the dialog (``path`` is absolute)."""
         base = self._initial or DataSettings()
-        target = self._target_choice() if self._info is not None and self._info.kind == "table" else None
+        target = (
+            self._target_choice() if self._info is not None and self._info.kind == "table" else None
+        )
         return replace(
             base,
             path=self.path,
@@ -1529,7 +1602,9 @@ class DatasetImportDialog(QDialog):
         from workbench.core.catalog import format_shape
 
         shape, dtype = self._source.input_spec(self.settings())
-        self.input_label.setText(f"The model will see one sample as {format_shape(list(shape))} {dtype}.")
+        self.input_label.setText(
+            f"The model will see one sample as {format_shape(list(shape))} {dtype}."
+        )
         self._update_fit()
 
     # --- closing -------------------------------------------------------------------------

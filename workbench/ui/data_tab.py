@@ -72,7 +72,6 @@ def warm_up_pyqtgraph() -> None:
     _pyqtgraph_warmup.start()
 
 
-
 class DataTab(QWidget):
     """The Data page: an empty state, a scanning state, an error state, or the dataset.
 
@@ -152,7 +151,9 @@ class DataTab(QWidget):
         self.import_file_button.clicked.connect(self.import_file_requested.emit)
         self.import_folder_button = QPushButton("Import image folder…")
         self.import_folder_button.setObjectName("secondary")
-        self.import_folder_button.setToolTip("Import a folder with one subfolder of images per class (Ctrl+Shift+I)")
+        self.import_folder_button.setToolTip(
+            "Import a folder with one subfolder of images per class (Ctrl+Shift+I)"
+        )
         self.import_folder_button.clicked.connect(self.import_folder_requested.emit)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -402,7 +403,9 @@ class DataTab(QWidget):
         self.error_settings_button.setVisible(can_change_settings)
         self.stack.setCurrentWidget(self.error_page)
 
-    def show_result(self, result: ScanResult, settings: DataSettings, notes: list[str] | None = None) -> None:
+    def show_result(
+        self, result: ScanResult, settings: DataSettings, notes: list[str] | None = None
+    ) -> None:
         """Show a scanned dataset with ``settings`` and what importing changed in the model."""
         from workbench.ui.data_import import (
             arrays_caption,
@@ -525,7 +528,15 @@ class DataTab(QWidget):
                 counts_l, edges_l = hist
                 counts = np.asarray(counts_l, dtype=np.float64)
                 edges = np.asarray(edges_l, dtype=np.float64)
-                plot.addItem(pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=counts, brush=brush, pen=pg.mkPen(theme.PANEL)))
+                plot.addItem(
+                    pg.BarGraphItem(
+                        x0=edges[:-1],
+                        x1=edges[1:],
+                        height=counts,
+                        brush=brush,
+                        pen=pg.mkPen(theme.PANEL),
+                    )
+                )
                 plot.setXRange(float(edges[0]), float(edges[-1]), padding=0.02)
                 plot.setYRange(0, max(1.0, float(counts.max(initial=0))) * 1.1, padding=0)
             target = info.details.get("target")
@@ -564,7 +575,11 @@ def _settings_text(kind: str, s: DataSettings, result: ScanResult) -> str:
         ]
         parts.append("augmentation: " + ", ".join(aug) if aug else "no augmentation")
     elif kind == "table":
-        parts.append("missing values filled in" if s.missing == "impute" else "rows with missing values dropped")
+        parts.append(
+            "missing values filled in"
+            if s.missing == "impute"
+            else "rows with missing values dropped"
+        )
     if s.seq_len is not None:
         parts.append(f"sequences padded or truncated to {s.seq_len}")
     return "Preprocessing: " + ", ".join(parts) if parts else ""
@@ -641,7 +656,9 @@ class DataController(QObject):
         path, target = settings.path, settings.target
         self.tab.show_loading(f"Scanning {Path(path).name}…")
         task = run_task(
-            lambda p, c: scan_dataset(path, target, settings, p, c, TAB_TABLE_ROWS, TAB_IMAGES_PER_CLASS),
+            lambda p, c: scan_dataset(
+                path, target, settings, p, c, TAB_TABLE_ROWS, TAB_IMAGES_PER_CLASS
+            ),
             name="data-rescan",
         )
         task.progressed.connect(self.tab.show_progress)
@@ -719,7 +736,9 @@ class DataController(QObject):
 
     # --- importing -------------------------------------------------------------------------
 
-    def import_path(self, path: str | os.PathLike[str], settings: DataSettings | None = None) -> DatasetImportDialog:
+    def import_path(
+        self, path: str | os.PathLike[str], settings: DataSettings | None = None
+    ) -> DatasetImportDialog:
         """Open the import dialog on ``path`` (window-modal, without blocking); return it."""
         from workbench.ui.data_import import DatasetImportDialog
 
@@ -780,9 +799,16 @@ class DataController(QObject):
                 return fit_model_to_data(g, source, settings)
             use_template(g, template)
             title = TEMPLATES[template].title
-            return [f"The model was replaced by the “{title}” template to fit the data", *fit_model_to_data(g, source, settings)]
+            return [
+                f"The model was replaced by the “{title}” template to fit the data",
+                *fit_model_to_data(g, source, settings),
+            ]
 
-        label = "Fit model to dataset" if template is None else f"Use the {TEMPLATES[template].title} template"
+        label = (
+            "Fit model to dataset"
+            if template is None
+            else f"Use the {TEMPLATES[template].title} template"
+        )
         try:
             notes: list[str] = doc.edit(label, fit)
         except (GraphError, DataError) as e:
@@ -791,7 +817,10 @@ class DataController(QObject):
         if template is not None:
             self.window._fit_pending = True  # a new model: fit it in view when the Model page shows
         if not doc.graph.of_type("Input"):
-            notes = [*notes, "The model has no Input layer yet: add one, or start from a template, to train on this dataset"]
+            notes = [
+                *notes,
+                "The model has no Input layer yet: add one, or start from a template, to train on this dataset",
+            ]
         store_settings(doc.project, settings, doc.path)
         doc.mark_modified()  # the dataset settings are not in the undo history
         self.source = source
@@ -819,7 +848,9 @@ class DataController(QObject):
         self.tab.show_loading(f"Loading {Path(settings.path).name}…", cancellable=False)
         path = settings.path
         task = run_task(
-            lambda p, c: describe_source(source, path, settings, c, TAB_TABLE_ROWS, TAB_IMAGES_PER_CLASS),
+            lambda p, c: describe_source(
+                source, path, settings, c, TAB_TABLE_ROWS, TAB_IMAGES_PER_CLASS
+            ),
             name="data-describe",
         )
         document = self.window.document
@@ -828,7 +859,9 @@ class DataController(QObject):
         task.cancelled.connect(lambda: self._current(task))
         self._task = task
 
-    def _on_described(self, task: Task, document: Document, result: ScanResult, notes: list[str]) -> None:
+    def _on_described(
+        self, task: Task, document: Document, result: ScanResult, notes: list[str]
+    ) -> None:
         if not self._current(task) or document is not self.window.document or self.settings is None:
             return
         self.tab.show_result(result, self.settings, notes)
@@ -844,7 +877,9 @@ class DataController(QObject):
         specs = dict(SAMPLES)
         spec = specs.get(name)
         if spec is None:
-            self.window.show_error("Unknown sample dataset", f"There is no sample dataset called '{name}'.")
+            self.window.show_error(
+                "Unknown sample dataset", f"There is no sample dataset called '{name}'."
+            )
             return False
         if not self.window.new_project(spec.template):
             return False
@@ -857,7 +892,13 @@ class DataController(QObject):
             path = str(sample_path(name))
             source = open_dataset(path, None, progress, cancelled)
             settings = default_settings(source, source.info(), path)
-            return source, settings, describe_source(source, path, settings, cancelled, TAB_TABLE_ROWS, TAB_IMAGES_PER_CLASS)
+            return (
+                source,
+                settings,
+                describe_source(
+                    source, path, settings, cancelled, TAB_TABLE_ROWS, TAB_IMAGES_PER_CLASS
+                ),
+            )
 
         self._stop_task()
         warm_up_pyqtgraph()
@@ -872,7 +913,9 @@ class DataController(QObject):
         self._task = task
         return True
 
-    def _on_sample_ready(self, task: Task, document: Document, out: tuple[Any, DataSettings, ScanResult]) -> None:
+    def _on_sample_ready(
+        self, task: Task, document: Document, out: tuple[Any, DataSettings, ScanResult]
+    ) -> None:
         if not self._current(task) or document is not self.window.document:
             return
         source, settings, result = out

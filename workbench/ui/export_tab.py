@@ -370,7 +370,9 @@ class ExportController(QObject):
             from workbench.export.service import export_trained, load_trained
 
             trained = load_trained(project, run_id, untrained=untrained, project_path=project_path)
-            result = export_trained(trained, fmt, out, opset=opset, progress=publish, cancelled=cancelled)
+            result = export_trained(
+                trained, fmt, out, opset=opset, progress=publish, cancelled=cancelled
+            )
             return result, trained.describe()
 
         self.last_error = None
@@ -1268,7 +1270,9 @@ class ExportTab(QWidget):
                 else default_file_name(self.controller.project_name(), fmt)
             )
             return str(Path(folder) / name)
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", str(current_path), spec.dialog_filter)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export to", str(current_path), spec.dialog_filter
+        )
         if not path:
             return None
         return path if Path(path).suffix else path + spec.suffix

@@ -56,7 +56,11 @@ def versions() -> list[tuple[str, str]]:
 
     from workbench import __version__
 
-    rows = [("Model Workbench", __version__), ("Python", platform.python_version()), ("Qt", QtCore.qVersion())]
+    rows = [
+        ("Model Workbench", __version__),
+        ("Python", platform.python_version()),
+        ("Qt", QtCore.qVersion()),
+    ]
     rows += [(label, _dist_version(names)) for label, names in LIBRARIES]
     return rows
 
@@ -87,7 +91,11 @@ def about_html() -> str:
 
 def user_guide_text() -> str:
     """The user guide (Markdown) shipped in the package."""
-    return resources.files("workbench").joinpath("resources", "user-guide.md").read_text(encoding="utf-8")
+    return (
+        resources.files("workbench")
+        .joinpath("resources", "user-guide.md")
+        .read_text(encoding="utf-8")
+    )
 
 
 def _no_size_hints_offscreen(layout: QLayout) -> None:
@@ -113,7 +121,9 @@ def shortcut_rows(menu_bar: QMenuBar) -> list[tuple[str, str, str]]:
                 continue
             if act.isSeparator() or not act.shortcuts():
                 continue
-            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts())
+            keys = ", ".join(
+                k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()
+            )
             rows.append((path, _plain(act.text()), keys))
 
     for act in menu_bar.actions():
@@ -199,4 +209,11 @@ class AboutDialog(QDialog):
         _no_size_hints_offscreen(lay)
 
 
-__all__ = ["AboutDialog", "ShortcutsDialog", "UserGuideDialog", "about_html", "shortcut_rows", "versions"]
+__all__ = [
+    "AboutDialog",
+    "ShortcutsDialog",
+    "UserGuideDialog",
+    "about_html",
+    "shortcut_rows",
+    "versions",
+]

@@ -32,10 +32,14 @@ def _symbol_path(symbol: str, center: QPointF, r: float) -> QPainterPath:
     if symbol == "s":
         path.addRect(x - r, y - r, 2 * r, 2 * r)
     elif symbol == "t":  # pointing down, as pyqtgraph draws "t"
-        path.addPolygon(QPolygonF([QPointF(x, y + r), QPointF(x + r, y - r), QPointF(x - r, y - r)]))
+        path.addPolygon(
+            QPolygonF([QPointF(x, y + r), QPointF(x + r, y - r), QPointF(x - r, y - r)])
+        )
         path.closeSubpath()
     elif symbol == "t1":  # pointing up
-        path.addPolygon(QPolygonF([QPointF(x, y - r), QPointF(x + r, y + r), QPointF(x - r, y + r)]))
+        path.addPolygon(
+            QPolygonF([QPointF(x, y - r), QPointF(x + r, y + r), QPointF(x - r, y + r)])
+        )
         path.closeSubpath()
     elif symbol == "d":
         path.addPolygon(

@@ -190,7 +190,9 @@ class MainWindow(QMainWindow):
         self.summary_dock = self._dock(
             "Summary", "summaryDock", self.summary, Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self.builder.splitDockWidget(self.inspector_dock, self.summary_dock, Qt.Orientation.Vertical)
+        self.builder.splitDockWidget(
+            self.inspector_dock, self.summary_dock, Qt.Orientation.Vertical
+        )
 
         self.canvas.selection_changed.connect(self._on_selection_changed)
         self.canvas.status_message.connect(self.show_status)
@@ -319,10 +321,16 @@ class MainWindow(QMainWindow):
         self.zoom_out_action = self._action("Zoom &Out", self.canvas.zoom_out, SK.ZoomOut)
         self.reset_zoom_action = self._action("&Reset Zoom", self.canvas.reset_zoom, "Ctrl+0")
         self.find_layer_action = self._action(
-            "Find &Layer…", self.find_layer_dialog, SK.Find, "Select a layer on the canvas and scroll to it"
+            "Find &Layer…",
+            self.find_layer_dialog,
+            SK.Find,
+            "Select a layer on the canvas and scroll to it",
         )
         self.search_layers_action = self._action(
-            "&Search Layers to Add…", self._focus_palette_search, "Ctrl+K", "Search the layer palette"
+            "&Search Layers to Add…",
+            self._focus_palette_search,
+            "Ctrl+K",
+            "Search the layer palette",
         )
         self._canvas_actions = [
             self.cut_action,
@@ -532,7 +540,9 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             self.builder.addDockWidget(area, dock)
             dock.show()
-        self.builder.splitDockWidget(self.inspector_dock, self.summary_dock, Qt.Orientation.Vertical)
+        self.builder.splitDockWidget(
+            self.inspector_dock, self.summary_dock, Qt.Orientation.Vertical
+        )
         self._default_dock_sizes()
 
     # --- files -------------------------------------------------------------------------
@@ -563,7 +573,9 @@ class MainWindow(QMainWindow):
             return False
         from workbench.engine.runs import settle_quietly  # file reads only: no torch
 
-        settle_quietly(path)  # a run killed before its first checkpoint is shown failed, not running
+        settle_quietly(
+            path
+        )  # a run killed before its first checkpoint is shown failed, not running
         try:
             document = Document.open(path)
         except ProjectError as e:
@@ -905,7 +917,9 @@ class MainWindow(QMainWindow):
         if projects:
             text = f"Drop to open {Path(projects[0]).name}"
         else:
-            text = f"Drop to import {name}" + (f" (and {len(paths) - 1} more)" if len(paths) > 1 else "")
+            text = f"Drop to import {name}" + (
+                f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+            )
         overlay.setText(text)
         tint = theme.HOVER_TINT
         overlay.setStyleSheet(
@@ -948,7 +962,9 @@ class MainWindow(QMainWindow):
             if not projects:
                 self.import_dataset(others[0])
                 if len(others) > 1:
-                    self.show_status(f"Importing {Path(others[0]).name}: one dataset at a time", 10000)
+                    self.show_status(
+                        f"Importing {Path(others[0]).name}: one dataset at a time", 10000
+                    )
 
     # --- help and theme ----------------------------------------------------------------
 
@@ -996,7 +1012,9 @@ class MainWindow(QMainWindow):
             act = menu.addAction(text)
             act.setCheckable(True)
             act.setStatusTip(
-                "Follow the system's light or dark setting" if mode == "system" else f"Always use the {mode} look"
+                "Follow the system's light or dark setting"
+                if mode == "system"
+                else f"Always use the {mode} look"
             )
             group.addAction(act)
             act.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
@@ -1046,7 +1064,9 @@ class MainWindow(QMainWindow):
 
     def _ask_find_layer(self, choices: list[str]) -> str | None:
         """Ask which layer to find (typed or picked from the list)."""
-        text, ok = QInputDialog.getItem(self, "Find Layer", "Layer (name or type):", choices, 0, True)
+        text, ok = QInputDialog.getItem(
+            self, "Find Layer", "Layer (name or type):", choices, 0, True
+        )
         return text if ok and text else None
 
     # --- datasets ----------------------------------------------------------------------

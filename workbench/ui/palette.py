@@ -112,7 +112,14 @@ class LayerPalette(QWidget):
     def _names_width(self) -> int:
         """Width the tree needs to show every layer's full name (and a scroll bar)."""
         fm = self.tree.fontMetrics()
-        widest = max((fm.horizontalAdvance(layer.name) for layers in catalog.by_group().values() for layer in layers), default=0)
+        widest = max(
+            (
+                fm.horizontalAdvance(layer.name)
+                for layers in catalog.by_group().values()
+                for layer in layers
+            ),
+            default=0,
+        )
         # Two levels of indentation (group, layer), the item's own padding, the frame
         # and a vertical scroll bar that may appear.
         scroll = self.tree.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)

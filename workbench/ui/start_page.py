@@ -24,7 +24,6 @@ from workbench.ui.theme import label
 CARD_COLUMNS = 3
 
 
-
 class TemplateCard(QPushButton):
     """A clickable card with a template's title and one-line summary."""
 

@@ -48,28 +48,69 @@ FAINT_TEXT = "#9ca3af"
 CANDIDATE_FILL = "#dbeafe"
 
 LIGHT: dict[str, str] = {
-    "ACCENT": ACCENT, "ACCENT_HOVER": ACCENT_HOVER, "WINDOW": WINDOW, "PANEL": PANEL,
-    "BORDER": BORDER, "TEXT": TEXT, "MUTED": MUTED, "ERROR": ERROR, "ERROR_TINT": ERROR_TINT,
-    "WARNING": WARNING, "OK": OK, "HOVER_TINT": HOVER_TINT, "PRESSED_TINT": PRESSED_TINT,
-    "INFO_TINT": INFO_TINT, "INFO_BORDER": INFO_BORDER,
-    "CANVAS_BG": CANVAS_BG, "GRID_MINOR": GRID_MINOR, "GRID_MAJOR": GRID_MAJOR,
-    "NODE_FILL": NODE_FILL, "NODE_BORDER": NODE_BORDER, "EDGE": EDGE, "EDGE_HOVER": EDGE_HOVER,
-    "PORT": PORT, "SHAPE_TEXT": SHAPE_TEXT, "FAINT_TEXT": FAINT_TEXT, "CANDIDATE_FILL": CANDIDATE_FILL,
+    "ACCENT": ACCENT,
+    "ACCENT_HOVER": ACCENT_HOVER,
+    "WINDOW": WINDOW,
+    "PANEL": PANEL,
+    "BORDER": BORDER,
+    "TEXT": TEXT,
+    "MUTED": MUTED,
+    "ERROR": ERROR,
+    "ERROR_TINT": ERROR_TINT,
+    "WARNING": WARNING,
+    "OK": OK,
+    "HOVER_TINT": HOVER_TINT,
+    "PRESSED_TINT": PRESSED_TINT,
+    "INFO_TINT": INFO_TINT,
+    "INFO_BORDER": INFO_BORDER,
+    "CANVAS_BG": CANVAS_BG,
+    "GRID_MINOR": GRID_MINOR,
+    "GRID_MAJOR": GRID_MAJOR,
+    "NODE_FILL": NODE_FILL,
+    "NODE_BORDER": NODE_BORDER,
+    "EDGE": EDGE,
+    "EDGE_HOVER": EDGE_HOVER,
+    "PORT": PORT,
+    "SHAPE_TEXT": SHAPE_TEXT,
+    "FAINT_TEXT": FAINT_TEXT,
+    "CANDIDATE_FILL": CANDIDATE_FILL,
 }
 DARK: dict[str, str] = {
-    "ACCENT": "#4c8dff", "ACCENT_HOVER": "#3b7bf0", "WINDOW": "#1f2023", "PANEL": "#2a2b2f",
-    "BORDER": "#45474d", "TEXT": "#e4e6ea", "MUTED": "#9ba1aa", "ERROR": "#f87171",
-    "ERROR_TINT": "#4a2427", "WARNING": "#fbbf24", "OK": "#4ade80", "HOVER_TINT": "#2f3a4f",
-    "PRESSED_TINT": "#27324a", "INFO_TINT": "#22304a", "INFO_BORDER": "#3a5686", "CANVAS_BG": "#1b1c1f", "GRID_MINOR": "#222327",
-    "GRID_MAJOR": "#2d2f34", "NODE_FILL": "#2b2d31", "NODE_BORDER": "#55585f", "EDGE": "#7f8792",
-    "EDGE_HOVER": "#b4bcc7", "PORT": "#8d95a0", "SHAPE_TEXT": "#cfd3d9", "FAINT_TEXT": "#6f747c",
+    "ACCENT": "#4c8dff",
+    "ACCENT_HOVER": "#3b7bf0",
+    "WINDOW": "#1f2023",
+    "PANEL": "#2a2b2f",
+    "BORDER": "#45474d",
+    "TEXT": "#e4e6ea",
+    "MUTED": "#9ba1aa",
+    "ERROR": "#f87171",
+    "ERROR_TINT": "#4a2427",
+    "WARNING": "#fbbf24",
+    "OK": "#4ade80",
+    "HOVER_TINT": "#2f3a4f",
+    "PRESSED_TINT": "#27324a",
+    "INFO_TINT": "#22304a",
+    "INFO_BORDER": "#3a5686",
+    "CANVAS_BG": "#1b1c1f",
+    "GRID_MINOR": "#222327",
+    "GRID_MAJOR": "#2d2f34",
+    "NODE_FILL": "#2b2d31",
+    "NODE_BORDER": "#55585f",
+    "EDGE": "#7f8792",
+    "EDGE_HOVER": "#b4bcc7",
+    "PORT": "#8d95a0",
+    "SHAPE_TEXT": "#cfd3d9",
+    "FAINT_TEXT": "#6f747c",
     "CANDIDATE_FILL": "#1e3a5f",
 }
 
 #: Light colours written into widgets' own style sheets elsewhere, and their dark twins,
 #: so a live switch can recolour sheets that were built before it (see recolor_sheets).
 SHEET_TWINS: dict[str, str] = {
-    "#a7bdf0": "#34476b", "#eef2fb": "#8e9bb3", "#b9c8ee": "#34476b", "#f1f4fb": "#8e9bb3",
+    "#a7bdf0": "#34476b",
+    "#eef2fb": "#8e9bb3",
+    "#b9c8ee": "#34476b",
+    "#f1f4fb": "#8e9bb3",
 }
 
 _dark = False
@@ -133,7 +174,7 @@ def system_is_dark() -> bool:
 
 
 def resolve_mode(mode: str) -> Literal["light", "dark"]:
-    """"light" or "dark" for a setting ("system" asks the system; anything unknown is system)."""
+    """ "light" or "dark" for a setting ("system" asks the system; anything unknown is system)."""
     if mode == "dark":
         return "dark"
     if mode == "light":

@@ -358,8 +358,12 @@ class TrainJob:
         except _Stopped:
             outcome = RunOutcome("stopped", "stopped before training started")
         except ResumeRefused as e:
-            outcome = RunOutcome("failed", str(e), refused_run=e.run_id,
-                                 refused_weights=str(e.weights) if e.weights is not None else None)
+            outcome = RunOutcome(
+                "failed",
+                str(e),
+                refused_run=e.run_id,
+                refused_weights=str(e.weights) if e.weights is not None else None,
+            )
         except TrainError as e:
             outcome = RunOutcome("failed", str(e))
         except Exception as e:  # noqa: BLE001 - the window stays up and says what happened
@@ -593,7 +597,9 @@ class TrainingController(QObject):
             self.tab.show_banner(f"The project's dataset settings cannot be used: {e}")
             return False
         assert settings is not None
-        job = TrainJob(doc.path, config, graph=doc.graph.copy(), settings=settings, init_from=init_from)
+        job = TrainJob(
+            doc.path, config, graph=doc.graph.copy(), settings=settings, init_from=init_from
+        )
         self.tab.begin_run(new=True, dataset=Path(settings.path).name)
         return self._launch(job)
 
@@ -769,8 +775,12 @@ class TrainingController(QObject):
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("This run cannot be continued")
         box.setText(message[:1].upper() + message[1:] + ".")
-        box.setInformativeText("A new run can start from the weights this run saved, on the data as it is now.")
-        start = box.addButton("Start a new run from these weights", QMessageBox.ButtonRole.AcceptRole)
+        box.setInformativeText(
+            "A new run can start from the weights this run saved, on the data as it is now."
+        )
+        start = box.addButton(
+            "Start a new run from these weights", QMessageBox.ButtonRole.AcceptRole
+        )
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.exec()

@@ -124,7 +124,9 @@ class Task(QObject):
     cancelled = Signal()
     finished = Signal()
 
-    def __init__(self, fn: Callable[..., Any], *, with_publish: bool = False, name: str = "") -> None:
+    def __init__(
+        self, fn: Callable[..., Any], *, with_publish: bool = False, name: str = ""
+    ) -> None:
         super().__init__()
         self.name = name or getattr(fn, "__name__", "task")
         self._stop = threading.Event()
@@ -163,7 +165,7 @@ class Task(QObject):
 
     @property
     def outcome(self) -> str | None:
-        """"ok", "error" or "cancelled" once the function returned; None before."""
+        """ "ok", "error" or "cancelled" once the function returned; None before."""
         return self._outcome
 
     @Slot(int, int)
@@ -279,7 +281,11 @@ class _GuiGarbageCollector(QObject):
             if thresholds[g] and counts[g] > thresholds[g]:
                 generation = g
         now = time.monotonic()
-        if thresholds[2] and counts[2] > thresholds[2] and now - self._last_full > self.FULL_EVERY_S:
+        if (
+            thresholds[2]
+            and counts[2] > thresholds[2]
+            and now - self._last_full > self.FULL_EVERY_S
+        ):
             generation = 2
             self._last_full = now
         if generation >= 0:

@@ -25,7 +25,16 @@ from workbench.core.catalog.base import (
     format_shape,
 )
 
-_MODULES = (core_layers, convolution, pooling, normalization, recurrent, attention, activations, merge)
+_MODULES = (
+    core_layers,
+    convolution,
+    pooling,
+    normalization,
+    recurrent,
+    attention,
+    activations,
+    merge,
+)
 
 #: Palette group order.
 GROUPS: tuple[str, ...] = (

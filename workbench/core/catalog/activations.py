@@ -26,6 +26,7 @@ S = Sequence[TensorSpec]
 
 # --- the layers' code in an exported model.py (see base.LayerCode) --------------------
 
+
 def _plain_code(name: str) -> CodeFn:
     def code(p: P, xs: S, out: TensorSpec) -> LayerCode:
         return module_code(name)
@@ -56,7 +57,11 @@ def _same(name: str) -> Callable[[P, S], TensorSpec]:
 
 
 def _activation(
-    name: str, doc: str, build: Callable[[P, S], Any], params: tuple[Param, ...] = (), cost: int = 1,
+    name: str,
+    doc: str,
+    build: Callable[[P, S], Any],
+    params: tuple[Param, ...] = (),
+    cost: int = 1,
     code: CodeFn | None = None,
 ) -> LayerType:
     return LayerType(
@@ -107,21 +112,51 @@ def _tanh(p: P, xs: S) -> Any:
     return nn.Tanh()
 
 
-RELU = _activation("ReLU", "max(0, x): the default activation; keeps positives, zeroes negatives.", _relu)
+RELU = _activation(
+    "ReLU", "max(0, x): the default activation; keeps positives, zeroes negatives.", _relu
+)
 LEAKY_RELU = _activation(
-    "LeakyReLU", "Like ReLU but lets a small slope through for negatives, so units never go fully silent.",
+    "LeakyReLU",
+    "Like ReLU but lets a small slope through for negatives, so units never go fully silent.",
     _leaky_relu,
-    (Param("negative_slope", "float", 0.01, "Slope for negative inputs (0 gives a plain ReLU).", minimum=0.0, maximum=1.0, label="Negative slope"),),
+    (
+        Param(
+            "negative_slope",
+            "float",
+            0.01,
+            "Slope for negative inputs (0 gives a plain ReLU).",
+            minimum=0.0,
+            maximum=1.0,
+            label="Negative slope",
+        ),
+    ),
     code=_leaky_code,
 )
 GELU = _activation(
-    "GELU", "Smooth ReLU used in transformers: x weighted by the chance that it is positive.", _gelu,
-    (Param("approximate", "choice", "none", "none: exact (erf); tanh: a slightly faster approximation.", choices=("none", "tanh")),),
+    "GELU",
+    "Smooth ReLU used in transformers: x weighted by the chance that it is positive.",
+    _gelu,
+    (
+        Param(
+            "approximate",
+            "choice",
+            "none",
+            "none: exact (erf); tanh: a slightly faster approximation.",
+            choices=("none", "tanh"),
+        ),
+    ),
     cost=8,
     code=_gelu_code,
 )
-SILU = _activation("SiLU", "x * sigmoid(x) (also called Swish): a smooth ReLU alternative.", _silu, cost=5)
-SIGMOID = _activation("Sigmoid", "Squashes values into (0, 1); for gates or independent probabilities.", _sigmoid, cost=4)
+SILU = _activation(
+    "SiLU", "x * sigmoid(x) (also called Swish): a smooth ReLU alternative.", _silu, cost=5
+)
+SIGMOID = _activation(
+    "Sigmoid",
+    "Squashes values into (0, 1); for gates or independent probabilities.",
+    _sigmoid,
+    cost=4,
+)
 TANH = _activation("Tanh", "Squashes values into (-1, 1), centred on zero.", _tanh, cost=4)
 
 
@@ -152,7 +187,17 @@ SOFTMAX = LayerType(
     group="Activation",
     doc="Turns scores into probabilities that sum to 1 along one axis; a classifier's Output does not need it.",
     params=(
-        Param("dim", "int", -1, "Axis to normalize, counting the batch axis as 0; -1 is the last axis.", minimum=1, maximum=8, special=(-1,), special_text="last axis", label="Axis"),
+        Param(
+            "dim",
+            "int",
+            -1,
+            "Axis to normalize, counting the batch axis as 0; -1 is the last axis.",
+            minimum=1,
+            maximum=8,
+            special=(-1,),
+            special_text="last axis",
+            label="Axis",
+        ),
     ),
     infer=_softmax_infer,
     build=_softmax_build,

@@ -24,9 +24,12 @@ S = Sequence[TensorSpec]
 
 # --- the layers' code in an exported model.py (see base.LayerCode) --------------------
 
+
 def _mhsa_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
     kw = {"dropout": p["dropout"]} if p["dropout"] else {}
-    init = code_call("nn.MultiheadAttention", xs[0].shape[-1], p["num_heads"], **kw, batch_first=True)
+    init = code_call(
+        "nn.MultiheadAttention", xs[0].shape[-1], p["num_heads"], **kw, batch_first=True
+    )
     return LayerCode(init, ("{out}, _ = self.{attr}({x}, {x}, {x}, need_weights=False)",))
 
 
@@ -40,7 +43,9 @@ def _encoder_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
 
 def _pe_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
     kw = changed(p, kind="sinusoidal", dropout=0.0)
-    return LayerCode(code_call("PositionalEncoding", *xs[0].shape, **kw), helper="PositionalEncoding")
+    return LayerCode(
+        code_call("PositionalEncoding", *xs[0].shape, **kw), helper="PositionalEncoding"
+    )
 
 
 def require_sequence(layer: str, x: TensorSpec) -> None:
@@ -74,7 +79,15 @@ def attention_flops(t: int, e: int, heads: int) -> int:
 
 
 def _heads() -> Param:
-    return Param("num_heads", "int", 4, "Attention heads; the embedding size must be divisible by it.", minimum=1, maximum=256, label="Heads")
+    return Param(
+        "num_heads",
+        "int",
+        4,
+        "Attention heads; the embedding size must be divisible by it.",
+        minimum=1,
+        maximum=256,
+        label="Heads",
+    )
 
 
 # --- MultiHeadSelfAttention ----------------------------------------------------------
@@ -100,7 +113,14 @@ MHSA = LayerType(
     doc="Every step of a sequence (N, T, E) looks at every other step and mixes in what is relevant.",
     params=(
         _heads(),
-        Param("dropout", "float", 0.0, "Dropout on the attention weights while training.", minimum=0.0, maximum=0.99),
+        Param(
+            "dropout",
+            "float",
+            0.0,
+            "Dropout on the attention weights while training.",
+            minimum=0.0,
+            maximum=0.99,
+        ),
     ),
     infer=_mhsa_infer,
     build=_mhsa_build,
@@ -123,8 +143,12 @@ def _tel_build(p: P, xs: S) -> Any:
     import torch.nn as nn
 
     return nn.TransformerEncoderLayer(
-        xs[0].shape[-1], p["num_heads"], dim_feedforward=p["dim_feedforward"],
-        dropout=p["dropout"], activation=p["activation"], batch_first=True,
+        xs[0].shape[-1],
+        p["num_heads"],
+        dim_feedforward=p["dim_feedforward"],
+        dropout=p["dropout"],
+        activation=p["activation"],
+        batch_first=True,
         norm_first=p["norm_first"],
     )
 
@@ -152,10 +176,36 @@ TRANSFORMER_ENCODER_LAYER = LayerType(
     doc="A transformer block for sequences (N, T, E): self-attention and a feed-forward net, with residuals and LayerNorms.",
     params=(
         _heads(),
-        Param("dim_feedforward", "int", 256, "Hidden size of the feed-forward net inside the block.", minimum=1, maximum=100_000, label="Feed-forward size"),
-        Param("dropout", "float", 0.1, "Dropout inside the block while training.", minimum=0.0, maximum=0.99),
-        Param("activation", "choice", "relu", "Activation of the feed-forward net.", choices=("relu", "gelu")),
-        Param("norm_first", "bool", False, "Apply LayerNorm before attention and feed-forward (pre-norm; often trains more stably)."),
+        Param(
+            "dim_feedforward",
+            "int",
+            256,
+            "Hidden size of the feed-forward net inside the block.",
+            minimum=1,
+            maximum=100_000,
+            label="Feed-forward size",
+        ),
+        Param(
+            "dropout",
+            "float",
+            0.1,
+            "Dropout inside the block while training.",
+            minimum=0.0,
+            maximum=0.99,
+        ),
+        Param(
+            "activation",
+            "choice",
+            "relu",
+            "Activation of the feed-forward net.",
+            choices=("relu", "gelu"),
+        ),
+        Param(
+            "norm_first",
+            "bool",
+            False,
+            "Apply LayerNorm before attention and feed-forward (pre-norm; often trains more stably).",
+        ),
     ),
     infer=_tel_infer,
     build=_tel_build,
@@ -186,8 +236,21 @@ POSITIONAL_ENCODING = LayerType(
     group="Attention",
     doc="Adds position information to a sequence (N, T, E) so attention layers know the order of steps.",
     params=(
-        Param("kind", "choice", "sinusoidal", "sinusoidal: fixed sine waves, no weights; learned: a trained vector per position.", choices=("sinusoidal", "learned")),
-        Param("dropout", "float", 0.0, "Dropout after adding the positions, while training.", minimum=0.0, maximum=0.99),
+        Param(
+            "kind",
+            "choice",
+            "sinusoidal",
+            "sinusoidal: fixed sine waves, no weights; learned: a trained vector per position.",
+            choices=("sinusoidal", "learned"),
+        ),
+        Param(
+            "dropout",
+            "float",
+            0.0,
+            "Dropout after adding the positions, while training.",
+            minimum=0.0,
+            maximum=0.99,
+        ),
     ),
     infer=_pe_infer,
     build=_pe_build,

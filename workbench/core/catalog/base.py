@@ -105,9 +105,13 @@ class Param:
         if value in self.special:
             return
         if self.minimum is not None and value < self.minimum:
-            raise ParamError(f"parameter '{self.name}' must be at least {_num(self.minimum)}, not {value}")
+            raise ParamError(
+                f"parameter '{self.name}' must be at least {_num(self.minimum)}, not {value}"
+            )
         if self.maximum is not None and value > self.maximum:
-            raise ParamError(f"parameter '{self.name}' must be at most {_num(self.maximum)}, not {value}")
+            raise ParamError(
+                f"parameter '{self.name}' must be at most {_num(self.maximum)}, not {value}"
+            )
 
 
 def _num(x: float) -> str:
@@ -250,7 +254,10 @@ class LayerType:
 
     def defaults(self) -> dict[str, Any]:
         """A fresh dict of default parameter values."""
-        return {p.name: (list(p.default) if isinstance(p.default, list | tuple) else p.default) for p in self.params}
+        return {
+            p.name: (list(p.default) if isinstance(p.default, list | tuple) else p.default)
+            for p in self.params
+        }
 
     def validate_params(self, params: Mapping[str, Any], *, strict: bool = True) -> dict[str, Any]:
         """Return a complete, coerced parameter dict; raise ParamError on a bad value.

@@ -30,12 +30,16 @@ S = Sequence[TensorSpec]
 
 # --- the layers' code in an exported model.py (see base.LayerCode) --------------------
 
+
 def _conv_code(name: str) -> CodeFn:
     def code(p: P, xs: S, out: TensorSpec) -> LayerCode:
         kw = changed(p, stride=1, padding=0, dilation=1, bias=True)
-        return module_code(name, xs[0].shape[0], p["out_channels"], kernel_size=p["kernel_size"], **kw)
+        return module_code(
+            name, xs[0].shape[0], p["out_channels"], kernel_size=p["kernel_size"], **kw
+        )
 
     return code
+
 
 #: What a d-dimensional convolution or pooling layer takes, by number of spatial axes.
 EXPECTED = {1: "(N, C, L)", 2: "(N, C, H, W)"}
@@ -112,11 +116,48 @@ def window_out(
 
 def _conv_params() -> tuple[Param, ...]:
     return (
-        Param("out_channels", "int", 16, "Number of filters, i.e. output channels.", minimum=1, maximum=100_000, label="Out channels"),
-        Param("kernel_size", "int", 3, "Width of each filter window.", minimum=1, maximum=255, label="Kernel size"),
-        Param("stride", "int", 1, "Step between windows; 2 halves the output size.", minimum=1, maximum=255),
-        Param("padding", "int", 0, "Zeros added on each side; (kernel - 1) / 2 keeps the size for odd kernels.", minimum=0, maximum=255),
-        Param("dilation", "int", 1, "Spacing between kernel taps; more sees wider without more weights.", minimum=1, maximum=255),
+        Param(
+            "out_channels",
+            "int",
+            16,
+            "Number of filters, i.e. output channels.",
+            minimum=1,
+            maximum=100_000,
+            label="Out channels",
+        ),
+        Param(
+            "kernel_size",
+            "int",
+            3,
+            "Width of each filter window.",
+            minimum=1,
+            maximum=255,
+            label="Kernel size",
+        ),
+        Param(
+            "stride",
+            "int",
+            1,
+            "Step between windows; 2 halves the output size.",
+            minimum=1,
+            maximum=255,
+        ),
+        Param(
+            "padding",
+            "int",
+            0,
+            "Zeros added on each side; (kernel - 1) / 2 keeps the size for odd kernels.",
+            minimum=0,
+            maximum=255,
+        ),
+        Param(
+            "dilation",
+            "int",
+            1,
+            "Spacing between kernel taps; more sees wider without more weights.",
+            minimum=1,
+            maximum=255,
+        ),
         Param("bias", "bool", True, "Learn an additive bias per output channel."),
     )
 
@@ -135,8 +176,13 @@ def _conv_layer(d: int) -> LayerType:
 
         cls = nn.Conv1d if d == 1 else nn.Conv2d
         return cls(
-            xs[0].shape[0], p["out_channels"], p["kernel_size"], stride=p["stride"],
-            padding=p["padding"], dilation=p["dilation"], bias=p["bias"],
+            xs[0].shape[0],
+            p["out_channels"],
+            p["kernel_size"],
+            stride=p["stride"],
+            padding=p["padding"],
+            dilation=p["dilation"],
+            bias=p["bias"],
         )
 
     def count(p: P, xs: S, out: TensorSpec) -> int:

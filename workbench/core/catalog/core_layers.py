@@ -27,12 +27,15 @@ S = Sequence[TensorSpec]
 
 # --- the layers' code in an exported model.py (see base.LayerCode) --------------------
 
+
 def _input_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
     return LayerCode(None, ())
 
 
 def _output_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
-    return LayerCode(code_call("nn.Linear", xs[0].shape[0], out.shape[0]), ("return self.{attr}({x})",))
+    return LayerCode(
+        code_call("nn.Linear", xs[0].shape[0], out.shape[0]), ("return self.{attr}({x})",)
+    )
 
 
 def _linear_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
@@ -75,8 +78,21 @@ INPUT = LayerType(
     group="Input & Output",
     doc="Where samples enter the model; its shape is one sample without the batch axis.",
     params=(
-        Param("shape", "ints", [1, 28, 28], "Shape of one sample, e.g. 3 32 32 for RGB images or 20 for a table row.", minimum=1, length=(1, 4)),
-        Param("dtype", "choice", "float32", "float32 for features and images, int64 for token ids fed to an Embedding.", choices=("float32", "int64")),
+        Param(
+            "shape",
+            "ints",
+            [1, 28, 28],
+            "Shape of one sample, e.g. 3 32 32 for RGB images or 20 for a table row.",
+            minimum=1,
+            length=(1, 4),
+        ),
+        Param(
+            "dtype",
+            "choice",
+            "float32",
+            "float32 for features and images, int64 for token ids fed to an Embedding.",
+            choices=("float32", "int64"),
+        ),
     ),
     infer=_input_infer,
     build=_input_build,
@@ -115,9 +131,31 @@ OUTPUT = LayerType(
     group="Input & Output",
     doc="The model's answer: a dense head giving class scores (logits) or regression values.",
     params=(
-        Param("task", "choice", "classification", "Classification gives one score per class; regression one value per target.", choices=("classification", "regression")),
-        Param("num_classes", "int", 10, "Number of classes (classification).", minimum=2, maximum=100000, label="Classes"),
-        Param("num_targets", "int", 1, "Number of values to predict (regression).", minimum=1, maximum=100000, label="Targets"),
+        Param(
+            "task",
+            "choice",
+            "classification",
+            "Classification gives one score per class; regression one value per target.",
+            choices=("classification", "regression"),
+        ),
+        Param(
+            "num_classes",
+            "int",
+            10,
+            "Number of classes (classification).",
+            minimum=2,
+            maximum=100000,
+            label="Classes",
+        ),
+        Param(
+            "num_targets",
+            "int",
+            1,
+            "Number of values to predict (regression).",
+            minimum=1,
+            maximum=100000,
+            label="Targets",
+        ),
     ),
     infer=_output_infer,
     build=_output_build,
@@ -135,7 +173,9 @@ def _linear_infer(p: P, xs: S) -> TensorSpec:
     if x.rank < 2:
         raise ShapeError(f"Linear needs (N, features) but gets {x}")
     if x.rank > 3:
-        raise ShapeError(f"Linear needs (N, features) but gets {x}: insert a Flatten before it", insert="Flatten")
+        raise ShapeError(
+            f"Linear needs (N, features) but gets {x}: insert a Flatten before it", insert="Flatten"
+        )
     # (N, T, F) sequences are allowed: the layer applies to every step.
     return TensorSpec((*x.shape[:-1], p["units"]))
 
@@ -188,7 +228,6 @@ FLATTEN = LayerType(
 )
 
 
-
 # --- Dropout -------------------------------------------------------------------------
 
 
@@ -210,7 +249,15 @@ DROPOUT = LayerType(
     group="Regularization",
     doc="Randomly zeroes a fraction of values while training to reduce overfitting; does nothing at evaluation.",
     params=(
-        Param("p", "float", 0.5, "Fraction of values set to zero during training (0 to 0.99).", minimum=0.0, maximum=0.99, label="Drop probability"),
+        Param(
+            "p",
+            "float",
+            0.5,
+            "Fraction of values set to zero during training (0 to 0.99).",
+            minimum=0.0,
+            maximum=0.99,
+            label="Drop probability",
+        ),
     ),
     infer=_dropout_infer,
     build=_dropout_build,
@@ -224,7 +271,9 @@ def _reshape_target(p: P, x: TensorSpec) -> tuple[int, ...]:
     shape = [int(v) for v in p["shape"]]
     target = format_shape(shape)
     if shape.count(-1) > 1:
-        raise ParamError(f"Reshape's shape {target} has more than one -1: give every axis but one a size")
+        raise ParamError(
+            f"Reshape's shape {target} has more than one -1: give every axis but one a size"
+        )
     known = math.prod(v for v in shape if v != -1)
     if -1 in shape:
         if x.numel % known:
@@ -258,7 +307,15 @@ RESHAPE = LayerType(
     group="Reshape",
     doc="Gives each sample a new shape with the same number of values, e.g. (N, 784) to (N, 1, 28, 28).",
     params=(
-        Param("shape", "ints", [-1], "New shape of one sample without the batch axis; one -1 means 'whatever is left'.", minimum=1, special=(-1,), length=(1, 4)),
+        Param(
+            "shape",
+            "ints",
+            [-1],
+            "New shape of one sample without the batch axis; one -1 means 'whatever is left'.",
+            minimum=1,
+            special=(-1,),
+            length=(1, 4),
+        ),
     ),
     infer=_reshape_infer,
     build=_reshape_build,
@@ -276,8 +333,12 @@ def _embedding_infer(p: P, xs: S) -> TensorSpec:
             f"Embedding needs integer token ids (N, T) but gets {x}: set the Input's dtype to int64"
         )
     require_rank(
-        "Embedding", x, (2,), "integer token ids (N, T)",
-        "set the Input's shape to one number, the sequence length T" if x.rank > 2
+        "Embedding",
+        x,
+        (2,),
+        "integer token ids (N, T)",
+        "set the Input's shape to one number, the sequence length T"
+        if x.rank > 2
         else "connect token ids of shape (N, T)",
     )
     return TensorSpec((*x.shape, p["embedding_dim"]))
@@ -295,8 +356,24 @@ EMBEDDING = LayerType(
     group="Embedding",
     doc="Turns integer token ids (N, T) into learned vectors (N, T, E); the Input's dtype must be int64.",
     params=(
-        Param("num_embeddings", "int", 1000, "Vocabulary size: token ids must lie in 0 to this minus 1.", minimum=1, maximum=10_000_000, label="Vocabulary size"),
-        Param("embedding_dim", "int", 64, "Length E of the vector learned for each token.", minimum=1, maximum=100_000, label="Embedding size"),
+        Param(
+            "num_embeddings",
+            "int",
+            1000,
+            "Vocabulary size: token ids must lie in 0 to this minus 1.",
+            minimum=1,
+            maximum=10_000_000,
+            label="Vocabulary size",
+        ),
+        Param(
+            "embedding_dim",
+            "int",
+            64,
+            "Length E of the vector learned for each token.",
+            minimum=1,
+            maximum=100_000,
+            label="Embedding size",
+        ),
     ),
     infer=_embedding_infer,
     build=_embedding_build,

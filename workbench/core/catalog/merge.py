@@ -24,6 +24,7 @@ S = Sequence[TensorSpec]
 
 # --- the layers' code in an exported model.py (see base.LayerCode) --------------------
 
+
 def _add_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
     return LayerCode(None, ("{out} = {sum}",))
 
@@ -33,14 +34,25 @@ def _concat_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
 
 
 def _inputs_param() -> Param:
-    return Param("inputs", "int", 2, "Number of branches to join (2 to 8); each gets an input port.", minimum=2, maximum=8)
+    return Param(
+        "inputs",
+        "int",
+        2,
+        "Number of branches to join (2 to 8); each gets an input port.",
+        minimum=2,
+        maximum=8,
+    )
 
 
 def _match_hint(a: TensorSpec, b: TensorSpec, skip: int | None = None) -> str:
     """How to make ``b`` agree with ``a`` (axis ``skip``, batch counted as 0, may differ)."""
     if a.rank != b.rank:
         return "give both branches the same number of axes (e.g. a Flatten on each branch)"
-    diff = [i + 1 for i, (u, v) in enumerate(zip(a.shape, b.shape, strict=True)) if u != v and i + 1 != skip]
+    diff = [
+        i + 1
+        for i, (u, v) in enumerate(zip(a.shape, b.shape, strict=True))
+        if u != v and i + 1 != skip
+    ]
     last = a.rank - 1
     if diff == [1] and a.rank in (3, 4):
         conv = "Conv2d" if a.rank == 4 else "Conv1d"
@@ -106,12 +118,20 @@ def _concat_infer(p: P, xs: S) -> TensorSpec:
     for x in xs[1:]:
         same_rank = x.rank == first.rank
         if not same_rank or any(
-            u != v for i, (u, v) in enumerate(zip(first.shape, x.shape, strict=True)) if i + 1 != dim
+            u != v
+            for i, (u, v) in enumerate(zip(first.shape, x.shape, strict=True))
+            if i + 1 != dim
         ):
             hint = _match_hint(first, x, skip=dim)
-            other = [
-                i + 1 for i, (u, v) in enumerate(zip(first.shape, x.shape, strict=False)) if u != v
-            ] if same_rank else []
+            other = (
+                [
+                    i + 1
+                    for i, (u, v) in enumerate(zip(first.shape, x.shape, strict=False))
+                    if u != v
+                ]
+                if same_rank
+                else []
+            )
             if len(other) == 1:
                 hint += f", or concatenate along dim {other[0]} instead"
             raise ShapeError(
@@ -136,7 +156,15 @@ CONCAT = LayerType(
     doc="Joins branches along one axis, e.g. stacks the channels of two feature maps.",
     params=(
         _inputs_param(),
-        Param("dim", "int", 1, "Axis to join along, counting the batch axis as 0 (1 = features or channels).", minimum=1, maximum=8, label="Axis"),
+        Param(
+            "dim",
+            "int",
+            1,
+            "Axis to join along, counting the batch axis as 0 (1 = features or channels).",
+            minimum=1,
+            maximum=8,
+            label="Axis",
+        ),
     ),
     infer=_concat_infer,
     build=_concat_build,

@@ -23,6 +23,7 @@ S = Sequence[TensorSpec]
 
 # --- the layers' code in an exported model.py (see base.LayerCode) --------------------
 
+
 def _norm_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
     return module_code("BatchNorm1d", xs[0].shape[0], **changed(p, eps=1e-5, momentum=0.1))
 
@@ -36,11 +37,26 @@ def _ln_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
 
 
 def _eps() -> Param:
-    return Param("eps", "float", 1e-5, "Small number added to the variance to avoid dividing by zero.", minimum=1e-12, maximum=1.0, label="Epsilon")
+    return Param(
+        "eps",
+        "float",
+        1e-5,
+        "Small number added to the variance to avoid dividing by zero.",
+        minimum=1e-12,
+        maximum=1.0,
+        label="Epsilon",
+    )
 
 
 def _momentum() -> Param:
-    return Param("momentum", "float", 0.1, "How fast the running mean and variance used at evaluation follow each batch.", minimum=0.0, maximum=1.0)
+    return Param(
+        "momentum",
+        "float",
+        0.1,
+        "How fast the running mean and variance used at evaluation follow each batch.",
+        minimum=0.0,
+        maximum=1.0,
+    )
 
 
 # --- BatchNorm1d / BatchNorm2d -------------------------------------------------------
@@ -151,7 +167,9 @@ def _gn_build(p: P, xs: S) -> Any:
 
 
 def _gn_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
-    return module_code("GroupNorm", p["num_groups"], xs[0].shape[0], **changed(p, eps=1e-5, affine=True))
+    return module_code(
+        "GroupNorm", p["num_groups"], xs[0].shape[0], **changed(p, eps=1e-5, affine=True)
+    )
 
 
 GROUPNORM = LayerType(
@@ -159,7 +177,15 @@ GROUPNORM = LayerType(
     group="Normalization",
     doc="Normalizes groups of channels of (N, C, ...) within each sample; independent of the batch size.",
     params=(
-        Param("num_groups", "int", 4, "How many groups the channels are split into (it must divide the channels; 1 is like a LayerNorm over C and the rest).", minimum=1, maximum=4096, label="Groups"),
+        Param(
+            "num_groups",
+            "int",
+            4,
+            "How many groups the channels are split into (it must divide the channels; 1 is like a LayerNorm over C and the rest).",
+            minimum=1,
+            maximum=4096,
+            label="Groups",
+        ),
         _eps(),
         Param("affine", "bool", True, "Learn a scale and a shift for each channel."),
     ),

@@ -26,6 +26,7 @@ S = Sequence[TensorSpec]
 
 # --- the layers' code in an exported model.py (see base.LayerCode) --------------------
 
+
 def _pool_code(name: str) -> CodeFn:
     def code(p: P, xs: S, out: TensorSpec) -> LayerCode:
         kw = {} if p["stride"] in (0, p["kernel_size"]) else {"stride": p["stride"]}
@@ -45,9 +46,33 @@ def _gap_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
 
 def _pool_params() -> tuple[Param, ...]:
     return (
-        Param("kernel_size", "int", 2, "Width of each pooling window; 2 halves the size.", minimum=1, maximum=255, label="Kernel size"),
-        Param("stride", "int", 0, "Step between windows; 0 means the same as the kernel size.", minimum=1, maximum=255, special=(0,), special_text="same as kernel"),
-        Param("padding", "int", 0, "Padding on each side; at most half the kernel size.", minimum=0, maximum=127),
+        Param(
+            "kernel_size",
+            "int",
+            2,
+            "Width of each pooling window; 2 halves the size.",
+            minimum=1,
+            maximum=255,
+            label="Kernel size",
+        ),
+        Param(
+            "stride",
+            "int",
+            0,
+            "Step between windows; 0 means the same as the kernel size.",
+            minimum=1,
+            maximum=255,
+            special=(0,),
+            special_text="same as kernel",
+        ),
+        Param(
+            "padding",
+            "int",
+            0,
+            "Padding on each side; at most half the kernel size.",
+            minimum=0,
+            maximum=127,
+        ),
     )
 
 
@@ -68,7 +93,13 @@ def _pool_layer(kind: str, d: int, doc: str) -> LayerType:
             )
         require_spatial(name, x, d)
         spatial = window_out(
-            name, x, d, k, _stride(p), pad, window="pooling window",
+            name,
+            x,
+            d,
+            k,
+            _stride(p),
+            pad,
+            window="pooling window",
             fix="remove this pooling layer, use a smaller kernel, or add padding",
         )
         return TensorSpec((x.shape[0], *spatial))
@@ -76,7 +107,9 @@ def _pool_layer(kind: str, d: int, doc: str) -> LayerType:
     def build(p: P, xs: S) -> Any:
         import torch.nn as nn
 
-        cls = {("Max", 1): nn.MaxPool1d, ("Max", 2): nn.MaxPool2d, ("Avg", 2): nn.AvgPool2d}[kind, d]
+        cls = {("Max", 1): nn.MaxPool1d, ("Max", 2): nn.MaxPool2d, ("Avg", 2): nn.AvgPool2d}[
+            kind, d
+        ]
         return cls(p["kernel_size"], stride=_stride(p), padding=p["padding"])
 
     return LayerType(
@@ -91,8 +124,14 @@ def _pool_layer(kind: str, d: int, doc: str) -> LayerType:
     )
 
 
-MAXPOOL1D = _pool_layer("Max", 1, "Keeps the largest value in each window along a sequence (N, C, L), shrinking its length.")
-MAXPOOL2D = _pool_layer("Max", 2, "Keeps the largest value in each window of an image (N, C, H, W), shrinking it.")
+MAXPOOL1D = _pool_layer(
+    "Max",
+    1,
+    "Keeps the largest value in each window along a sequence (N, C, L), shrinking its length.",
+)
+MAXPOOL2D = _pool_layer(
+    "Max", 2, "Keeps the largest value in each window of an image (N, C, H, W), shrinking it."
+)
 AVGPOOL2D = _pool_layer("Avg", 2, "Averages each window of an image (N, C, H, W), shrinking it.")
 
 
@@ -111,10 +150,13 @@ def _gap_infer(p: P, xs: S) -> TensorSpec:
     if p["over"] == "time":
         if x.rank != 3:
             fix = (
-                "set 'over' to spatial for images" if x.rank > 3
+                "set 'over' to spatial for images"
+                if x.rank > 3
                 else "there is no time axis to average; remove it"
             )
-            raise ShapeError(f"GlobalAvgPool over time needs a sequence (N, T, F) but gets {x}: {fix}")
+            raise ShapeError(
+                f"GlobalAvgPool over time needs a sequence (N, T, F) but gets {x}: {fix}"
+            )
         return TensorSpec((x.shape[1],))
     if x.rank < 3:
         raise ShapeError(
@@ -136,7 +178,14 @@ GLOBALAVGPOOL = LayerType(
     group="Pooling",
     doc="Averages away the spatial axes (N, C, H, W) to (N, C), or the time axis (N, T, F) to (N, F).",
     params=(
-        Param("over", "choice", "spatial", "spatial: average each channel over H, W (or L); time: average a sequence over its steps.", choices=("spatial", "time"), label="Average over"),
+        Param(
+            "over",
+            "choice",
+            "spatial",
+            "spatial: average each channel over H, W (or L); time: average a sequence over its steps.",
+            choices=("spatial", "time"),
+            label="Average over",
+        ),
     ),
     infer=_gap_infer,
     build=_gap_build,

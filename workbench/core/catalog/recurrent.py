@@ -22,6 +22,7 @@ S = Sequence[TensorSpec]
 
 # --- the layers' code in an exported model.py (see base.LayerCode) --------------------
 
+
 def _rnn_code(kind: str) -> CodeFn:
     def code(p: P, xs: S, out: TensorSpec) -> LayerCode:
         kw: dict[str, Any] = {}
@@ -47,6 +48,7 @@ def _rnn_code(kind: str) -> CodeFn:
 
     return code
 
+
 #: Weight blocks per cell: one per gate (plus the candidate state).
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 #: Rough element-wise operations per hidden unit and time step (activations, gating).
@@ -55,11 +57,45 @@ ELEMENTWISE = {"RNN": 2, "GRU": 10, "LSTM": 10}
 
 def _common_params() -> tuple[Param, ...]:
     return (
-        Param("hidden_size", "int", 64, "Size H of the hidden state, i.e. output features per direction.", minimum=1, maximum=100_000, label="Hidden size"),
-        Param("num_layers", "int", 1, "Recurrent layers stacked on top of each other.", minimum=1, maximum=8, label="Layers"),
-        Param("bidirectional", "bool", False, "Also read the sequence backwards; doubles the output features."),
-        Param("output", "choice", "last", "last: only the final step's output (N, H); sequence: every step's (N, T, H).", choices=("last", "sequence")),
-        Param("dropout", "float", 0.0, "Dropout between stacked layers while training (needs 2 or more layers).", minimum=0.0, maximum=0.99),
+        Param(
+            "hidden_size",
+            "int",
+            64,
+            "Size H of the hidden state, i.e. output features per direction.",
+            minimum=1,
+            maximum=100_000,
+            label="Hidden size",
+        ),
+        Param(
+            "num_layers",
+            "int",
+            1,
+            "Recurrent layers stacked on top of each other.",
+            minimum=1,
+            maximum=8,
+            label="Layers",
+        ),
+        Param(
+            "bidirectional",
+            "bool",
+            False,
+            "Also read the sequence backwards; doubles the output features.",
+        ),
+        Param(
+            "output",
+            "choice",
+            "last",
+            "last: only the final step's output (N, H); sequence: every step's (N, T, H).",
+            choices=("last", "sequence"),
+        ),
+        Param(
+            "dropout",
+            "float",
+            0.0,
+            "Dropout between stacked layers while training (needs 2 or more layers).",
+            minimum=0.0,
+            maximum=0.99,
+        ),
     )
 
 
@@ -68,7 +104,13 @@ def _rnn_layer(kind: str, doc: str) -> LayerType:
     if kind == "RNN":
         params = (
             *params[:2],
-            Param("nonlinearity", "choice", "tanh", "Activation of the hidden state.", choices=("tanh", "relu")),
+            Param(
+                "nonlinearity",
+                "choice",
+                "tanh",
+                "Activation of the hidden state.",
+                choices=("tanh", "relu"),
+            ),
             *params[2:],
         )
 
@@ -79,7 +121,9 @@ def _rnn_layer(kind: str, doc: str) -> LayerType:
             fix = "use a Reshape to (T, F) or an Embedding"
         else:
             fix = "use a Reshape to (T, F)" + (
-                f", e.g. shape {x.shape[-2]} {x.shape[-1]}" if x.rank == 4 and x.shape[0] == 1 else ""
+                f", e.g. shape {x.shape[-2]} {x.shape[-1]}"
+                if x.rank == 4 and x.shape[0] == 1
+                else ""
             )
         require_rank(kind, x, (3,), "a sequence (N, T, F)", fix)
         features = p["hidden_size"] * (2 if p["bidirectional"] else 1)
@@ -95,7 +139,10 @@ def _rnn_layer(kind: str, doc: str) -> LayerType:
         cls = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}[kind]
         extra = {"nonlinearity": p["nonlinearity"]} if kind == "RNN" else {}
         rnn = cls(
-            xs[0].shape[-1], p["hidden_size"], num_layers=p["num_layers"], batch_first=True,
+            xs[0].shape[-1],
+            p["hidden_size"],
+            num_layers=p["num_layers"],
+            batch_first=True,
             bidirectional=p["bidirectional"],
             # torch warns about dropout with a single layer, where it does nothing.
             dropout=p["dropout"] if p["num_layers"] > 1 else 0.0,
@@ -135,8 +182,16 @@ def _rnn_layer(kind: str, doc: str) -> LayerType:
     )
 
 
-RNN = _rnn_layer("RNN", "Simple recurrent layer: reads a sequence (N, T, F) step by step, keeping a hidden state.")
-LSTM = _rnn_layer("LSTM", "Long short-term memory: a recurrent layer whose gates let it remember over long sequences (N, T, F).")
-GRU = _rnn_layer("GRU", "Gated recurrent unit: a lighter LSTM for sequences (N, T, F) with similar results.")
+RNN = _rnn_layer(
+    "RNN",
+    "Simple recurrent layer: reads a sequence (N, T, F) step by step, keeping a hidden state.",
+)
+LSTM = _rnn_layer(
+    "LSTM",
+    "Long short-term memory: a recurrent layer whose gates let it remember over long sequences (N, T, F).",
+)
+GRU = _rnn_layer(
+    "GRU", "Gated recurrent unit: a lighter LSTM for sequences (N, T, F) with similar results."
+)
 
 LAYERS = [RNN, LSTM, GRU]
