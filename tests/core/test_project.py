@@ -201,6 +201,16 @@ def test_fuzz_mutated_valid_projects(doc: dict) -> None:
     _check(json.dumps(doc))
 
 
+def test_names_with_line_breaks_still_give_one_line() -> None:
+    # Found by the fuzz test above: a parameter named "\n" made a two-line message.
+    doc = json.loads(proj.dumps_project(Project()))
+    doc["graph"]["nodes"] = [{"id": "relu_1", "type": "ReLU", "params": {"\n": 1}, "pos": [0, 0]}]
+    with pytest.raises(ProjectError) as info:
+        loads_project(json.dumps(doc))
+    assert "\n" not in str(info.value) and "has no parameter '\\n'" in str(info.value)
+    assert "\n" not in str(ProjectError("node 'a\nb'\x00"))
+
+
 def _leftover(path: Path, age: float = 3600) -> Path:
     """A file last modified ``age`` seconds ago."""
     path.write_bytes(b"half")

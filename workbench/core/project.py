@@ -33,7 +33,21 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 class ProjectError(ValueError):
-    """A project file that cannot be read or written; the message is for the user."""
+    """A project file that cannot be read or written; the message is for the user.
+
+    The message is always one line: names taken from the file (a parameter, a node id)
+    may hold line breaks or other control characters, which are shown escaped.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_one_line(str(message)))
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped as Python writes them (``\\n``, ``\\x00``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass

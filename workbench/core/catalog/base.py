@@ -267,7 +267,7 @@ class LayerType:
         known = {p.name for p in self.params}
         unknown = sorted(set(params) - known)
         if unknown and strict:
-            raise ParamError(f"{self.name} has no parameter '{unknown[0]}'")
+            raise ParamError(f"{self.name} has no parameter {unknown[0]!r}")
         out = {}
         for p in self.params:
             out[p.name] = p.coerce(params[p.name]) if p.name in params else p.coerce(p.default)
