@@ -38,7 +38,7 @@ from workbench.core.export_formats import (
 )
 from workbench.export.wording import RunChoice, output_note
 from workbench.ui import theme
-from workbench.ui.export.checks import ChecksList
+from workbench.ui.export.checks import ChecksList, IssueRow
 from workbench.ui.export.result import ResultCard
 from workbench.ui.export.run_picker import RunPicker
 from workbench.ui.export.serve import ServePanel
@@ -271,8 +271,8 @@ class ExportTab(QWidget):
         return self.result.state
 
     @property
-    def issue_rows(self) -> list[Any]:
-        """The rows of the builder's findings shown (``IssueRow``)."""
+    def issue_rows(self) -> list[IssueRow]:
+        """The rows of the builder's findings shown."""
         return self.checks.rows
 
     def format(self) -> str:
