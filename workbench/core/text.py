@@ -21,3 +21,12 @@ def plural(n: int | float, noun: str, plural_form: str | None = None, *, sep: st
 
 
 __all__ = ["plural"]
+
+
+def human_bytes(n: float) -> str:
+    """``1536`` → ``'1.5 KB'`` (binary units, labelled the way most people read them)."""
+    n = float(n)
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} B"

@@ -375,9 +375,7 @@ def human_flops(n: float) -> str:
 
 
 def human_bytes(n: float) -> str:
-    """``1536`` → ``'1.5 KB'`` (binary units, labelled the way most people read them)."""
-    n = float(n)
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{int(n)} B"
+    """``1536`` → ``'1.5 KB'`` (:func:`workbench.core.text.human_bytes`, which has no Qt)."""
+    from workbench.core.text import human_bytes as qt_free_human_bytes
+
+    return qt_free_human_bytes(n)
