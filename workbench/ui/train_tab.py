@@ -1012,10 +1012,17 @@ class TrainTab(QWidget):
         self.stop_button.setToolTip("End the run after the current batch; the best model is kept")
         self.more_button = QPushButton("Train more")
         self.more_button.setToolTip("Continue the last run from its last checkpoint")
+        self.resume_run_button = QPushButton("Resume interrupted run")
+        self.resume_run_button.setObjectName("resumeInterrupted")
+        self.resume_run_button.setToolTip(
+            "Continue the interrupted run from its last checkpoint, with its own settings"
+        )
+        self.resume_run_button.hide()
         for b in (self.pause_button, self.resume_button, self.stop_button, self.more_button):
             b.setObjectName("secondary")
         for b in (
             self.start_button,
+            self.resume_run_button,
             self.pause_button,
             self.resume_button,
             self.stop_button,
@@ -1033,9 +1040,16 @@ class TrainTab(QWidget):
         self.resume_button.clicked.connect(self.controller.resume)
         self.stop_button.clicked.connect(lambda: self.controller.stop())
         self.more_button.clicked.connect(lambda: self.controller.train_more())
+        self.resume_run_button.clicked.connect(lambda: self.controller.resume_interrupted())
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
-        for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+        for b in (
+            self.start_button,
+            self.resume_run_button,
+            self.pause_button,
+            self.resume_button,
+            self.stop_button,
+        ):
             buttons.addWidget(b)
         buttons.addSpacing(16)
         buttons.addWidget(self.more_button)
@@ -1251,10 +1265,25 @@ class TrainTab(QWidget):
             self.stats_label.setText("")
             self.memory_label.hide()
             run = self.controller.last_run
-            if run is not None:
+            interrupted = self.controller.interrupted
+            if interrupted is not None:
+                self.stats_label.setText(f"Last run {interrupted.run.id}: interrupted")
+                self.show_interrupted()
+            elif run is not None:
                 self.status_label.setText("")
                 self.stats_label.setText(f"Last run {run['id']}: {run.get('status') or 'unknown'}")
         self.document_changed()
+
+    def show_interrupted(self) -> None:
+        """Say that the project's newest run was interrupted and how to continue it."""
+        interrupted = self.controller.interrupted
+        if interrupted is None:
+            return
+        self.show_banner(
+            f"{interrupted.describe()} Its process ended while it trained. "
+            "Resume interrupted run continues it from its last checkpoint; Start begins a new run.",
+            "info",
+        )
 
     def _sync_metric_curves(self) -> None:
         """Make the metric curves the next run will draw (so Start adds none)."""
@@ -1326,6 +1355,7 @@ class TrainTab(QWidget):
         self.stop_button.setText("Stopping…" if state == "stopping" else "Stop")
         can_more = c.can_train_more()
         self.more_button.setEnabled(can_more)
+        self.resume_run_button.setVisible(c.can_resume_interrupted())
         self.more_spin.setEnabled(can_more)
         self.form.setEnabled(not running)
         self.form_note.setText(
@@ -1382,8 +1412,8 @@ class TrainTab(QWidget):
 
     # --- a run ------------------------------------------------------------------------------------
 
-    def begin_run(self, new: bool, dataset: str) -> None:
-        """A run is starting: show the plots (cleared for a new run)."""
+    def begin_run(self, new: bool, dataset: str, action: str | None = None) -> None:
+        """A run is starting: show the plots (cleared for a new run); ``action`` names it in the log."""
         plots = self.ensure_plots()
         if new:
             plots.reset()
@@ -1398,10 +1428,9 @@ class TrainTab(QWidget):
         self.progress.setRange(0, 0)  # busy until the trainer reports its size
         self.progress.setFormat("Preparing…")
         self.stats_label.setText("")
-        self.log_line(
-            ("Starting a new run" if new else "Continuing the last run")
-            + (f" on {dataset}" if dataset else "")
-        )
+        if action is None:
+            action = "Starting a new run" if new else "Continuing the last run"
+        self.log_line(action + (f" on {dataset}" if dataset else ""))
 
     def apply_events(self, events: list[tuple[Any, ...]]) -> None:
         """Take the worker's events since the last tick; redraw the curves once."""
