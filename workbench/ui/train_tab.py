@@ -22,12 +22,14 @@ from PySide6.QtGui import QFontDatabase, QShowEvent, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QListView,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -77,10 +79,17 @@ METRIC_STYLES: tuple[tuple[Qt.PenStyle, str], ...] = (
 #: Metrics on a scale of their own (R² is about 0–1 beside errors in the target's units):
 #: drawn against the metrics plot's right-hand axis.
 RIGHT_AXIS_METRICS = ("val_r2",)
+
+
+def _used_by_choice(name: str) -> Callable[[TrainConfig, str], bool]:
+    """Whether the config's optimizer, schedule or loss reads setting ``name`` (for task ``t``)."""
+    return lambda c, t: c.uses(name, t)
+
+
 #: Settings that only matter for some choices; hidden otherwise. Which optimizer, schedule
 #: and loss read which setting comes from their table (``TrainConfig.uses``).
 RELEVANT: dict[str, Callable[[TrainConfig, str], bool]] = {
-    **{name: (lambda c, t, name=name: c.uses(name, t)) for name in sorted(TABLE_SETTINGS)},
+    **{name: _used_by_choice(name) for name in sorted(TABLE_SETTINGS)},
     "patience": lambda c, t: c.early_stop,
     "top_k": lambda c, t: (
         t == "classification" and (c.metrics is None or "top_k_accuracy" in c.metrics)
@@ -179,7 +188,7 @@ class TrainForm(QWidget):
                 first = False
             for p in params:
                 f = ParamField(self, "training", p)  # type: ignore[arg-type]  # duck-typed owner
-                if p.kind == "float" and p.name in FINE_FLOATS:
+                if p.name in FINE_FLOATS and isinstance(f.widget, QDoubleSpinBox):
                     f.widget.setDecimals(8)
                 # Spin boxes would size themselves for their largest value; the panel is narrow.
                 f.widget.setMinimumWidth(70)
@@ -303,7 +312,8 @@ class TrainForm(QWidget):
         view = combo.view()
         for i in range(combo.count()):
             shown = combo.itemText(i) in allowed or i == combo.currentIndex()
-            view.setRowHidden(i, not shown)
+            if isinstance(view, QListView):  # a combo box's list (the only view it is given)
+                view.setRowHidden(i, not shown)
             item = model.item(i) if hasattr(model, "item") else None
             if item is not None:
                 item.setEnabled(shown)

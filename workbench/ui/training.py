@@ -783,7 +783,7 @@ class TrainingController(QObject):
         job = self.job
         self._gc.give_back()
         if not isValid(self.tab):  # the window was destroyed without closing (tests, crashes)
-            _LIVE_JOBS.discard(self.job)  # type: ignore[arg-type]
+            _LIVE_JOBS.discard(self.job)
             self.task = self.job = None
             return
         self._drain()
@@ -792,7 +792,7 @@ class TrainingController(QObject):
             self.last_stop_seconds = time.perf_counter() - self._stop_asked_at
         self.task = None
         self.job = None
-        _LIVE_JOBS.discard(job)  # type: ignore[arg-type]
+        _LIVE_JOBS.discard(job)
         outcome = job.outcome if job is not None else None
         if outcome is None:  # the task was cancelled before the job began
             outcome = RunOutcome("stopped", "stopped before training started")
