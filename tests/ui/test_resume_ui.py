@@ -98,6 +98,7 @@ def test_an_interrupted_run_is_shown_and_resume_finishes_it(window, qtbot, tmp_p
     assert not tab.resume_run_button.isHidden() and tab.resume_run_button.isEnabled()
     assert not tab.more_button.isEnabled()  # Train more is for runs that ended
     assert tab.stats_label.text() == f"Last run {run.id}: interrupted"
+    assert tab.empty_title.text() == "Resume the interrupted run, or Start a new one"
 
     tab.resume_run_button.click()
     assert controller.is_running() and tab.resume_run_button.isHidden()
@@ -167,3 +168,19 @@ def test_a_refused_resume_offers_a_new_run_from_its_weights(
     assert new.from_run["checkpoint"] == ("last.pt" if damage == "data" else "best.pt")
     assert [r["id"] for r in window.document.project.runs] == [run.id, new.run_id]
     assert controller.interrupted is None and tab.resume_run_button.isHidden()
+
+
+def test_declining_the_new_run_leaves_the_tab_ready_for_start(window, qtbot, tmp_path, monkeypatch):
+    path, run = interrupted_project(tmp_path)
+    write_data(tmp_path / "d.npz", seed=1)
+    open_train_tab(window, path)
+    controller, tab = window.train_controller, window.train_tab
+    asked: list[str] = []
+    monkeypatch.setattr(controller, "ask_new_run_from_weights", lambda m: asked.append(m) or False)
+    tab.resume_run_button.click()
+    qtbot.waitUntil(lambda: bool(asked) and not controller.is_running(), timeout=WAIT_MS)
+    assert controller.last_outcome.status == "failed"
+    assert "the dataset changed" in tab.banner_message()
+    assert tab.resume_run_button.isHidden() and tab.start_button.isEnabled()
+    assert tab.empty_title.text().startswith("Press Start")
+    assert [r["id"] for r in load_project(path).runs] == [run.id]  # no new run was made

@@ -1320,6 +1320,15 @@ class TrainTab(QWidget):
             self.subtitle.setText(f"on {dataset}")
         else:
             self.subtitle.setText("No dataset yet")
+        self._update_empty()
+        self.update_controls()
+
+    def _update_empty(self) -> None:
+        """The card over the empty plots: what to do next."""
+        doc = self.document
+        if doc is None:
+            return
+        dataset = self.controller.dataset_name()
         problem = self.controller.start_problem()
         if problem is not None and not doc.project.dataset:
             self.empty_title.setText("Import a dataset first (Data tab)")
@@ -1332,6 +1341,14 @@ class TrainTab(QWidget):
             self.empty_title.setText("The model is not ready to train")
             self.empty_text.setText(problem)
             self.data_button.hide()
+        elif self.controller.can_resume_interrupted():
+            self.empty_title.setText("Resume the interrupted run, or Start a new one")
+            self.empty_text.setText(
+                "Resume interrupted run continues it from its last checkpoint with the settings "
+                "it started with; its curves so far come back. Start trains a new run with the "
+                "settings on the left."
+            )
+            self.data_button.hide()
         else:
             self.empty_title.setText(f"Press Start to train {doc.name} on {dataset}")
             self.empty_text.setText(
@@ -1339,7 +1356,6 @@ class TrainTab(QWidget):
                 "appear here while the model trains. Runs are saved beside the project."
             )
             self.data_button.hide()
-        self.update_controls()
 
     # --- controls ------------------------------------------------------------------------------------
 
@@ -1634,6 +1650,7 @@ class TrainTab(QWidget):
         self._prepare = None
         self._settle_plots()
         if not self.rows and (self.plots is None or not len(self.plots.raw)):
+            self._update_empty()
             self.empty.show()  # nothing was drawn (it failed or was stopped before training)
         self.update_controls()
 
