@@ -264,6 +264,50 @@ def find_unfinished_run(project_path: str | os.PathLike[str]) -> RunDir | None:
     return None
 
 
+@dataclass
+class Interrupted:
+    """A run whose process was killed while it trained, with a checkpoint to resume from."""
+
+    run: RunDir
+    checkpoint: Path
+    #: The epochs it had completed and was to train (from status.json), when recorded.
+    epoch: int | None = None
+    epochs: int | None = None
+
+    def describe(self) -> str:
+        """One sentence for the user: "Run 20250131-142501 was interrupted after epoch 5 of 30."."""
+        if self.epoch is None:
+            return f"Run {self.run.id} was interrupted while it trained."
+        of = f" of {self.epochs}" if self.epochs is not None else ""
+        return f"Run {self.run.id} was interrupted after epoch {self.epoch}{of}."
+
+
+def interrupted_run(project_path: str | os.PathLike[str]) -> Interrupted | None:
+    """The project's newest run when its process was killed while it trained and left a checkpoint.
+
+    File reads only (no torch): the window asks when it shows a project. A run still
+    training (in another process, or in this one) and a run that ended are not
+    interrupted; neither is a killed run without a checkpoint (:func:`settle_interrupted_runs`).
+    """
+    runs = list_runs(project_path)
+    if not runs:
+        return None
+    run = runs[-1]
+    status = run.read_status()
+    pid = status.get("pid")
+    if status.get("status") != "running" or pid == os.getpid() or _alive(pid):
+        return None
+    checkpoint = run.resume_checkpoint()
+    if checkpoint is None:
+        return None
+
+    def number(key: str) -> int | None:
+        value = status.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return Interrupted(run, checkpoint, number("epoch"), number("epochs"))
+
+
 def settle_quietly(project_path: str | os.PathLike[str]) -> list[str]:
     """:func:`settle_interrupted_runs` where failing to settle must not stop what comes next.
 
@@ -648,21 +692,9 @@ def _train_new(
 def _resume(
     path: Path, project: Project, epochs: int | None, device: str | None, cbs: list[Callback]
 ) -> RunResult:
-    from workbench.engine.session import continued_session
+    from workbench.engine.session import resumed_session
 
-    settled = settle_interrupted_runs(path)
-    run = find_unfinished_run(path)
-    if run is None:
-        if settled:
-            raise TrainError(
-                f"{path.name} has no run to resume: run {settled[-1]} was {NO_CHECKPOINT} (it is now marked failed)"
-            )
-        raise TrainError(
-            f"{path.name} has no unfinished run to resume (runs are kept in {runs_root(path).name}/)"
-        )
-    checkpoint = run.resume_checkpoint()
-    assert checkpoint is not None
-    return _fit(continued_session(path, run, checkpoint, cbs, epochs=epochs, device=device))
+    return _fit(resumed_session(path, cbs, epochs=epochs, device=device))
 
 
 def _fit(session: Session) -> RunResult:

@@ -365,6 +365,77 @@ def continued_session(
     return Session(Path(project_path), run, trainer, list(prepared.notes), continued=True)
 
 
+def resumed_session(
+    project_path: str | os.PathLike[str],
+    callbacks: Sequence[Callback] = (),
+    *,
+    run: RunDir | None = None,
+    epochs: int | None = None,
+    device: str | None = None,
+    log: Callable[[str], None] = _no_log,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> Session:
+    """The project's unfinished run continued from its checkpoint: ``workbench train --resume``.
+
+    Args:
+        project_path: The ``.wbproj`` file.
+        callbacks: The caller's callbacks (after the trainer's own).
+        run: Resume this run (the window names the interrupted run it showed); None: the
+            newest unfinished run (:func:`~workbench.engine.runs.find_unfinished_run`),
+            after killed runs without a checkpoint were marked failed.
+        epochs: The new total number of epochs; None keeps the run's.
+        device: Train on this device instead of the run's.
+        log: Receives a line for each step.
+        progress: Receives the preparation's progress.
+        cancelled: Polled between steps; once true, :class:`SessionCancelled` is raised.
+
+    Raises:
+        ResumeRefused: the checkpoint is damaged or the dataset changed since the run started.
+        TrainError: there is no run to resume, it is still training in another process, or
+            its data or model cannot be used.
+    """
+    from workbench.engine.runs import (
+        NO_CHECKPOINT,
+        find_unfinished_run,
+        process_alive,
+        runs_root,
+        settle_interrupted_runs,
+    )
+
+    path = Path(project_path)
+    if run is None:
+        settled = settle_interrupted_runs(path)
+        run = find_unfinished_run(path)
+        if run is None:
+            if settled:
+                raise TrainError(
+                    f"{path.name} has no run to resume: run {settled[-1]} was {NO_CHECKPOINT} (it is now marked failed)"
+                )
+            raise TrainError(
+                f"{path.name} has no unfinished run to resume (runs are kept in {runs_root(path).name}/)"
+            )
+    else:
+        status = run.read_status()
+        pid = status.get("pid")
+        if status.get("status") == "running" and pid != os.getpid() and process_alive(pid):
+            raise TrainError(f"run {run.id} is still training in process {pid}; stop it first")
+    checkpoint = run.resume_checkpoint()
+    if checkpoint is None:
+        raise TrainError(f"run {run.id} has no checkpoint to resume from")
+    return continued_session(
+        path,
+        run,
+        checkpoint,
+        callbacks,
+        epochs=epochs,
+        device=device,
+        log=log,
+        progress=progress,
+        cancelled=cancelled,
+    )
+
+
 __all__ = [
     "Session",
     "SessionCancelled",
@@ -373,6 +444,7 @@ __all__ = [
     "new_session",
     "prepare",
     "record_run",
+    "resumed_session",
     "run_entry",
     "update_runs",
 ]

@@ -22,12 +22,14 @@ from PySide6.QtGui import QFontDatabase, QShowEvent, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QListView,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -77,10 +79,17 @@ METRIC_STYLES: tuple[tuple[Qt.PenStyle, str], ...] = (
 #: Metrics on a scale of their own (R² is about 0–1 beside errors in the target's units):
 #: drawn against the metrics plot's right-hand axis.
 RIGHT_AXIS_METRICS = ("val_r2",)
+
+
+def _used_by_choice(name: str) -> Callable[[TrainConfig, str], bool]:
+    """Whether the config's optimizer, schedule or loss reads setting ``name`` (for task ``t``)."""
+    return lambda c, t: c.uses(name, t)
+
+
 #: Settings that only matter for some choices; hidden otherwise. Which optimizer, schedule
 #: and loss read which setting comes from their table (``TrainConfig.uses``).
 RELEVANT: dict[str, Callable[[TrainConfig, str], bool]] = {
-    **{name: (lambda c, t, name=name: c.uses(name, t)) for name in sorted(TABLE_SETTINGS)},
+    **{name: _used_by_choice(name) for name in sorted(TABLE_SETTINGS)},
     "patience": lambda c, t: c.early_stop,
     "top_k": lambda c, t: (
         t == "classification" and (c.metrics is None or "top_k_accuracy" in c.metrics)
@@ -179,7 +188,7 @@ class TrainForm(QWidget):
                 first = False
             for p in params:
                 f = ParamField(self, "training", p)  # type: ignore[arg-type]  # duck-typed owner
-                if p.kind == "float" and p.name in FINE_FLOATS:
+                if p.name in FINE_FLOATS and isinstance(f.widget, QDoubleSpinBox):
                     f.widget.setDecimals(8)
                 # Spin boxes would size themselves for their largest value; the panel is narrow.
                 f.widget.setMinimumWidth(70)
@@ -303,7 +312,8 @@ class TrainForm(QWidget):
         view = combo.view()
         for i in range(combo.count()):
             shown = combo.itemText(i) in allowed or i == combo.currentIndex()
-            view.setRowHidden(i, not shown)
+            if isinstance(view, QListView):  # a combo box's list (the only view it is given)
+                view.setRowHidden(i, not shown)
             item = model.item(i) if hasattr(model, "item") else None
             if item is not None:
                 item.setEnabled(shown)
@@ -1012,10 +1022,17 @@ class TrainTab(QWidget):
         self.stop_button.setToolTip("End the run after the current batch; the best model is kept")
         self.more_button = QPushButton("Train more")
         self.more_button.setToolTip("Continue the last run from its last checkpoint")
+        self.resume_run_button = QPushButton("Resume interrupted run")
+        self.resume_run_button.setObjectName("resumeInterrupted")
+        self.resume_run_button.setToolTip(
+            "Continue the interrupted run from its last checkpoint, with its own settings"
+        )
+        self.resume_run_button.hide()
         for b in (self.pause_button, self.resume_button, self.stop_button, self.more_button):
             b.setObjectName("secondary")
         for b in (
             self.start_button,
+            self.resume_run_button,
             self.pause_button,
             self.resume_button,
             self.stop_button,
@@ -1033,9 +1050,16 @@ class TrainTab(QWidget):
         self.resume_button.clicked.connect(self.controller.resume)
         self.stop_button.clicked.connect(lambda: self.controller.stop())
         self.more_button.clicked.connect(lambda: self.controller.train_more())
+        self.resume_run_button.clicked.connect(lambda: self.controller.resume_interrupted())
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
-        for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+        for b in (
+            self.start_button,
+            self.resume_run_button,
+            self.pause_button,
+            self.resume_button,
+            self.stop_button,
+        ):
             buttons.addWidget(b)
         buttons.addSpacing(16)
         buttons.addWidget(self.more_button)
@@ -1251,10 +1275,25 @@ class TrainTab(QWidget):
             self.stats_label.setText("")
             self.memory_label.hide()
             run = self.controller.last_run
-            if run is not None:
+            interrupted = self.controller.interrupted
+            if interrupted is not None:
+                self.stats_label.setText(f"Last run {interrupted.run.id}: interrupted")
+                self.show_interrupted()
+            elif run is not None:
                 self.status_label.setText("")
                 self.stats_label.setText(f"Last run {run['id']}: {run.get('status') or 'unknown'}")
         self.document_changed()
+
+    def show_interrupted(self) -> None:
+        """Say that the project's newest run was interrupted and how to continue it."""
+        interrupted = self.controller.interrupted
+        if interrupted is None:
+            return
+        self.show_banner(
+            f"{interrupted.describe()} Its process ended while it trained. "
+            "Resume interrupted run continues it from its last checkpoint; Start begins a new run.",
+            "info",
+        )
 
     def _sync_metric_curves(self) -> None:
         """Make the metric curves the next run will draw (so Start adds none)."""
@@ -1281,6 +1320,15 @@ class TrainTab(QWidget):
             self.subtitle.setText(f"on {dataset}")
         else:
             self.subtitle.setText("No dataset yet")
+        self._update_empty()
+        self.update_controls()
+
+    def _update_empty(self) -> None:
+        """The card over the empty plots: what to do next."""
+        doc = self.document
+        if doc is None:
+            return
+        dataset = self.controller.dataset_name()
         problem = self.controller.start_problem()
         if problem is not None and not doc.project.dataset:
             self.empty_title.setText("Import a dataset first (Data tab)")
@@ -1293,6 +1341,14 @@ class TrainTab(QWidget):
             self.empty_title.setText("The model is not ready to train")
             self.empty_text.setText(problem)
             self.data_button.hide()
+        elif self.controller.can_resume_interrupted():
+            self.empty_title.setText("Resume the interrupted run, or Start a new one")
+            self.empty_text.setText(
+                "Resume interrupted run continues it from its last checkpoint with the settings "
+                "it started with; its curves so far come back. Start trains a new run with the "
+                "settings on the left."
+            )
+            self.data_button.hide()
         else:
             self.empty_title.setText(f"Press Start to train {doc.name} on {dataset}")
             self.empty_text.setText(
@@ -1300,7 +1356,6 @@ class TrainTab(QWidget):
                 "appear here while the model trains. Runs are saved beside the project."
             )
             self.data_button.hide()
-        self.update_controls()
 
     # --- controls ------------------------------------------------------------------------------------
 
@@ -1326,6 +1381,7 @@ class TrainTab(QWidget):
         self.stop_button.setText("Stopping…" if state == "stopping" else "Stop")
         can_more = c.can_train_more()
         self.more_button.setEnabled(can_more)
+        self.resume_run_button.setVisible(c.can_resume_interrupted())
         self.more_spin.setEnabled(can_more)
         self.form.setEnabled(not running)
         self.form_note.setText(
@@ -1382,8 +1438,8 @@ class TrainTab(QWidget):
 
     # --- a run ------------------------------------------------------------------------------------
 
-    def begin_run(self, new: bool, dataset: str) -> None:
-        """A run is starting: show the plots (cleared for a new run)."""
+    def begin_run(self, new: bool, dataset: str, action: str | None = None) -> None:
+        """A run is starting: show the plots (cleared for a new run); ``action`` names it in the log."""
         plots = self.ensure_plots()
         if new:
             plots.reset()
@@ -1398,10 +1454,9 @@ class TrainTab(QWidget):
         self.progress.setRange(0, 0)  # busy until the trainer reports its size
         self.progress.setFormat("Preparing…")
         self.stats_label.setText("")
-        self.log_line(
-            ("Starting a new run" if new else "Continuing the last run")
-            + (f" on {dataset}" if dataset else "")
-        )
+        if action is None:
+            action = "Starting a new run" if new else "Continuing the last run"
+        self.log_line(action + (f" on {dataset}" if dataset else ""))
 
     def apply_events(self, events: list[tuple[Any, ...]]) -> None:
         """Take the worker's events since the last tick; redraw the curves once."""
@@ -1595,6 +1650,7 @@ class TrainTab(QWidget):
         self._prepare = None
         self._settle_plots()
         if not self.rows and (self.plots is None or not len(self.plots.raw)):
+            self._update_empty()
             self.empty.show()  # nothing was drawn (it failed or was stopped before training)
         self.update_controls()
 

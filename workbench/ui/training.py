@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from workbench.core.document import Document
     from workbench.core.graph import Graph
     from workbench.data.base import DataSettings
+    from workbench.engine.runs import Interrupted
     from workbench.engine.trainer import Trainer
     from workbench.ui.main_window import MainWindow
     from workbench.ui.train_tab import TrainTab
@@ -278,6 +279,7 @@ class TrainJob:
         continue_run: Path | None = None,
         more_epochs: int = 0,
         init_from: Path | None = None,
+        resume_run: Path | None = None,
     ) -> None:
         self.project_path = Path(project_path)
         self.config = config
@@ -287,6 +289,8 @@ class TrainJob:
         self.more_epochs = more_epochs
         #: A new run starts from this checkpoint's weights (of an earlier run).
         self.init_from = Path(init_from) if init_from is not None else None
+        #: An interrupted run (its process was killed) resumed as ``workbench train --resume`` does.
+        self.resume_run = Path(resume_run) if resume_run is not None else None
         self.from_run: dict[str, Any] | None = None
         self.feed = EventFeed()
         self.outcome: RunOutcome | None = None
@@ -383,7 +387,7 @@ class TrainJob:
         outcome.run_dir = str(self.run_dir) if self.run_dir is not None else None
         outcome.started = started
         outcome.ended = time.strftime("%Y-%m-%dT%H:%M:%S")
-        outcome.continued = self.continue_run is not None
+        outcome.continued = self.continue_run is not None or self.resume_run is not None
         outcome.from_run = self.from_run
         if trainer is not None:
             outcome.epochs_done = trainer.epoch
@@ -407,7 +411,12 @@ class TrainJob:
 
         from workbench.engine.devices import default_cpu_threads
         from workbench.engine.runs import RunDir
-        from workbench.engine.session import SessionCancelled, continued_session, new_session
+        from workbench.engine.session import (
+            SessionCancelled,
+            continued_session,
+            new_session,
+            resumed_session,
+        )
 
         config = self.config
         # Leave a core to the window while the data is prepared too (fit() sets it again).
@@ -429,7 +438,11 @@ class TrainJob:
         # FeedCallback has Callback's hooks without subclassing it (no torch import with the window)
         callbacks: list[Any] = [FeedCallback(feed, cancelled=self._task_cancelled)]
         try:
-            if self.continue_run is not None:
+            if self.resume_run is not None:
+                session = resumed_session(
+                    self.project_path, callbacks, run=RunDir(self.resume_run), **steps
+                )
+            elif self.continue_run is not None:
                 run = RunDir(self.continue_run)
                 if not run.last.exists():
                     raise TrainError(f"run {run.id} has no checkpoint to continue from")
@@ -486,6 +499,10 @@ class TrainingController(QObject):
         #: The last run of this document: {"id", "dir", "status", "epochs"} or None.
         self.last_run: dict[str, Any] | None = None
         self.last_outcome: RunOutcome | None = None
+        #: The document's newest run when its process was killed while it trained, or None.
+        self.interrupted: Interrupted | None = None
+        #: Interrupted runs whose resuming was refused (not offered again in this session).
+        self._refused: set[str] = set()
         self._job_document: Document | None = None
         self._then: list[Callable[[], None]] = []
         self._stop_asked_at: float | None = None
@@ -530,6 +547,7 @@ class TrainingController(QObject):
         if self.is_running() and self._job_document is not document:
             self.stop()
         self.last_run = _last_run_of(document)
+        self._find_interrupted()
         self.tab.set_document(document)
 
     def _on_document_changed(self, document: Document) -> None:
@@ -566,6 +584,32 @@ class TrainingController(QObject):
             run.get("status") in ("finished", "stopped")
             and (Path(run["dir"]) / "checkpoints" / "last.pt").is_file()
         )
+
+    def can_resume_interrupted(self) -> bool:
+        """True when the document's newest run was interrupted (killed) and can be resumed now."""
+        doc = self.document
+        return (
+            self.interrupted is not None
+            and not self.is_running()
+            and doc is not None
+            and doc.path is not None
+        )
+
+    def _find_interrupted(self) -> None:
+        """Look for an interrupted run of the document (status files only: no torch, no wait)."""
+        from workbench.core.project import ProjectError
+        from workbench.engine.runs import interrupted_run
+
+        self.interrupted = None
+        doc = self.document
+        if doc is None or doc.path is None:
+            return
+        try:
+            found = interrupted_run(doc.path)
+        except (OSError, ProjectError, ValueError):
+            return
+        if found is not None and found.run.id not in self._refused:
+            self.interrupted = found
 
     # --- control -----------------------------------------------------------------------------------
 
@@ -620,6 +664,29 @@ class TrainingController(QObject):
             self.document.path, config, continue_run=Path(self.last_run["dir"]), more_epochs=more
         )
         self.tab.begin_run(new=False, dataset=self.dataset_name() or "")
+        return self._launch(job)
+
+    def resume_interrupted(self) -> bool:
+        """Continue the interrupted run from its checkpoint, as ``workbench train --resume`` does.
+
+        The run keeps its own settings (the form's apply to new runs). A damaged checkpoint or
+        changed data is refused; the window then offers a new run from the run's weights.
+        """
+        if not self.can_resume_interrupted():
+            return False
+        interrupted, doc = self.interrupted, self.document
+        assert interrupted is not None and doc is not None and doc.path is not None
+        try:  # only the thread count of the preparation is read from it
+            config = TrainConfig.from_dict(doc.project.training)
+        except TrainError:
+            config = TrainConfig()
+        job = TrainJob(doc.path, config, resume_run=interrupted.run.path)
+        self.interrupted = None
+        self.tab.begin_run(
+            new=False,
+            dataset=self.dataset_name() or "",
+            action=f"Resuming run {interrupted.run.id}",
+        )
         return self._launch(job)
 
     def _config(self) -> TrainConfig | None:
@@ -716,7 +783,7 @@ class TrainingController(QObject):
         job = self.job
         self._gc.give_back()
         if not isValid(self.tab):  # the window was destroyed without closing (tests, crashes)
-            _LIVE_JOBS.discard(self.job)  # type: ignore[arg-type]
+            _LIVE_JOBS.discard(self.job)
             self.task = self.job = None
             return
         self._drain()
@@ -725,7 +792,7 @@ class TrainingController(QObject):
             self.last_stop_seconds = time.perf_counter() - self._stop_asked_at
         self.task = None
         self.job = None
-        _LIVE_JOBS.discard(job)  # type: ignore[arg-type]
+        _LIVE_JOBS.discard(job)
         outcome = job.outcome if job is not None else None
         if outcome is None:  # the task was cancelled before the job began
             outcome = RunOutcome("stopped", "stopped before training started")
@@ -741,6 +808,9 @@ class TrainingController(QObject):
                     "status": outcome.status,
                     "epochs": outcome.epochs_done,
                 }
+        if outcome.refused_run is not None:
+            self._refused.add(outcome.refused_run)
+        self._find_interrupted()
         self._set_state("idle")
         self.tab.end_run(outcome)
         if document is not self.document and self.document is not None:
