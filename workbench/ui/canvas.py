@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QBrush,
@@ -667,16 +667,16 @@ class GraphCanvas(QGraphicsView):
                 for k in self._edges
                 if k not in edges or k.src not in graph.nodes or k.dst not in graph.nodes
             ]:
-                item = self._edges.pop(key)
-                item.detach()
-                self._scene.removeItem(item)
+                dead_edge = self._edges.pop(key)
+                dead_edge.detach()
+                self._scene.removeItem(dead_edge)
             for nid in [n for n in self._nodes if n not in graph.nodes]:
-                item = self._nodes.pop(nid)
-                for e in list(item.edges):  # defensive: an edge the graph lost with its node
+                dead_node = self._nodes.pop(nid)
+                for e in list(dead_node.edges):  # defensive: an edge the graph lost with its node
                     e.detach()
                     self._edges.pop(e.edge, None)
                     self._scene.removeItem(e)
-                self._scene.removeItem(item)
+                self._scene.removeItem(dead_node)
                 removed = True
 
             geometry = removed or self._reroute
@@ -684,15 +684,15 @@ class GraphCanvas(QGraphicsView):
             connected_in: set[tuple[str, int]] = {(e.dst, e.port) for e in edges}
             connected_out: set[str] = {e.src for e in edges}
             for nid, node in graph.nodes.items():
-                item = self._nodes.get(nid)
-                if item is None:
-                    item = NodeItem(self, nid)
-                    self._nodes[nid] = item
-                    self._scene.addItem(item)
+                node_item = self._nodes.get(nid)
+                if node_item is None:
+                    node_item = NodeItem(self, nid)
+                    self._nodes[nid] = node_item
+                    self._scene.addItem(node_item)
                     geometry = True
                 info = analysis.nodes.get(nid)
-                ports_before = len(item.in_ports)
-                item.set_content(
+                ports_before = len(node_item.in_ports)
+                node_item.set_content(
                     node.type,
                     info.output if info else None,
                     info.params if info else 0,
@@ -700,14 +700,14 @@ class GraphCanvas(QGraphicsView):
                     node.num_inputs,
                 )
                 pos = QPointF(node.pos[0], node.pos[1])
-                if item.pos() != pos:
-                    item.setPos(pos)
+                if node_item.pos() != pos:
+                    node_item.setPos(pos)
                     geometry = True
-                if len(item.in_ports) != ports_before:
+                if len(node_item.in_ports) != ports_before:
                     geometry = True
-                for port in item.in_ports:
+                for port in node_item.in_ports:
                     port.set_connected((nid, port.index) in connected_in)
-                item.out_port.set_connected(nid in connected_out)
+                node_item.out_port.set_connected(nid in connected_out)
 
             for edge in graph.edges:
                 item = self._edges.get(edge)
@@ -767,9 +767,9 @@ class GraphCanvas(QGraphicsView):
                 if not (isinstance(item, NodeItem) and item.node_id in wanted):
                     item.setSelected(False)
             for nid in wanted:
-                item = self._nodes.get(nid)
-                if item is not None:
-                    item.setSelected(True)
+                node = self._nodes.get(nid)
+                if node is not None:
+                    node.setSelected(True)
         finally:
             self._refreshing = False
         self._emit_selection()
@@ -1104,7 +1104,8 @@ class GraphCanvas(QGraphicsView):
             self._zoom_by(1.0015**delta, QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         event.accept()
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        rect = QRectF(rect)
         painter.fillRect(rect, QColor(theme.CANVAS_BG))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         scale = self.zoom()
@@ -1127,7 +1128,7 @@ class GraphCanvas(QGraphicsView):
                 painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
                 y += spacing
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         if self._nodes:
             return
         painter.save()

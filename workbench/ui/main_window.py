@@ -10,11 +10,7 @@ script or test wants is a plain method (``open_project``, ``new_project``,
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
-import re
 import time
 import uuid
 from pathlib import Path
@@ -48,14 +44,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.autosave import (
+    autosave_file,
+    find_autosaves,
+    remove_autosave,
+    slug,
+    write_autosave,
+)
 from workbench.core.document import Document
 from workbench.core.graph import GraphError
 from workbench.core.project import (
     SUFFIX,
     ProjectError,
-    atomic_write_text,
     load_project,
-    save_project,
 )
 from workbench.core.settings import Settings, autosave_dir
 from workbench.core.templates import TEMPLATES, make_project
@@ -88,19 +89,6 @@ def _unb64(text: Any) -> QByteArray | None:
     if not isinstance(text, str) or not text:
         return None
     return QByteArray.fromBase64(text.encode("ascii", "replace"))
-
-
-def _pid_alive(pid: Any) -> bool:
-    """Whether another live process has this pid (POSIX only; elsewhere assume not)."""
-    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid() or os.name != "posix":
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
 
 
 class MainWindow(QMainWindow):
@@ -150,7 +138,9 @@ class MainWindow(QMainWindow):
         self._restored_docks = restore_state and self._restore_window_state()
         if QGuiApplication.platformName() == "offscreen":
             # No window manager to take size hints; Qt would warn on every show.
-            self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+            layout = self.layout()
+            if layout is not None:
+                layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
 
     # --- construction ------------------------------------------------------------------
 
@@ -591,7 +581,7 @@ class MainWindow(QMainWindow):
     def open_project_dialog(self) -> bool:
         """Ask for a project file and open it."""
         path = self._ask_open_path()
-        return bool(path) and self.open_project(path)
+        return self.open_project(path) if path else False
 
     def save_project(self, path: str | os.PathLike[str] | None = None) -> bool:
         """Save to ``path``, the current file, or a file the user picks; False if not saved."""
@@ -711,9 +701,7 @@ class MainWindow(QMainWindow):
 
     def _ask_save_path(self) -> str | None:
         """Ask where to save the project."""
-        base = (
-            self.document.path or Path(self._start_dir()) / f"{_slug(self.document.name)}{SUFFIX}"
-        )
+        base = self.document.path or Path(self._start_dir()) / f"{slug(self.document.name)}{SUFFIX}"
         path, _ = QFileDialog.getSaveFileName(
             self, "Save project", str(base), f"Model Workbench projects (*{SUFFIX})"
         )
@@ -771,9 +759,7 @@ class MainWindow(QMainWindow):
     def autosave_path(self) -> Path:
         """Where the current document is autosaved."""
         doc = self.document
-        key_source = str(doc.path.resolve()) if doc.path else self._session_key
-        digest = hashlib.sha1(key_source.encode("utf-8")).hexdigest()[:12]
-        return autosave_dir() / f"{_slug(doc.name)}-{digest}{SUFFIX}"
+        return autosave_file(autosave_dir(), doc.name, doc.path, self._session_key)
 
     def autosave_now(self) -> Path | None:
         """Write an autosave copy if the document has unsaved changes; return its path."""
@@ -781,61 +767,24 @@ class MainWindow(QMainWindow):
         if not doc.modified:
             return None
         path = self.autosave_path()
-        record = {
-            "original_path": str(doc.path.resolve()) if doc.path else None,
-            "name": doc.name,
-            "pid": os.getpid(),
-            "saved_at": time.time(),
-        }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_project(doc.project, path)
-            atomic_write_text(_sidecar(path), json.dumps(record, indent=2))
+            write_autosave(doc.project, path, doc.name, doc.path)
         except (OSError, ProjectError) as e:
             self.show_status(f"Autosave failed: {e}")
             return None
         if self._autosave_path is not None and self._autosave_path != path:
-            _remove_autosave(self._autosave_path)
+            remove_autosave(self._autosave_path)
         self._autosave_path = path
         return path
 
     def _discard_autosave(self) -> None:
         if self._autosave_path is not None:
-            _remove_autosave(self._autosave_path)
+            remove_autosave(self._autosave_path)
             self._autosave_path = None
 
     def find_autosaves(self) -> list[dict[str, Any]]:
         """Autosaves left by earlier sessions, newest first."""
-        folder = autosave_dir()
-        if not folder.is_dir():
-            return []
-        entries = []
-        for p in folder.glob(f"*{SUFFIX}"):
-            if p == self._autosave_path:
-                continue
-            try:
-                meta = json.loads(_sidecar(p).read_text(encoding="utf-8"))
-                if not isinstance(meta, dict):
-                    meta = {}
-            except (OSError, ValueError):
-                meta = {}
-            if _pid_alive(meta.get("pid")):
-                continue  # another running Model Workbench owns it
-            try:
-                mtime = p.stat().st_mtime
-            except OSError:
-                continue
-            original = meta.get("original_path")
-            entries.append(
-                {
-                    "path": p,
-                    "original_path": original if isinstance(original, str) else None,
-                    "name": str(meta.get("name") or p.stem),
-                    "saved_at": mtime,
-                }
-            )
-        entries.sort(key=lambda e: e["saved_at"], reverse=True)
-        return entries
+        return find_autosaves(autosave_dir(), skip=self._autosave_path)
 
     def offer_recovery(self) -> bool:
         """Offer to recover the newest autosave left by a crash; True if one was opened."""
@@ -845,7 +794,7 @@ class MainWindow(QMainWindow):
         entry = entries[0]
         choice = self._ask_recover(entry)
         if choice == "discard":
-            _remove_autosave(entry["path"])
+            remove_autosave(entry["path"])
             return False
         if choice != "recover" or not self._maybe_save():
             return False
@@ -1102,19 +1051,22 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.first_painted.emit)
         return super().event(event)
 
+    def _close_again(self) -> None:
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.train_controller.is_running():
             # Never wait for the worker here: stop it, and close again once its thread ended.
             event.ignore()
             if self.train_controller.is_stopping() or self._ask_stop_training():
                 self.show_status("Stopping the training run before closing…", 0)
-                self.train_controller.stop(then=self.close)
+                self.train_controller.stop(then=self._close_again)
             return
         if self.export_controller.is_exporting():
             # An export is not interrupted halfway: close again once its thread ended.
             event.ignore()
             self.show_status("Finishing the export before closing…", 0)
-            self.export_controller.when_idle(self.close)
+            self.export_controller.when_idle(self._close_again)
             return
         if not self._maybe_save():
             event.ignore()
@@ -1127,17 +1079,3 @@ class MainWindow(QMainWindow):
         self._discard_autosave()
         self.document.unsubscribe(self._on_document_changed)
         event.accept()
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
-
-
-def _remove_autosave(path: Path) -> None:
-    for p in (path, _sidecar(path)):
-        with contextlib.suppress(OSError):
-            p.unlink()
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:40] or "project"
