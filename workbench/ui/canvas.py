@@ -57,8 +57,8 @@ from workbench.core.graph import Edge, GraphError
 from workbench.core.layout import ROW_HEIGHT, free_position
 from workbench.core.layout import auto_layout as core_auto_layout
 from workbench.core.shapes import Issue
+from workbench.core.text import human_count
 from workbench.ui import theme
-from workbench.ui.theme import human_count
 
 #: Mime type of a palette drag; the data is the UTF-8 layer type name.
 LAYER_MIME = "application/x-workbench-layer"

@@ -32,8 +32,9 @@ from workbench.core.catalog import Param, ParamError
 from workbench.core.document import Document
 from workbench.core.graph import GraphError
 from workbench.core.shapes import Issue
+from workbench.core.text import human_count, human_flops
 from workbench.ui import theme
-from workbench.ui.theme import human_count, human_flops, label
+from workbench.ui.theme import label
 
 INT_LIMIT = 2**31 - 1
 #: Spin boxes commit this long after the last arrow step, so holding an arrow is one edit.

@@ -60,6 +60,13 @@ from workbench.core.project import (
 )
 from workbench.core.settings import Settings, autosave_dir
 from workbench.core.templates import TEMPLATES, make_project
+from workbench.core.text import (
+    is_selection_status,
+    model_stats,
+    recent_label,
+    selection_status,
+    window_title,
+)
 from workbench.ui import theme
 from workbench.ui.canvas import GraphCanvas
 from workbench.ui.data_tab import DataController
@@ -69,7 +76,6 @@ from workbench.ui.palette import LayerPalette
 from workbench.ui.run_indicator import RunIndicator
 from workbench.ui.start_page import StartPage
 from workbench.ui.summary import SummaryPanel
-from workbench.ui.theme import human_count
 from workbench.ui.training import TrainingController
 from workbench.ui.wheel import install_wheel_guard
 from workbench.ui.workers import install_gui_garbage_collector
@@ -426,7 +432,7 @@ class MainWindow(QMainWindow):
         self._update_stats()
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.document.name}[*] — {APP_TITLE}")
+        self.setWindowTitle(window_title(self.document.name))
         self.setWindowModified(self.document.modified)
 
     def _update_actions(self) -> None:
@@ -444,9 +450,7 @@ class MainWindow(QMainWindow):
         a = doc.analysis
         n = len(doc.graph)
         errors = len(a.errors)
-        self.stats_label.setText(
-            f"{n} layer{'s' if n != 1 else ''} · {human_count(a.total_params)} params · errors: {errors}"
-        )
+        self.stats_label.setText(model_stats(n, a.total_params, errors))
         color = theme.ERROR if errors else theme.MUTED
         self.stats_label.setStyleSheet(f"color: {color};")
         self.stats_label.setToolTip(
@@ -456,14 +460,11 @@ class MainWindow(QMainWindow):
     def _on_selection_changed(self, ids: list[str]) -> None:
         self.inspector.set_selection(list(ids))
         self.summary.set_selection(list(ids))
-        nodes = self.document.graph.nodes
-        if len(ids) == 1 and ids[0] in nodes:
-            self.show_status(f"Selected {ids[0]} ({nodes[ids[0]].type})", 0)
-        elif len(ids) > 1:
-            self.show_status(f"{len(ids)} layers selected", 0)
-        elif self.statusBar().currentMessage().startswith(
-            "Selected "
-        ) or self.statusBar().currentMessage().endswith(" selected"):
+        types = {nid: node.type for nid, node in self.document.graph.nodes.items()}
+        message = selection_status(ids, types)
+        if message:
+            self.show_status(message, 0)
+        elif is_selection_status(self.statusBar().currentMessage()):
             self.statusBar().clearMessage()
 
     def _on_summary_clicked(self, node_id: str) -> None:
@@ -614,8 +615,7 @@ class MainWindow(QMainWindow):
     def _remember(self, path: Path | None) -> None:
         if path is None:
             return
-        self.settings.add_recent(path)
-        self.settings.set("last_dir", str(Path(path).resolve().parent))
+        self.settings.remember_project(path)
         self.start_page.set_recent(self.settings.recent_files())
 
     def _fill_recent_menu(self) -> None:
@@ -623,7 +623,7 @@ class MainWindow(QMainWindow):
         menu.clear()
         recent = self.settings.recent_files()
         for p in recent:
-            act = menu.addAction(f"{Path(p).name}  —  {Path(p).parent}")
+            act = menu.addAction(recent_label(p))
             act.setToolTip(p)
             act.triggered.connect(lambda _=False, s=p: self.open_project(s))
         if not recent:
@@ -634,7 +634,7 @@ class MainWindow(QMainWindow):
             menu.addAction("Clear Recent Projects", self._clear_recent)
 
     def _clear_recent(self) -> None:
-        self.settings.set("recent_files", [])
+        self.settings.clear_recent()
         self.start_page.set_recent([])
 
     def _maybe_save(self) -> bool:
@@ -734,8 +734,7 @@ class MainWindow(QMainWindow):
         return path or None
 
     def _start_dir(self) -> str:
-        last = self.settings.get("last_dir")
-        return last if isinstance(last, str) and Path(last).is_dir() else str(Path.home())
+        return self.settings.start_dir()
 
     def show_error(self, title: str, message: str) -> None:
         """Tell the user something went wrong (one warning box)."""

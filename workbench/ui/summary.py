@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.document import Document
+from workbench.core.text import human_bytes, human_count, human_flops
 from workbench.ui import theme
-from workbench.ui.theme import human_bytes, human_count, human_flops
 
 #: Batch size for the activation-memory estimate.
 MEMORY_BATCH = 32

@@ -351,33 +351,3 @@ def bold(font: QFont) -> QFont:
     f = QFont(font)
     f.setBold(True)
     return f
-
-
-# --- human-readable numbers -------------------------------------------------------------
-
-
-def human_count(n: float) -> str:
-    """``1234567`` → ``'1.2 M'``; small numbers stay exact."""
-    n = float(n)
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{int(n)}"
-
-
-def human_flops(n: float) -> str:
-    """``3.4e9`` → ``'3.4 GFLOPs'``."""
-    n = float(n)
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}FLOPs"
-    return f"{int(n)} FLOPs"
-
-
-def human_bytes(n: float) -> str:
-    """``1536`` → ``'1.5 KB'`` (binary units, labelled the way most people read them)."""
-    n = float(n)
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{int(n)} B"
