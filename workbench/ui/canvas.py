@@ -54,7 +54,7 @@ from PySide6.QtWidgets import (
 from workbench.core import catalog, edits
 from workbench.core.document import Document
 from workbench.core.graph import Edge, GraphError
-from workbench.core.layout import ROW_HEIGHT, free_position
+from workbench.core.layout import ROW_HEIGHT, detour_lane, find_nodes, free_position, zoom_factor
 from workbench.core.layout import auto_layout as core_auto_layout
 from workbench.core.shapes import Issue
 from workbench.core.text import human_count
@@ -481,23 +481,15 @@ class EdgeItem(QGraphicsPathItem):
     def _detour(self, p1: QPointF, p2: QPointF) -> QPainterPath | None:
         """A path around the nodes that sit between the ends of a long edge (a skip
         connection), or None when nothing is in the way."""
-        lo, hi = min(p1.x(), p2.x()) - 2, max(p1.x(), p2.x()) + 2
-        corridor = QRectF(lo, p1.y() + 2, hi - lo, p2.y() - p1.y() - 4)
-        blockers = [
-            r
+        boxes = [
+            (r.x(), r.y(), r.width(), r.height())
             for item in self.src.canvas.node_items()
-            if item is not self.src
-            and item is not self.dst
-            and (r := item.mapRectToScene(item.box())).intersects(corridor)
+            if item is not self.src and item is not self.dst
+            for r in (item.mapRectToScene(item.box()),)
         ]
-        if not blockers:
+        lane = detour_lane((p1.x(), p1.y()), (p2.x(), p2.y()), boxes)
+        if lane is None:
             return None
-        margin = 26.0
-        left = min(r.left() for r in blockers) - margin
-        right = max(r.right() for r in blockers) + margin
-        cost_left = abs(p1.x() - left) + abs(p2.x() - left)
-        cost_right = abs(p1.x() - right) + abs(p2.x() - right)
-        lane = left if cost_left <= cost_right else right
         bend = 30.0
         path = QPainterPath(p1)
         path.cubicTo(
@@ -913,22 +905,7 @@ class GraphCanvas(QGraphicsView):
         """Ids of nodes whose id or type contains ``text`` (case-insensitive); exact first."""
         if self.document is None:
             return []
-        needle = text.strip().casefold()
-        if not needle:
-            return []
-        hits = [
-            n
-            for n in self.document.graph
-            if needle in n.id.casefold() or needle in n.type.casefold()
-        ]
-        hits.sort(
-            key=lambda n: (
-                n.id.casefold() != needle and n.type.casefold() != needle,
-                n.pos[1],
-                n.pos[0],
-            )
-        )
-        return [n.id for n in hits]
+        return find_nodes(self.document.graph, text)
 
     def find_node(self, text: str) -> str:
         """Select and centre the first node matching ``text``; return its id ('' if none)."""
@@ -1038,9 +1015,8 @@ class GraphCanvas(QGraphicsView):
         return self.transform().m11()
 
     def _zoom_by(self, factor: float, anchor: QGraphicsView.ViewportAnchor | None = None) -> None:
-        target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
-        factor = target / self.zoom()
-        if abs(factor - 1.0) < 1e-9:
+        factor = zoom_factor(self.zoom(), factor, MIN_ZOOM, MAX_ZOOM)
+        if factor == 1.0:
             return
         old = self.transformationAnchor()
         if anchor is not None:
