@@ -21,12 +21,15 @@ from workbench.data.describe import (
     details_text,
     findings_title,
     load_thumbnails,
+    missing_note,
     preview_rows,
     retarget,
     scan_dataset,
     settings_text,
     size_note,
+    split_note,
     summary_text,
+    target_note,
     wide_to_rgba,
 )
 
@@ -147,6 +150,41 @@ def test_settings_text() -> None:
     assert settings_text("arrays", DataSettings(seq_len=12)) == (
         "Preprocessing: sequences padded or truncated to 12"
     )
+
+
+def test_target_note() -> None:
+    assert target_note(_info(kind="table")) == "Classification into 3 classes."
+    assert target_note(_info(kind="table", classes=["a"])) == "Classification into 1 class."
+    regression = _info(kind="table", task="regression", classes=None)
+    assert target_note(regression).startswith("Regression: the target is a number")
+
+
+def test_missing_note_counts_feature_cells_only() -> None:
+    assert missing_note(_info()) == "No missing values."
+    cols = [
+        {"name": "a", "type": "numeric", "missing": 1},
+        {"name": "y", "type": "target", "missing": 50},
+        "junk",
+    ]
+    assert missing_note(_info(kind="table", details={"columns": cols})) == (
+        "1 cell missing in 1 column."
+    )
+    cols = [
+        {"name": "a", "type": "numeric", "missing": 1200},
+        {"name": "b", "type": "categorical", "missing": 3},
+        {"name": "c", "type": "numeric", "missing": 0},
+    ]
+    assert missing_note(_info(kind="table", details={"columns": cols})) == (
+        "1,203 cells missing in 2 columns."
+    )
+
+
+def test_split_note() -> None:
+    assert split_note(_info(), False) == "Stratified by class."
+    assert split_note(_info(task="regression", classes=None), False) == "Shuffled."
+    given = _info(splits_given=True)
+    assert split_note(given, True).startswith("The folder gives the splits (train/, val/, test/)")
+    assert split_note(given, False).endswith("validation is cut from the training split.")
 
 
 # --- preview tables -----------------------------------------------------------------------------

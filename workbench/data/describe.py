@@ -358,3 +358,40 @@ def settings_text(kind: str, s: DataSettings) -> str:
     if s.seq_len is not None:
         parts.append(f"sequences padded or truncated to {s.seq_len}")
     return "Preprocessing: " + ", ".join(parts) if parts else ""
+
+
+def target_note(info: DatasetInfo) -> str:
+    """What a table's target column makes of the task, under the target's name."""
+    if info.task == "regression":
+        return "Regression: the target is a number with many distinct values."
+    return f"Classification into {plural(info.num_classes or 0, 'class')}."
+
+
+def missing_note(info: DatasetInfo) -> str:
+    """How many feature cells are missing, and in how many columns (tables)."""
+    cols = [
+        c
+        for c in info.details.get("columns", [])
+        if isinstance(c, dict) and c.get("type") != "target"
+    ]
+    missing = sum(int(c.get("missing") or 0) for c in cols)
+    n_cols = sum(1 for c in cols if c.get("missing"))
+    if not missing:
+        return "No missing values."
+    cells = "cell" if missing == 1 else "cells"
+    columns = "column" if n_cols == 1 else "columns"
+    return f"{missing:,} {cells} missing in {n_cols} {columns}."
+
+
+def split_note(info: DatasetInfo, given_has_val: bool) -> str:
+    """How the data is split: as the folder gives it, or stratified by class, or shuffled."""
+    if info.splits_given:
+        if given_has_val:
+            return (
+                "The folder gives the splits (train/, val/, test/) and they are used as they are."
+            )
+        return (
+            "The folder gives the training and test splits; "
+            "validation is cut from the training split."
+        )
+    return "Stratified by class." if info.task == "classification" else "Shuffled."

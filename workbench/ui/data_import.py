@@ -91,10 +91,13 @@ from workbench.data.describe import (
     details_text,
     findings_title,
     load_thumbnails,
+    missing_note,
     preview_rows,
     retarget,
     size_note,
+    split_note,
     summary_text,
+    target_note,
 )
 from workbench.ui import theme
 from workbench.ui.theme import label
@@ -1160,25 +1163,10 @@ class DatasetImportDialog(QDialog):
             if isinstance(target, str) and target in columns:
                 self.target_combo.setCurrentIndex(columns.index(target))
             self.target_combo.blockSignals(False)
-            self.target_note.setText(
-                "Regression: the target is a number with many distinct values."
-                if info.task == "regression"
-                else f"Classification into {plural(info.num_classes or 0, 'class')}."
-            )
+            self.target_note.setText(target_note(info))
         self.image_box.setVisible(info.kind == "images")
         self.table_box.setVisible(is_table)
-        cols = [
-            c
-            for c in info.details.get("columns", [])
-            if isinstance(c, dict) and c.get("type") != "target"
-        ]
-        missing = sum(int(c.get("missing") or 0) for c in cols)
-        n_cols = sum(1 for c in cols if c.get("missing"))
-        self.missing_note.setText(
-            f"{missing:,} cell{'s' if missing != 1 else ''} missing in {n_cols} column{'s' if n_cols != 1 else ''}."
-            if missing
-            else "No missing values."
-        )
+        self.missing_note.setText(missing_note(info))
         self.missing_note.setVisible(bool(self.missing_note.text()))
         seq = bool(info.details.get("sequence"))
         self.sequence_box.setVisible(seq)
@@ -1192,17 +1180,10 @@ class DatasetImportDialog(QDialog):
         if info.splits_given:
             self.test_slider.setEnabled(False)
             self.val_slider.setEnabled(not result.given_has_val)
-            self.split_note.setText(
-                "The folder gives the splits (train/, val/, test/) and they are used as they are."
-                if result.given_has_val
-                else "The folder gives the training and test splits; validation is cut from the training split."
-            )
         else:
             self.test_slider.setEnabled(True)
             self.val_slider.setEnabled(True)
-            self.split_note.setText(
-                "Stratified by class." if info.task == "classification" else "Shuffled."
-            )
+        self.split_note.setText(split_note(info, result.given_has_val))
         self._show_split_counts(result.split_sizes)
         self._update_input_label()
 

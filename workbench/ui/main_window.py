@@ -52,6 +52,7 @@ from workbench.core.autosave import (
     write_autosave,
 )
 from workbench.core.document import Document
+from workbench.core.dropped import drop_hint, one_at_a_time_note, split_dropped
 from workbench.core.graph import GraphError
 from workbench.core.project import (
     SUFFIX,
@@ -860,15 +861,7 @@ class MainWindow(QMainWindow):
             overlay.setWordWrap(True)
             self.drop_overlay = overlay
         overlay = self.drop_overlay
-        projects = [p for p in paths if p.lower().endswith(SUFFIX)]
-        name = Path(paths[0]).name or paths[0]
-        if projects:
-            text = f"Drop to open {Path(projects[0]).name}"
-        else:
-            text = f"Drop to import {name}" + (
-                f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
-            )
-        overlay.setText(text)
+        overlay.setText(drop_hint(paths))
         tint = theme.HOVER_TINT
         overlay.setStyleSheet(
             f"QLabel#dropOverlay {{ background: {tint}; color: {theme.ACCENT}; font-size: 18pt;"
@@ -900,8 +893,7 @@ class MainWindow(QMainWindow):
 
     def handle_dropped_paths(self, paths: list[str]) -> None:
         """Open a dropped project; import another dropped file or folder as a dataset."""
-        projects = [p for p in paths if p.lower().endswith(SUFFIX) and Path(p).is_file()]
-        others = [p for p in paths if p not in projects]
+        projects, others = split_dropped(paths)
         if projects:
             self.open_project(projects[0])
         if others:
@@ -909,10 +901,9 @@ class MainWindow(QMainWindow):
             self.paths_dropped.emit(others)
             if not projects:
                 self.import_dataset(others[0])
-                if len(others) > 1:
-                    self.show_status(
-                        f"Importing {Path(others[0]).name}: one dataset at a time", 10000
-                    )
+                note = one_at_a_time_note(others)
+                if note:
+                    self.show_status(note, 10000)
 
     # --- help and theme ----------------------------------------------------------------
 
