@@ -14,6 +14,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+# The number formats live in core.text; the panels also reach them as theme.human_*.
+from workbench.core.text import human_bytes as human_bytes
+from workbench.core.text import human_count as human_count
+from workbench.core.text import human_flops as human_flops
+
 Mode = Literal["system", "light", "dark"]
 MODES: tuple[Mode, ...] = ("system", "light", "dark")
 
