@@ -1,4 +1,4 @@
-"""Static checks that keep the codebase to its own standards: ruff lint and format everywhere, mypy on the core."""
+"""Static checks that keep the codebase to its own standards: ruff lint and format everywhere, mypy on all of workbench (the UI included)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_ruff_lint_is_clean() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_mypy_on_the_qt_free_packages() -> None:
+def test_mypy_on_all_of_workbench() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )

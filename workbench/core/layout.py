@@ -1,11 +1,19 @@
-"""Automatic layout of a graph on the canvas: layers flow top to bottom."""
+"""Where things go on the canvas: automatic layout (layers flow top to bottom), free spots,
+edges routed around nodes, zoom limits and finding nodes by name. Plain geometry, no Qt."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from workbench.core.graph import Graph
 
 ROW_HEIGHT = 80.0
 COLUMN_WIDTH = 230.0
+#: Room kept between an edge routed around nodes and those nodes.
+DETOUR_MARGIN = 26.0
+
+#: A rectangle as (left, top, width, height).
+Box = tuple[float, float, float, float]
 
 
 def auto_layout(
@@ -81,3 +89,69 @@ def free_position(
             if free(x, y):
                 return (x, y)
     return (x0, y0)
+
+
+def _overlaps(box: Box, left: float, top: float, right: float, bottom: float) -> bool:
+    """Whether ``box`` and the rectangle share some area (touching edges do not count)."""
+    x, y, w, h = box
+    if w == 0 or h == 0:
+        return False
+    bl, br = (x + w, x) if w < 0 else (x, x + w)
+    bt, bb = (y + h, y) if h < 0 else (y, y + h)
+    return bl < right and left < br and bt < bottom and top < bb
+
+
+def detour_lane(
+    start: tuple[float, float],
+    end: tuple[float, float],
+    boxes: Iterable[Box],
+    margin: float = DETOUR_MARGIN,
+) -> float | None:
+    """The x of a vertical lane for an edge running down from ``start`` to ``end`` that
+    passes beside the ``boxes`` in its way, or None when none is in the way.
+
+    The way is the corridor between the two ends (2 units in from each). The lane runs
+    ``margin`` to the left or the right of all the boxes in it, on the side that makes
+    the shorter edge (left on a tie).
+    """
+    (x1, y1), (x2, y2) = start, end
+    left, right = min(x1, x2) - 2, max(x1, x2) + 2
+    top, bottom = y1 + 2, y2 - 2
+    if right <= left or bottom <= top:
+        return None
+    blockers = [b for b in boxes if _overlaps(b, left, top, right, bottom)]
+    if not blockers:
+        return None
+    lane_left = min(min(b[0], b[0] + b[2]) for b in blockers) - margin
+    lane_right = max(max(b[0], b[0] + b[2]) for b in blockers) + margin
+    cost_left = abs(x1 - lane_left) + abs(x2 - lane_left)
+    cost_right = abs(x1 - lane_right) + abs(x2 - lane_right)
+    return lane_left if cost_left <= cost_right else lane_right
+
+
+def zoom_factor(current: float, factor: float, minimum: float, maximum: float) -> float:
+    """The factor that scales a view at ``current`` zoom by ``factor`` without leaving
+    [``minimum``, ``maximum``]; exactly 1.0 when the zoom would not change."""
+    target = min(maximum, max(minimum, current * factor))
+    step = target / current
+    return 1.0 if abs(step - 1.0) < 1e-9 else step
+
+
+def find_nodes(graph: Graph, text: str) -> list[str]:
+    """Ids of the nodes whose id or type contains ``text`` (case-insensitive).
+
+    Exact matches of the id or the type come first, then the rest, each from the top of
+    the canvas down and left to right. Blank ``text`` finds nothing.
+    """
+    needle = text.strip().casefold()
+    if not needle:
+        return []
+    hits = [n for n in graph if needle in n.id.casefold() or needle in n.type.casefold()]
+    hits.sort(
+        key=lambda n: (
+            n.id.casefold() != needle and n.type.casefold() != needle,
+            n.pos[1],
+            n.pos[0],
+        )
+    )
+    return [n.id for n in hits]

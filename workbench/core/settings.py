@@ -84,3 +84,17 @@ class Settings:
         p = str(Path(path).resolve())
         items = [x for x in self.recent_files() if x != p]
         self.set("recent_files", [p, *items][:MAX_RECENT])
+
+    def clear_recent(self) -> None:
+        """Forget the recent files."""
+        self.set("recent_files", [])
+
+    def remember_project(self, path: str | os.PathLike[str]) -> None:
+        """Put a project just opened or saved first in the recent files; dialogs start in its folder."""
+        self.add_recent(path)
+        self.set("last_dir", str(Path(path).resolve().parent))
+
+    def start_dir(self) -> str:
+        """The folder a file dialog starts in: the last project's, else the home folder."""
+        last = self.data.get("last_dir")
+        return last if isinstance(last, str) and Path(last).is_dir() else str(Path.home())

@@ -1,6 +1,9 @@
-"""Small helpers for the words shown to people (counts with their noun)."""
+"""Small helpers for the words shown to people: counts with their noun, sizes, titles."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 #: Nouns whose plural is not the singular plus "s".
 _IRREGULAR = {"class": "classes", "batch": "batches", "index": "indices", "entry": "entries"}
@@ -20,7 +23,26 @@ def plural(n: int | float, noun: str, plural_form: str | None = None, *, sep: st
     return f"{number} {word}"
 
 
-__all__ = ["plural"]
+#: The application's name as windows and dialogs show it.
+APP_NAME = "Model Workbench"
+
+
+def human_count(n: float) -> str:
+    """``1234567`` → ``'1.2 M'``; small numbers stay exact."""
+    n = float(n)
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)}"
+
+
+def human_flops(n: float) -> str:
+    """``3.4e9`` → ``'3.4 GFLOPs'``."""
+    n = float(n)
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}FLOPs"
+    return f"{int(n)} FLOPs"
 
 
 def human_bytes(n: float) -> str:
@@ -30,3 +52,53 @@ def human_bytes(n: float) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{int(n)} B"
+
+
+def window_title(document_name: str) -> str:
+    """The main window's title; ``[*]`` is where the window shows its unsaved-changes mark."""
+    return f"{document_name}[*] — {APP_NAME}"
+
+
+def model_stats(layers: int, total_params: int, errors: int) -> str:
+    """The status bar's summary of a model: "3 layers · 1.2 k params · errors: 0"."""
+    noun = "layer" if layers == 1 else "layers"
+    return f"{layers} {noun} · {human_count(total_params)} params · errors: {errors}"
+
+
+def selection_status(ids: Sequence[str], node_types: Mapping[str, str]) -> str:
+    """The status line for a canvas selection, or "" when there is nothing to say.
+
+    Args:
+        ids: The selected node ids.
+        node_types: Each node id's layer type.
+    """
+    if len(ids) == 1 and ids[0] in node_types:
+        return f"Selected {ids[0]} ({node_types[ids[0]]})"
+    if len(ids) > 1:
+        return f"{len(ids)} layers selected"
+    return ""
+
+
+def is_selection_status(message: str) -> bool:
+    """Whether ``message`` is one :func:`selection_status` wrote (so a new selection clears it)."""
+    return message.startswith("Selected ") or message.endswith(" selected")
+
+
+def recent_label(path: str) -> str:
+    """A recent project as a menu shows it: the file's name, then its folder."""
+    p = Path(path)
+    return f"{p.name}  —  {p.parent}"
+
+
+__all__ = [
+    "APP_NAME",
+    "human_bytes",
+    "human_count",
+    "human_flops",
+    "is_selection_status",
+    "model_stats",
+    "plural",
+    "recent_label",
+    "selection_status",
+    "window_title",
+]

@@ -74,7 +74,8 @@ def run_gui(
     from workbench.ui.main_window import MainWindow
     from workbench.ui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Model Workbench")
     app.setApplicationDisplayName("Model Workbench")
     app.setOrganizationName("ModelWorkbench")
@@ -83,7 +84,7 @@ def run_gui(
 
     settings = Settings()
     # Light or dark as the user chose in View ▸ Theme, or as the system says.
-    apply_theme(app, str(settings.get("theme", "system")))  # type: ignore[arg-type]
+    apply_theme(app, str(settings.get("theme", "system")))
 
     open_error: str | None = None
     document: Document | None = None

@@ -222,7 +222,8 @@ if __name__ == "__main__":  # pragma: no cover - python -m workbench.ui.bench_ui
     import sys
 
     res = run_ui_benchmark(
-        float(sys.argv[1]) if len(sys.argv) > 1 else 20.0, *(sys.argv[2:3] or [])
+        float(sys.argv[1]) if len(sys.argv) > 1 else 20.0,
+        sys.argv[2] if len(sys.argv) > 2 else "synthetic",
     )
     print(format_ui_benchmark(res))
     print(json.dumps(res))

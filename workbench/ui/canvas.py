@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QBrush,
@@ -54,11 +54,11 @@ from PySide6.QtWidgets import (
 from workbench.core import catalog, edits
 from workbench.core.document import Document
 from workbench.core.graph import Edge, GraphError
-from workbench.core.layout import ROW_HEIGHT, free_position
+from workbench.core.layout import ROW_HEIGHT, detour_lane, find_nodes, free_position, zoom_factor
 from workbench.core.layout import auto_layout as core_auto_layout
 from workbench.core.shapes import Issue
+from workbench.core.text import human_count
 from workbench.ui import theme
-from workbench.ui.theme import human_count
 
 #: Mime type of a palette drag; the data is the UTF-8 layer type name.
 LAYER_MIME = "application/x-workbench-layer"
@@ -481,23 +481,15 @@ class EdgeItem(QGraphicsPathItem):
     def _detour(self, p1: QPointF, p2: QPointF) -> QPainterPath | None:
         """A path around the nodes that sit between the ends of a long edge (a skip
         connection), or None when nothing is in the way."""
-        lo, hi = min(p1.x(), p2.x()) - 2, max(p1.x(), p2.x()) + 2
-        corridor = QRectF(lo, p1.y() + 2, hi - lo, p2.y() - p1.y() - 4)
-        blockers = [
-            r
+        boxes = [
+            (r.x(), r.y(), r.width(), r.height())
             for item in self.src.canvas.node_items()
-            if item is not self.src
-            and item is not self.dst
-            and (r := item.mapRectToScene(item.box())).intersects(corridor)
+            if item is not self.src and item is not self.dst
+            for r in (item.mapRectToScene(item.box()),)
         ]
-        if not blockers:
+        lane = detour_lane((p1.x(), p1.y()), (p2.x(), p2.y()), boxes)
+        if lane is None:
             return None
-        margin = 26.0
-        left = min(r.left() for r in blockers) - margin
-        right = max(r.right() for r in blockers) + margin
-        cost_left = abs(p1.x() - left) + abs(p2.x() - left)
-        cost_right = abs(p1.x() - right) + abs(p2.x() - right)
-        lane = left if cost_left <= cost_right else right
         bend = 30.0
         path = QPainterPath(p1)
         path.cubicTo(
@@ -667,16 +659,16 @@ class GraphCanvas(QGraphicsView):
                 for k in self._edges
                 if k not in edges or k.src not in graph.nodes or k.dst not in graph.nodes
             ]:
-                item = self._edges.pop(key)
-                item.detach()
-                self._scene.removeItem(item)
+                dead_edge = self._edges.pop(key)
+                dead_edge.detach()
+                self._scene.removeItem(dead_edge)
             for nid in [n for n in self._nodes if n not in graph.nodes]:
-                item = self._nodes.pop(nid)
-                for e in list(item.edges):  # defensive: an edge the graph lost with its node
+                dead_node = self._nodes.pop(nid)
+                for e in list(dead_node.edges):  # defensive: an edge the graph lost with its node
                     e.detach()
                     self._edges.pop(e.edge, None)
                     self._scene.removeItem(e)
-                self._scene.removeItem(item)
+                self._scene.removeItem(dead_node)
                 removed = True
 
             geometry = removed or self._reroute
@@ -684,15 +676,15 @@ class GraphCanvas(QGraphicsView):
             connected_in: set[tuple[str, int]] = {(e.dst, e.port) for e in edges}
             connected_out: set[str] = {e.src for e in edges}
             for nid, node in graph.nodes.items():
-                item = self._nodes.get(nid)
-                if item is None:
-                    item = NodeItem(self, nid)
-                    self._nodes[nid] = item
-                    self._scene.addItem(item)
+                node_item = self._nodes.get(nid)
+                if node_item is None:
+                    node_item = NodeItem(self, nid)
+                    self._nodes[nid] = node_item
+                    self._scene.addItem(node_item)
                     geometry = True
                 info = analysis.nodes.get(nid)
-                ports_before = len(item.in_ports)
-                item.set_content(
+                ports_before = len(node_item.in_ports)
+                node_item.set_content(
                     node.type,
                     info.output if info else None,
                     info.params if info else 0,
@@ -700,14 +692,14 @@ class GraphCanvas(QGraphicsView):
                     node.num_inputs,
                 )
                 pos = QPointF(node.pos[0], node.pos[1])
-                if item.pos() != pos:
-                    item.setPos(pos)
+                if node_item.pos() != pos:
+                    node_item.setPos(pos)
                     geometry = True
-                if len(item.in_ports) != ports_before:
+                if len(node_item.in_ports) != ports_before:
                     geometry = True
-                for port in item.in_ports:
+                for port in node_item.in_ports:
                     port.set_connected((nid, port.index) in connected_in)
-                item.out_port.set_connected(nid in connected_out)
+                node_item.out_port.set_connected(nid in connected_out)
 
             for edge in graph.edges:
                 item = self._edges.get(edge)
@@ -767,9 +759,9 @@ class GraphCanvas(QGraphicsView):
                 if not (isinstance(item, NodeItem) and item.node_id in wanted):
                     item.setSelected(False)
             for nid in wanted:
-                item = self._nodes.get(nid)
-                if item is not None:
-                    item.setSelected(True)
+                node = self._nodes.get(nid)
+                if node is not None:
+                    node.setSelected(True)
         finally:
             self._refreshing = False
         self._emit_selection()
@@ -913,22 +905,7 @@ class GraphCanvas(QGraphicsView):
         """Ids of nodes whose id or type contains ``text`` (case-insensitive); exact first."""
         if self.document is None:
             return []
-        needle = text.strip().casefold()
-        if not needle:
-            return []
-        hits = [
-            n
-            for n in self.document.graph
-            if needle in n.id.casefold() or needle in n.type.casefold()
-        ]
-        hits.sort(
-            key=lambda n: (
-                n.id.casefold() != needle and n.type.casefold() != needle,
-                n.pos[1],
-                n.pos[0],
-            )
-        )
-        return [n.id for n in hits]
+        return find_nodes(self.document.graph, text)
 
     def find_node(self, text: str) -> str:
         """Select and centre the first node matching ``text``; return its id ('' if none)."""
@@ -1038,9 +1015,8 @@ class GraphCanvas(QGraphicsView):
         return self.transform().m11()
 
     def _zoom_by(self, factor: float, anchor: QGraphicsView.ViewportAnchor | None = None) -> None:
-        target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
-        factor = target / self.zoom()
-        if abs(factor - 1.0) < 1e-9:
+        factor = zoom_factor(self.zoom(), factor, MIN_ZOOM, MAX_ZOOM)
+        if factor == 1.0:
             return
         old = self.transformationAnchor()
         if anchor is not None:
@@ -1104,7 +1080,8 @@ class GraphCanvas(QGraphicsView):
             self._zoom_by(1.0015**delta, QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         event.accept()
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        rect = QRectF(rect)
         painter.fillRect(rect, QColor(theme.CANVAS_BG))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         scale = self.zoom()
@@ -1127,7 +1104,7 @@ class GraphCanvas(QGraphicsView):
                 painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
                 y += spacing
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         if self._nodes:
             return
         painter.save()

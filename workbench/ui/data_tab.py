@@ -40,7 +40,8 @@ from workbench.ui.workers import Task, run_task
 if TYPE_CHECKING:
     from workbench.core.document import Document
     from workbench.data import DataSettings, Source
-    from workbench.ui.data_import import DatasetImportDialog, ScanResult
+    from workbench.data.describe import ScanResult
+    from workbench.ui.data_import import DatasetImportDialog
     from workbench.ui.main_window import MainWindow
 
 #: Thumbnails per class in the Data tab.
@@ -407,11 +408,12 @@ class DataTab(QWidget):
         self, result: ScanResult, settings: DataSettings, notes: list[str] | None = None
     ) -> None:
         """Show a scanned dataset with ``settings`` and what importing changed in the model."""
-        from workbench.ui.data_import import (
+        from workbench.data.describe import (
             arrays_caption,
             details_text,
             findings_title,
             preview_rows,
+            settings_text,
             summary_text,
         )
 
@@ -430,7 +432,7 @@ class DataTab(QWidget):
             f"Split: train <b>{sizes['train']:,}</b> · validation <b>{sizes['val']:,}</b> · "
             f"test <b>{sizes['test']:,}</b> <span style='color:{theme.MUTED}'>({how})</span>"
         )
-        self.settings_label.setText(_settings_text(info.kind, settings, result))
+        self.settings_label.setText(settings_text(info.kind, settings))
         self.settings_label.setVisible(bool(self.settings_label.text()))
         if info.kind == "images":
             self.preview_stack.setCurrentWidget(self.thumbnails)
@@ -550,39 +552,6 @@ def _short(name: str, n: int = 14) -> str:
 
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _settings_text(kind: str, s: DataSettings, result: ScanResult) -> str:
-    """One muted line with the preprocessing in force."""
-    parts: list[str] = []
-    if kind == "images":
-        h, w = s.image_size
-        parts.append(f"{w} × {h} px")
-        parts.append("grayscale" if s.color == "grayscale" else "RGB")
-        if s.normalize:
-            parts.append("normalized")
-        a = s.augment
-        aug = [
-            name
-            for name, on in (
-                ("flip", a.hflip),
-                (f"rotation ±{a.rotation:g}°", a.rotation),
-                ("resized crop", a.resized_crop),
-                (f"brightness ±{a.brightness:.0%}", a.brightness),
-                (f"contrast ±{a.contrast:.0%}", a.contrast),
-            )
-            if on
-        ]
-        parts.append("augmentation: " + ", ".join(aug) if aug else "no augmentation")
-    elif kind == "table":
-        parts.append(
-            "missing values filled in"
-            if s.missing == "impute"
-            else "rows with missing values dropped"
-        )
-    if s.seq_len is not None:
-        parts.append(f"sequences padded or truncated to {s.seq_len}")
-    return "Preprocessing: " + ", ".join(parts) if parts else ""
 
 
 # --- the controller -----------------------------------------------------------------------------
@@ -842,7 +811,7 @@ class DataController(QObject):
 
     def _show_imported(self, source: Source, settings: DataSettings, notes: list[str]) -> None:
         """Show the imported dataset, gathering the tab's larger preview off the GUI thread."""
-        from workbench.ui.data_import import describe_source
+        from workbench.data.describe import describe_source
 
         self._stop_task()
         self.tab.show_loading(f"Loading {Path(settings.path).name}…", cancellable=False)
@@ -883,7 +852,7 @@ class DataController(QObject):
             return False
         if not self.window.new_project(spec.template):
             return False
-        from workbench.ui.data_import import default_settings, describe_source
+        from workbench.data.describe import default_settings, describe_source
 
         def work(progress: Any, cancelled: Any) -> tuple[Any, DataSettings, ScanResult]:
             from workbench.data import open_dataset

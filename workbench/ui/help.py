@@ -71,8 +71,13 @@ def licence() -> str:
         meta = metadata.metadata(DIST_NAME)
     except metadata.PackageNotFoundError:
         return "MIT"
-    expression = meta.get("License-Expression") or meta.get("License") or ""
+    expression = _first(meta.get_all("License-Expression")) or _first(meta.get_all("License"))
     return expression.strip() or "MIT"
+
+
+def _first(values: list[str] | None) -> str:
+    """The first of a metadata field's values, or "" when it has none."""
+    return str(values[0]) if values else ""
 
 
 def about_html() -> str:

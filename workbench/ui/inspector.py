@@ -32,8 +32,9 @@ from workbench.core.catalog import Param, ParamError
 from workbench.core.document import Document
 from workbench.core.graph import GraphError
 from workbench.core.shapes import Issue
+from workbench.core.text import human_count, human_flops
 from workbench.ui import theme
-from workbench.ui.theme import human_count, human_flops, label
+from workbench.ui.theme import label
 
 INT_LIMIT = 2**31 - 1
 #: Spin boxes commit this long after the last arrow step, so holding an arrow is one edit.
@@ -108,35 +109,35 @@ class _ParamField:
             self._no_wheel(w)
             return w
         if p.kind == "float":
-            w = _FloatSpin()
-            w.setLocale(QLocale.c())
+            fspin = _FloatSpin()
+            fspin.setLocale(QLocale.c())
             ref = abs(float(p.default)) or (float(p.maximum) if p.maximum else 1.0)
             magnitude = math.floor(math.log10(ref)) if ref > 0 else 0
-            w.setDecimals(max(4, 3 - magnitude))
-            lo = float(p.minimum) if p.minimum is not None else -1e12
-            hi = float(p.maximum) if p.maximum is not None else 1e12
-            w.setRange(lo, hi)
-            w.setSingleStep(10.0**magnitude if magnitude < 0 else 0.05 if hi <= 1 else 0.1)
-            w.setKeyboardTracking(False)
-            w.valueChanged.connect(self._schedule)
-            w.editingFinished.connect(self.commit)
-            self._no_wheel(w)
-            return w
+            fspin.setDecimals(max(4, 3 - magnitude))
+            low = float(p.minimum) if p.minimum is not None else -1e12
+            high = float(p.maximum) if p.maximum is not None else 1e12
+            fspin.setRange(low, high)
+            fspin.setSingleStep(10.0**magnitude if magnitude < 0 else 0.05 if high <= 1 else 0.1)
+            fspin.setKeyboardTracking(False)
+            fspin.valueChanged.connect(self._schedule)
+            fspin.editingFinished.connect(self.commit)
+            self._no_wheel(fspin)
+            return fspin
         if p.kind == "bool":
-            w = QCheckBox()
-            w.toggled.connect(self.commit)
-            return w
+            box = QCheckBox()
+            box.toggled.connect(self.commit)
+            return box
         if p.kind == "choice":
-            w = QComboBox()
-            w.addItems(list(p.choices))
-            w.activated.connect(self.commit)
-            self._no_wheel(w)
-            return w
-        w = QLineEdit()
-        w.setPlaceholderText("numbers separated by spaces")
-        w.textEdited.connect(self._validate_text)
-        w.editingFinished.connect(self.commit)
-        return w
+            combo = QComboBox()
+            combo.addItems(list(p.choices))
+            combo.activated.connect(self.commit)
+            self._no_wheel(combo)
+            return combo
+        edit = QLineEdit()
+        edit.setPlaceholderText("numbers separated by spaces")
+        edit.textEdited.connect(self._validate_text)
+        edit.editingFinished.connect(self.commit)
+        return edit
 
     @staticmethod
     def _no_wheel(w: QWidget) -> None:

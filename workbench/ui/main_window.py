@@ -10,11 +10,7 @@ script or test wants is a plain method (``open_project``, ``new_project``,
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
-import re
 import time
 import uuid
 from pathlib import Path
@@ -48,17 +44,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.autosave import (
+    autosave_file,
+    find_autosaves,
+    remove_autosave,
+    slug,
+    write_autosave,
+)
 from workbench.core.document import Document
+from workbench.core.dropped import drop_hint, one_at_a_time_note, split_dropped
 from workbench.core.graph import GraphError
 from workbench.core.project import (
     SUFFIX,
     ProjectError,
-    atomic_write_text,
     load_project,
-    save_project,
 )
 from workbench.core.settings import Settings, autosave_dir
 from workbench.core.templates import TEMPLATES, make_project
+from workbench.core.text import (
+    is_selection_status,
+    model_stats,
+    recent_label,
+    selection_status,
+    window_title,
+)
 from workbench.ui import theme
 from workbench.ui.canvas import GraphCanvas
 from workbench.ui.data_tab import DataController
@@ -68,7 +77,6 @@ from workbench.ui.palette import LayerPalette
 from workbench.ui.run_indicator import RunIndicator
 from workbench.ui.start_page import StartPage
 from workbench.ui.summary import SummaryPanel
-from workbench.ui.theme import human_count
 from workbench.ui.training import TrainingController
 from workbench.ui.wheel import install_wheel_guard
 from workbench.ui.workers import install_gui_garbage_collector
@@ -88,19 +96,6 @@ def _unb64(text: Any) -> QByteArray | None:
     if not isinstance(text, str) or not text:
         return None
     return QByteArray.fromBase64(text.encode("ascii", "replace"))
-
-
-def _pid_alive(pid: Any) -> bool:
-    """Whether another live process has this pid (POSIX only; elsewhere assume not)."""
-    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid() or os.name != "posix":
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
 
 
 class MainWindow(QMainWindow):
@@ -150,7 +145,9 @@ class MainWindow(QMainWindow):
         self._restored_docks = restore_state and self._restore_window_state()
         if QGuiApplication.platformName() == "offscreen":
             # No window manager to take size hints; Qt would warn on every show.
-            self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+            layout = self.layout()
+            if layout is not None:
+                layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
 
     # --- construction ------------------------------------------------------------------
 
@@ -436,7 +433,7 @@ class MainWindow(QMainWindow):
         self._update_stats()
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.document.name}[*] — {APP_TITLE}")
+        self.setWindowTitle(window_title(self.document.name))
         self.setWindowModified(self.document.modified)
 
     def _update_actions(self) -> None:
@@ -454,9 +451,7 @@ class MainWindow(QMainWindow):
         a = doc.analysis
         n = len(doc.graph)
         errors = len(a.errors)
-        self.stats_label.setText(
-            f"{n} layer{'s' if n != 1 else ''} · {human_count(a.total_params)} params · errors: {errors}"
-        )
+        self.stats_label.setText(model_stats(n, a.total_params, errors))
         color = theme.ERROR if errors else theme.MUTED
         self.stats_label.setStyleSheet(f"color: {color};")
         self.stats_label.setToolTip(
@@ -466,14 +461,11 @@ class MainWindow(QMainWindow):
     def _on_selection_changed(self, ids: list[str]) -> None:
         self.inspector.set_selection(list(ids))
         self.summary.set_selection(list(ids))
-        nodes = self.document.graph.nodes
-        if len(ids) == 1 and ids[0] in nodes:
-            self.show_status(f"Selected {ids[0]} ({nodes[ids[0]].type})", 0)
-        elif len(ids) > 1:
-            self.show_status(f"{len(ids)} layers selected", 0)
-        elif self.statusBar().currentMessage().startswith(
-            "Selected "
-        ) or self.statusBar().currentMessage().endswith(" selected"):
+        types = {nid: node.type for nid, node in self.document.graph.nodes.items()}
+        message = selection_status(ids, types)
+        if message:
+            self.show_status(message, 0)
+        elif is_selection_status(self.statusBar().currentMessage()):
             self.statusBar().clearMessage()
 
     def _on_summary_clicked(self, node_id: str) -> None:
@@ -591,7 +583,7 @@ class MainWindow(QMainWindow):
     def open_project_dialog(self) -> bool:
         """Ask for a project file and open it."""
         path = self._ask_open_path()
-        return bool(path) and self.open_project(path)
+        return self.open_project(path) if path else False
 
     def save_project(self, path: str | os.PathLike[str] | None = None) -> bool:
         """Save to ``path``, the current file, or a file the user picks; False if not saved."""
@@ -624,8 +616,7 @@ class MainWindow(QMainWindow):
     def _remember(self, path: Path | None) -> None:
         if path is None:
             return
-        self.settings.add_recent(path)
-        self.settings.set("last_dir", str(Path(path).resolve().parent))
+        self.settings.remember_project(path)
         self.start_page.set_recent(self.settings.recent_files())
 
     def _fill_recent_menu(self) -> None:
@@ -633,7 +624,7 @@ class MainWindow(QMainWindow):
         menu.clear()
         recent = self.settings.recent_files()
         for p in recent:
-            act = menu.addAction(f"{Path(p).name}  —  {Path(p).parent}")
+            act = menu.addAction(recent_label(p))
             act.setToolTip(p)
             act.triggered.connect(lambda _=False, s=p: self.open_project(s))
         if not recent:
@@ -644,7 +635,7 @@ class MainWindow(QMainWindow):
             menu.addAction("Clear Recent Projects", self._clear_recent)
 
     def _clear_recent(self) -> None:
-        self.settings.set("recent_files", [])
+        self.settings.clear_recent()
         self.start_page.set_recent([])
 
     def _maybe_save(self) -> bool:
@@ -711,9 +702,7 @@ class MainWindow(QMainWindow):
 
     def _ask_save_path(self) -> str | None:
         """Ask where to save the project."""
-        base = (
-            self.document.path or Path(self._start_dir()) / f"{_slug(self.document.name)}{SUFFIX}"
-        )
+        base = self.document.path or Path(self._start_dir()) / f"{slug(self.document.name)}{SUFFIX}"
         path, _ = QFileDialog.getSaveFileName(
             self, "Save project", str(base), f"Model Workbench projects (*{SUFFIX})"
         )
@@ -746,8 +735,7 @@ class MainWindow(QMainWindow):
         return path or None
 
     def _start_dir(self) -> str:
-        last = self.settings.get("last_dir")
-        return last if isinstance(last, str) and Path(last).is_dir() else str(Path.home())
+        return self.settings.start_dir()
 
     def show_error(self, title: str, message: str) -> None:
         """Tell the user something went wrong (one warning box)."""
@@ -771,9 +759,7 @@ class MainWindow(QMainWindow):
     def autosave_path(self) -> Path:
         """Where the current document is autosaved."""
         doc = self.document
-        key_source = str(doc.path.resolve()) if doc.path else self._session_key
-        digest = hashlib.sha1(key_source.encode("utf-8")).hexdigest()[:12]
-        return autosave_dir() / f"{_slug(doc.name)}-{digest}{SUFFIX}"
+        return autosave_file(autosave_dir(), doc.name, doc.path, self._session_key)
 
     def autosave_now(self) -> Path | None:
         """Write an autosave copy if the document has unsaved changes; return its path."""
@@ -781,61 +767,24 @@ class MainWindow(QMainWindow):
         if not doc.modified:
             return None
         path = self.autosave_path()
-        record = {
-            "original_path": str(doc.path.resolve()) if doc.path else None,
-            "name": doc.name,
-            "pid": os.getpid(),
-            "saved_at": time.time(),
-        }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_project(doc.project, path)
-            atomic_write_text(_sidecar(path), json.dumps(record, indent=2))
+            write_autosave(doc.project, path, doc.name, doc.path)
         except (OSError, ProjectError) as e:
             self.show_status(f"Autosave failed: {e}")
             return None
         if self._autosave_path is not None and self._autosave_path != path:
-            _remove_autosave(self._autosave_path)
+            remove_autosave(self._autosave_path)
         self._autosave_path = path
         return path
 
     def _discard_autosave(self) -> None:
         if self._autosave_path is not None:
-            _remove_autosave(self._autosave_path)
+            remove_autosave(self._autosave_path)
             self._autosave_path = None
 
     def find_autosaves(self) -> list[dict[str, Any]]:
         """Autosaves left by earlier sessions, newest first."""
-        folder = autosave_dir()
-        if not folder.is_dir():
-            return []
-        entries = []
-        for p in folder.glob(f"*{SUFFIX}"):
-            if p == self._autosave_path:
-                continue
-            try:
-                meta = json.loads(_sidecar(p).read_text(encoding="utf-8"))
-                if not isinstance(meta, dict):
-                    meta = {}
-            except (OSError, ValueError):
-                meta = {}
-            if _pid_alive(meta.get("pid")):
-                continue  # another running Model Workbench owns it
-            try:
-                mtime = p.stat().st_mtime
-            except OSError:
-                continue
-            original = meta.get("original_path")
-            entries.append(
-                {
-                    "path": p,
-                    "original_path": original if isinstance(original, str) else None,
-                    "name": str(meta.get("name") or p.stem),
-                    "saved_at": mtime,
-                }
-            )
-        entries.sort(key=lambda e: e["saved_at"], reverse=True)
-        return entries
+        return find_autosaves(autosave_dir(), skip=self._autosave_path)
 
     def offer_recovery(self) -> bool:
         """Offer to recover the newest autosave left by a crash; True if one was opened."""
@@ -845,7 +794,7 @@ class MainWindow(QMainWindow):
         entry = entries[0]
         choice = self._ask_recover(entry)
         if choice == "discard":
-            _remove_autosave(entry["path"])
+            remove_autosave(entry["path"])
             return False
         if choice != "recover" or not self._maybe_save():
             return False
@@ -912,15 +861,7 @@ class MainWindow(QMainWindow):
             overlay.setWordWrap(True)
             self.drop_overlay = overlay
         overlay = self.drop_overlay
-        projects = [p for p in paths if p.lower().endswith(SUFFIX)]
-        name = Path(paths[0]).name or paths[0]
-        if projects:
-            text = f"Drop to open {Path(projects[0]).name}"
-        else:
-            text = f"Drop to import {name}" + (
-                f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
-            )
-        overlay.setText(text)
+        overlay.setText(drop_hint(paths))
         tint = theme.HOVER_TINT
         overlay.setStyleSheet(
             f"QLabel#dropOverlay {{ background: {tint}; color: {theme.ACCENT}; font-size: 18pt;"
@@ -952,8 +893,7 @@ class MainWindow(QMainWindow):
 
     def handle_dropped_paths(self, paths: list[str]) -> None:
         """Open a dropped project; import another dropped file or folder as a dataset."""
-        projects = [p for p in paths if p.lower().endswith(SUFFIX) and Path(p).is_file()]
-        others = [p for p in paths if p not in projects]
+        projects, others = split_dropped(paths)
         if projects:
             self.open_project(projects[0])
         if others:
@@ -961,10 +901,9 @@ class MainWindow(QMainWindow):
             self.paths_dropped.emit(others)
             if not projects:
                 self.import_dataset(others[0])
-                if len(others) > 1:
-                    self.show_status(
-                        f"Importing {Path(others[0]).name}: one dataset at a time", 10000
-                    )
+                note = one_at_a_time_note(others)
+                if note:
+                    self.show_status(note, 10000)
 
     # --- help and theme ----------------------------------------------------------------
 
@@ -1102,19 +1041,22 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.first_painted.emit)
         return super().event(event)
 
+    def _close_again(self) -> None:
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.train_controller.is_running():
             # Never wait for the worker here: stop it, and close again once its thread ended.
             event.ignore()
             if self.train_controller.is_stopping() or self._ask_stop_training():
                 self.show_status("Stopping the training run before closing…", 0)
-                self.train_controller.stop(then=self.close)
+                self.train_controller.stop(then=self._close_again)
             return
         if self.export_controller.is_exporting():
             # An export is not interrupted halfway: close again once its thread ended.
             event.ignore()
             self.show_status("Finishing the export before closing…", 0)
-            self.export_controller.when_idle(self.close)
+            self.export_controller.when_idle(self._close_again)
             return
         if not self._maybe_save():
             event.ignore()
@@ -1127,17 +1069,3 @@ class MainWindow(QMainWindow):
         self._discard_autosave()
         self.document.unsubscribe(self._on_document_changed)
         event.accept()
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
-
-
-def _remove_autosave(path: Path) -> None:
-    for p in (path, _sidecar(path)):
-        with contextlib.suppress(OSError):
-            p.unlink()
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:40] or "project"

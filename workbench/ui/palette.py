@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -162,12 +162,10 @@ class LayerPalette(QWidget):
             return
         needle = text.strip().casefold()
         any_visible = False
-        for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
+        for top, items in self._groups():
             group_hit = needle in top.text(0).casefold()
             visible = 0
-            for j in range(top.childCount()):
-                item = top.child(j)
+            for item in items:
                 layer = catalog.get(item.data(0, _TYPE_ROLE))
                 hit = (
                     group_hit
@@ -190,15 +188,23 @@ class LayerPalette(QWidget):
 
     def visible_layers(self) -> list[str]:
         """Type names currently shown, in palette order."""
-        names = []
-        for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
+        names: list[str] = []
+        for top, items in self._groups():
             if top.isHidden():
                 continue
-            for j in range(top.childCount()):
-                if not top.child(j).isHidden():
-                    names.append(top.child(j).data(0, _TYPE_ROLE))
+            names.extend(item.data(0, _TYPE_ROLE) for item in items if not item.isHidden())
         return names
+
+    def _groups(self) -> list[tuple[QTreeWidgetItem, list[QTreeWidgetItem]]]:
+        """Each group item of the tree with its layer items, in palette order."""
+        groups = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            if top is None:
+                continue
+            children = (top.child(j) for j in range(top.childCount()))
+            groups.append((top, [c for c in children if c is not None]))
+        return groups
 
     # --- activation --------------------------------------------------------------------
 
@@ -212,7 +218,7 @@ class LayerPalette(QWidget):
         if self.search.text().strip() and names:
             self.layer_activated.emit(names[0])
 
-    def eventFilter(self, watched: object, event: object) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         # Down arrow in the search box moves into the results, as in most search fields.
         if (
             watched is self.search
@@ -228,9 +234,8 @@ class LayerPalette(QWidget):
         return super().eventFilter(watched, event)
 
     def _select(self, type_name: str) -> None:
-        for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
-            for j in range(top.childCount()):
-                if top.child(j).data(0, _TYPE_ROLE) == type_name:
-                    self.tree.setCurrentItem(top.child(j))
+        for _top, items in self._groups():
+            for item in items:
+                if item.data(0, _TYPE_ROLE) == type_name:
+                    self.tree.setCurrentItem(item)
                     return

@@ -174,7 +174,7 @@ class StartPage(QWidget):
         """Show ``paths`` (newest first) as the recent projects."""
         while self._recent_box.count():
             item = self._recent_box.takeAt(0)
-            w = item.widget()
+            w = item.widget() if item is not None else None
             if w is not None:
                 w.hide()  # deleteLater waits for the event loop; do not show it meanwhile
                 w.deleteLater()

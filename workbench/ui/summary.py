@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.document import Document
+from workbench.core.text import human_bytes, human_count, human_flops
 from workbench.ui import theme
-from workbench.ui.theme import human_bytes, human_count, human_flops
 
 #: Batch size for the activation-memory estimate.
 MEMORY_BATCH = 32
@@ -172,12 +172,16 @@ class SummaryPanel(QWidget):
 
     def row_ids(self) -> list[str]:
         """Node ids in table order."""
-        return [self.table.item(r, 0).data(_ID_ROLE) for r in range(self.table.rowCount())]
+        return [self._row_id(r) for r in range(self.table.rowCount())]
 
     def selected_ids(self) -> list[str]:
         """Ids of the selected rows."""
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
-        return [self.table.item(r, 0).data(_ID_ROLE) for r in rows if self.table.item(r, 0)]
+        return [self._row_id(r) for r in rows if self.table.item(r, 0)]
+
+    def _row_id(self, row: int) -> str:
+        item = self.table.item(row, 0)
+        return item.data(_ID_ROLE) if item is not None else ""
 
     def set_selection(self, node_ids: list[str]) -> None:
         """Highlight the rows of ``node_ids`` (the canvas selection) without emitting."""

@@ -14,6 +14,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+# The number formats live in core.text; the panels also reach them as theme.human_*.
+from workbench.core.text import human_bytes as human_bytes
+from workbench.core.text import human_count as human_count
+from workbench.core.text import human_flops as human_flops
+
 Mode = Literal["system", "light", "dark"]
 MODES: tuple[Mode, ...] = ("system", "light", "dark")
 
@@ -351,31 +356,3 @@ def bold(font: QFont) -> QFont:
     f = QFont(font)
     f.setBold(True)
     return f
-
-
-# --- human-readable numbers -------------------------------------------------------------
-
-
-def human_count(n: float) -> str:
-    """``1234567`` → ``'1.2 M'``; small numbers stay exact."""
-    n = float(n)
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{int(n)}"
-
-
-def human_flops(n: float) -> str:
-    """``3.4e9`` → ``'3.4 GFLOPs'``."""
-    n = float(n)
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}FLOPs"
-    return f"{int(n)} FLOPs"
-
-
-def human_bytes(n: float) -> str:
-    """``1536`` → ``'1.5 KB'`` (:func:`workbench.core.text.human_bytes`, which has no Qt)."""
-    from workbench.core.text import human_bytes as qt_free_human_bytes
-
-    return qt_free_human_bytes(n)

@@ -1,0 +1,73 @@
+"""The words the window shows, made without Qt: sizes, titles, status lines, menu labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench.core.text import (
+    human_bytes,
+    human_count,
+    human_flops,
+    is_selection_status,
+    model_stats,
+    recent_label,
+    selection_status,
+    window_title,
+)
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0"),
+        (999, "999"),
+        (1234, "1.2 k"),
+        (1_234_567, "1.2 M"),
+        (3e9, "3.0 G"),
+        (-2500, "-2.5 k"),
+    ],
+)
+def test_human_count(n: float, text: str) -> None:
+    assert human_count(n) == text
+
+
+def test_human_flops_and_bytes() -> None:
+    assert human_flops(12) == "12 FLOPs"
+    assert human_flops(3.4e9) == "3.4 GFLOPs"
+    assert human_flops(2e12) == "2.0 TFLOPs"
+    assert human_bytes(100) == "100 B"
+    assert human_bytes(1536) == "1.5 KB"
+    assert human_bytes(3 * 1024**3) == "3.0 GB"
+
+
+def test_window_title_has_the_modified_placeholder() -> None:
+    assert window_title("lenet") == "lenet[*] — Model Workbench"
+
+
+def test_model_stats_counts_layers_in_number() -> None:
+    assert model_stats(1, 10, 0) == "1 layer · 10 params · errors: 0"
+    assert model_stats(0, 0, 0) == "0 layers · 0 params · errors: 0"
+    assert model_stats(7, 61_706, 2) == "7 layers · 61.7 k params · errors: 2"
+
+
+def test_selection_status() -> None:
+    types = {"conv1": "Conv2d", "fc": "Linear"}
+    assert selection_status(["conv1"], types) == "Selected conv1 (Conv2d)"
+    assert selection_status(["conv1", "fc"], types) == "2 layers selected"
+    assert selection_status([], types) == ""
+    assert selection_status(["gone"], types) == ""  # a node that is no longer there
+
+
+def test_is_selection_status_recognises_only_selection_lines() -> None:
+    types = {"a": "ReLU", "b": "ReLU"}
+    assert is_selection_status(selection_status(["a"], types))
+    assert is_selection_status(selection_status(["a", "b"], types))
+    assert not is_selection_status("Opened /tmp/net.wbproj")
+    assert not is_selection_status("")
+
+
+def test_recent_label_shows_name_then_folder(tmp_path: Path) -> None:
+    path = tmp_path / "nets" / "lenet.wbproj"
+    assert recent_label(str(path)) == f"lenet.wbproj  —  {path.parent}"
