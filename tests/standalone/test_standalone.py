@@ -29,6 +29,7 @@ def test_the_modules_import_nothing_of_the_workbench() -> None:
         "train_arrays.py",
         "train_decode.py",
         "train_images.py",
+        "train_optim.py",
         "train_split.py",
         "train_tables.py",
     ]

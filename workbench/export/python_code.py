@@ -456,7 +456,7 @@ def _train_document(
 ) -> dict[str, Any] | None:
     """What ``config.json`` holds for train.py, or None (with a note) when a run has no dataset."""
     from workbench.data.base import DataError, DataSettings
-    from workbench.engine.config import TrainConfig, TrainError
+    from workbench.engine.config import OPTIMIZER_SPECS, TrainConfig, TrainError
     from workbench.engine.optim import resolve_loss
 
     data, pre = run_config.get("data"), run_config.get("preprocessing")
@@ -491,6 +491,8 @@ def _train_document(
         "input_shape": list(run_config.get("input_shape") or []),
         "input_dtype": str(run_config.get("input_dtype") or "float32"),
         "training": {**training.to_dict(), "seed": seed, "loss": loss},
+        # the workbench's optimizer table, so that "optimizer" can name any of them
+        "optimizers": {name: spec.table_entry() for name, spec in OPTIMIZER_SPECS.items()},
         "data": settings.to_dict(),
         "preprocessing": dict(pre),
     }
@@ -567,7 +569,8 @@ def _readme(
         lines += [
             "| `train.py` | its training, repeated with plain PyTorch; runs under `torchrun` too |",
             "| `config.json` | what train.py reads: training settings, dataset, split, preprocessing |",
-            "| `train_*.py` | train.py's dataset readers (images, tables, arrays) and the split |",
+            "| `train_*.py` | train.py's dataset readers (images, tables, arrays), the split, "
+            "the optimizer, schedule and losses |",
         ]
     lines += [
         "",
