@@ -377,6 +377,7 @@ def _train(root: Path, kind: str, template: str, data: Path) -> Trained:
         "train.py",
         "train_arrays.py",
         "train_decode.py",
+        "train_encode.py",
         "train_images.py",
         "train_optim.py",
         "train_split.py",
