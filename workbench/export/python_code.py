@@ -64,7 +64,9 @@ LINE = 100
 MARKER = "exported from Model Workbench"
 
 #: Names the generated code uses itself; a node id equal to one of them gets a trailing _.
-_OWN_NAMES = ("x", "self", "torch", "nn", "math", "F", "Model", "PositionalEncoding")
+#: (A layer's helper class, such as PositionalEncoding, is only named in ``__init__``'s
+#: expressions, which node ids never shadow: ``self.<id>`` attributes, ``forward``'s locals.)
+_OWN_NAMES = ("x", "self", "torch", "nn", "math", "F", "Model")
 _RESERVED = frozenset(_OWN_NAMES + ("INPUT_SHAPE", "INPUT_DTYPE", "CLASSES")) | frozenset(
     dir(nn.Module())  # training, forward, to…: an attribute must not shadow them
 )
