@@ -377,7 +377,9 @@ def _train(root: Path, kind: str, template: str, data: Path) -> Trained:
         "train.py",
         "train_arrays.py",
         "train_decode.py",
+        "train_encode.py",
         "train_images.py",
+        "train_optim.py",
         "train_split.py",
         "train_tables.py",
         "weights.pt",
@@ -484,10 +486,15 @@ def _run(command: list[str], cwd: Path) -> str:
     return proc.stdout
 
 
-def test_train_py_schedule_loss_and_optimizer_match_the_workbench(
+def test_train_py_schedule_loss_and_optimizer_are_the_workbench_s(
     trained: dict[str, Trained],
 ) -> None:
     module = _train_module(trained["table"])
+    config = json.loads((trained["table"].folder / "config.json").read_text(encoding="utf-8"))
+    # one copy: the exported folder's train_optim.py is the module the workbench trains with
+    exported = (trained["table"].folder / "train_optim.py").read_bytes()
+    assert exported == Path(optim.train_optim.__file__).read_bytes()
+    assert issubclass(optim.LRSchedule, optim.train_optim.LRSchedule)
     model = torch.nn.Linear(3, 2)
     for schedule in SCHEDULES:
         for warmup in (0, 2):
@@ -500,7 +507,7 @@ def test_train_py_schedule_loss_and_optimizer_match_the_workbench(
                 plateau_patience=0,
             )
             steps = 5
-            ours = module.LRSchedule(
+            ours = module.train_optim.LRSchedule(
                 torch.optim.SGD(model.parameters(), lr=cfg.lr),
                 cfg.to_dict(),
                 cfg.epochs,
@@ -511,11 +518,7 @@ def test_train_py_schedule_loss_and_optimizer_match_the_workbench(
             for step in range(cfg.epochs * steps):
                 ours.apply(step)
                 theirs.apply(step)
-                assert ours.factor(step) == pytest.approx(theirs.factor(step)), (
-                    schedule,
-                    warmup,
-                    step,
-                )
+                assert ours.factor(step) == theirs.factor(step), (schedule, warmup, step)
                 if step % steps == steps - 1:  # an epoch ends with a worse metric each time
                     ours.epoch_end(1.0 + step)
                     theirs.epoch_end(1.0 + step)
@@ -525,13 +528,19 @@ def test_train_py_schedule_loss_and_optimizer_match_the_workbench(
         cfg = TrainConfig(loss=loss, label_smoothing=0.1, huber_delta=0.5)
         target = classes if loss in ("cross_entropy", "bce_with_logits") else values
         want = optim.make_loss(loss, cfg, 4)(out, target)
-        assert module.make_loss(loss, cfg.to_dict())(out, target) == pytest.approx(want.item())
+        assert torch.equal(module.make_loss(loss, cfg.to_dict())(out, target), want)
+    assert list(config["optimizers"]) == list(OPTIMIZERS)
     for name in OPTIMIZERS:
         cfg = TrainConfig(optimizer=name, weight_decay=0.01)
-        ours_opt = module.make_optimizer(list(model.parameters()), cfg.to_dict())
+        document = {**config, "training": cfg.to_dict()}
+        ours_opt = module.make_optimizer(list(model.parameters()), document)
         theirs_opt = optim.make_optimizer(model.parameters(), cfg, fused=False)
         assert type(ours_opt) is type(theirs_opt)
-        assert ours_opt.defaults["weight_decay"] == theirs_opt.defaults["weight_decay"]
+        assert ours_opt.defaults == theirs_opt.defaults
+    with pytest.raises(SystemExit, match="unknown optimizer 'lion'"):
+        module.make_optimizer(
+            list(model.parameters()), {**config, "training": {"optimizer": "lion"}}
+        )
 
 
 AUGMENTATIONS = [

@@ -28,7 +28,9 @@ def test_the_modules_import_nothing_of_the_workbench() -> None:
         "train.py",
         "train_arrays.py",
         "train_decode.py",
+        "train_encode.py",
         "train_images.py",
+        "train_optim.py",
         "train_split.py",
         "train_tables.py",
     ]

@@ -55,6 +55,11 @@ from workbench.data.base import (
     target_scale,
 )
 
+# The encoding of samples is train.py's (one copy); encode_x is this module's for new samples.
+from workbench.standalone.train_encode import convert_x, fit_length
+from workbench.standalone.train_encode import encode_x as encode_x
+from workbench.standalone.train_encode import normalize_x as _normalize
+
 if TYPE_CHECKING:
     from workbench.data.prepared import Prepared
 
@@ -829,59 +834,3 @@ class ArraySource(Source):
             notes=notes,
             preprocessing=pre,
         )
-
-
-def _normalize(x: np.ndarray, pre: dict[str, Any]) -> np.ndarray:
-    mean = np.asarray(pre["mean"], np.float32)
-    std = np.asarray(pre["std"], np.float32)
-    if pre["layout"] == "images":
-        mean, std = mean[:, None, None], std[:, None, None]
-    return np.ascontiguousarray((x - mean) / std, dtype=np.float32)
-
-
-def convert_x(x: np.ndarray, preprocessing: dict[str, Any]) -> np.ndarray:
-    """The layout conversion of raw x rows (as stored in the file): dtype, axes, scale.
-
-    Features are flattened to (N, F) float32; token ids become int64; channels-last
-    images are transposed to (N, C, H, W) and uint8 images scaled to [0, 1].
-    """
-    layout = preprocessing["layout"]
-    if layout == "tokens":
-        ids = np.asarray(x, np.int64)
-        return ids[None] if ids.ndim == 1 else ids
-    out = np.asarray(x, np.float32)
-    if layout == "features":
-        out = out.reshape(len(out), -1)
-    elif layout == "images":
-        if preprocessing.get("scale"):
-            out = out * np.float32(preprocessing["scale"])
-        if out.ndim == 3:
-            out = out[:, None]
-        elif preprocessing.get("channels_last"):
-            out = out.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(out, dtype=np.float32)
-
-
-def fit_length(x: np.ndarray, seq_len: int | None) -> np.ndarray:
-    """Pad at the start with zeros, or keep the last ``seq_len`` steps (axis 1)."""
-    if seq_len is None or x.shape[1] == seq_len:
-        return x
-    if x.shape[1] > seq_len:
-        return np.ascontiguousarray(x[:, x.shape[1] - seq_len :])
-    pad = [(0, 0)] * x.ndim
-    pad[1] = (seq_len - x.shape[1], 0)
-    return np.pad(x, pad)
-
-
-def encode_x(x: np.ndarray, preprocessing: dict[str, Any]) -> np.ndarray:
-    """New samples, stored like the training file's x, turned into model input.
-
-    Repeats what :meth:`ArraySource.prepare` did: the layout conversion, the
-    training-split normalization, then padding or truncating sequences.
-    """
-    out = convert_x(x, preprocessing)
-    if preprocessing.get("mean") is not None and preprocessing["layout"] != "tokens":
-        out = _normalize(out, preprocessing)
-    if preprocessing["layout"] in ("tokens", "sequences"):
-        out = fit_length(out, preprocessing.get("seq_len"))
-    return out

@@ -63,23 +63,13 @@ from workbench.data.base import (
     Source,
 )
 
+# Which files are images and which folder names give the split: train.py's (one copy).
+from workbench.standalone.train_decode import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS
+from workbench.standalone.train_split import SPLIT_NAMES as SPLIT_NAMES
+
 if TYPE_CHECKING:
     from workbench.data.prepared import Prepared
 
-#: File name suffixes treated as images (lower case).
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp"}
-)
-#: Folder names (lower case) that mark a folder-given split, and its code.
-SPLIT_NAMES: dict[str, int] = {
-    "train": 0,
-    "training": 0,
-    "val": 1,
-    "valid": 1,
-    "validation": 1,
-    "test": 2,
-    "testing": 2,
-}
 SPLIT_LABELS = ("train", "val", "test")
 #: Modes that hold no colour.
 GRAYSCALE_MODES: frozenset[str] = frozenset(

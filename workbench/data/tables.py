@@ -49,6 +49,7 @@ from workbench.data.base import (
     target_note,
     target_scale,
 )
+from workbench.standalone.train_encode import encode_features
 
 if TYPE_CHECKING:
     from workbench.data.prepared import Prepared
@@ -1234,45 +1235,35 @@ class TableSource(Source):
 def _encode(
     pre: Mapping[str, Any], cols: Mapping[str, Column], rows: np.ndarray
 ) -> tuple[np.ndarray, dict[str, int]]:
-    """Features (len(rows), F) float32 for the given file rows, and imputed cells per column."""
-    x = np.zeros((len(rows), int(pre["num_features"])), np.float32)
-    imputed: dict[str, int] = {}
-    at = 0
+    """Features (len(rows), F) float32 for the given file rows, and imputed cells per column
+    (the encoding is :func:`workbench.standalone.train_encode.encode_features`, train.py's)."""
     lookup = {c.lower(): c for c in cols}
-    for f in pre["features"]:
+
+    def column(f: Mapping[str, Any]) -> Column:
         col = cols.get(f["name"]) or cols.get(lookup.get(f["name"].lower(), ""))
         if col is None:
             raise DataError(
                 f"the rows have no column '{f['name']}' (the model was trained with it)"
             )
-        if f["type"] == "numeric":
-            v = col.floats[rows]
-            miss = np.isnan(v)
-            z = (v - f["mean"]) / f["std"]
-            z[miss] = 0.0  # the training mean
-            x[:, at] = z
-            at += 1
-            if miss.any():
-                imputed[f["name"]] = int(miss.sum())
-        else:
-            cats: list[str] = f["categories"]
-            codes, levels = col.codes()
-            index = {c: i for i, c in enumerate(cats)}
-            lut = np.full(len(levels) + 1, -1, np.int64)
-            for i, lv in enumerate(levels):
-                lut[i] = index.get(lv, -1)
-            fill = f.get("fill")
-            lut[-1] = (
-                index.get(fill, -1) if fill is not None else -1
-            )  # code -1 (missing) → the fill
-            c = codes[rows]
-            idx = lut[c]
-            ok = idx >= 0
-            x[np.flatnonzero(ok), at + idx[ok]] = 1.0
-            at += len(cats)
-            n_missing = int((c < 0).sum())
-            if n_missing:
-                imputed[f["name"]] = n_missing
+        return col
+
+    def numbers(f: Mapping[str, Any]) -> np.ndarray:
+        return column(f).floats[rows]
+
+    def categories(f: Mapping[str, Any], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        codes, levels = column(f).codes()
+        lut = np.full(len(levels) + 1, -1, np.int64)
+        for i, lv in enumerate(levels):
+            lut[i] = index.get(lv, -1)
+        fill = f.get("fill")
+        lut[-1] = index.get(fill, -1) if fill is not None else -1  # code -1 (missing) → the fill
+        c = codes[rows]
+        return lut[c], c < 0
+
+    x, missing = encode_features(
+        pre["features"], len(rows), int(pre["num_features"]), numbers, categories
+    )
+    imputed = {name: int(m.sum()) for name, m in missing.items() if m.any()}
     return x, imputed
 
 

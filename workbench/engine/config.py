@@ -16,7 +16,9 @@ from workbench.core.catalog.base import Param
 #
 # One entry per kind. The config's validation, the Train form (which settings apply to
 # which choice), the command line's help and the engine (:mod:`workbench.engine.optim`)
-# all read these entries; adding an optimizer is one ``OptimizerSpec`` here.
+# all read these entries; adding an optimizer is one ``OptimizerSpec`` here. The factories
+# themselves are :mod:`workbench.standalone.train_optim`, which an exported ``train.py``
+# shares; the export writes this table into its ``config.json`` (``optimizers``).
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,15 @@ class OptimizerSpec:
     settings: dict[str, str] = dataclasses.field(default_factory=dict)
     #: Devices on which torch has a fused (single-kernel) implementation.
     fused_devices: tuple[str, ...] = ()
+
+    def table_entry(self) -> dict[str, Any]:
+        """This optimizer as :func:`workbench.standalone.train_optim.make_optimizer` takes it
+        (plain JSON: an exported ``config.json`` holds the table in this form)."""
+        return {
+            "torch_class": self.torch_class,
+            "settings": dict(self.settings),
+            "fused_devices": list(self.fused_devices),
+        }
 
 
 @dataclass(frozen=True)

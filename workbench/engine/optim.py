@@ -1,18 +1,18 @@
 """Optimizers, learning-rate schedules (with linear warm-up), losses chosen by task, L1 penalty.
 
-The schedule is our own small class rather than a chain of ``torch.optim.lr_scheduler``
-objects: warm-up composes with every schedule (plateau included), its state is a few
-numbers (so a resumed run is exact), and "train N more epochs" can extend it.
+The factories and the schedule's formulas are :mod:`workbench.standalone.train_optim`, the
+module an exported ``train.py`` uses too (one copy, so an export trains with the same
+numbers); this module feeds them the workbench's ``TrainConfig`` and its tables in
+:mod:`workbench.engine.config`, and adds what only the workbench needs: its errors, fused
+kernels, the schedule's resume state and "train N more epochs", the loss chosen by task.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from workbench.engine.config import (
@@ -24,14 +24,14 @@ from workbench.engine.config import (
     TrainError,
     choice_list,
 )
-
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-#: One-cycle starts at lr / ONECYCLE_DIV and ends at lr / (ONECYCLE_DIV * ONECYCLE_FINAL_DIV),
-#: torch's OneCycleLR defaults.
-ONECYCLE_DIV = 25.0
-ONECYCLE_FINAL_DIV = 1e4
-
+from workbench.standalone import train_optim
+from workbench.standalone.train_optim import (
+    ONECYCLE_DIV,
+    ONECYCLE_FINAL_DIV,
+    LossFn,
+    match_target,
+    standardized_loss,
+)
 
 # --- optimizers --------------------------------------------------------------------------
 
@@ -56,18 +56,10 @@ def make_optimizer(
     spec = OPTIMIZER_SPECS.get(config.optimizer)
     if spec is None:
         raise TrainError(f"unknown optimizer '{config.optimizer}'")
-    devices = {p.device.type for p in params}
-    use_fused = (
-        fused
-        and len(devices) == 1
-        and next(iter(devices)) in spec.fused_devices
-        and all(p.is_floating_point() for p in params)
-    )
-    kwargs: dict[str, Any] = {key: getattr(config, field) for key, field in spec.settings.items()}
-    if use_fused:
-        kwargs["fused"] = True
-    cls = getattr(torch.optim, spec.torch_class)
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay, **kwargs)
+    try:
+        return train_optim.make_optimizer(params, config.to_dict(), spec.table_entry(), fused)
+    except ValueError as e:
+        raise TrainError(str(e)) from None
 
 
 def l1_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
@@ -81,14 +73,11 @@ def l1_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
 # --- learning-rate schedule ------------------------------------------------------------
 
 
-class LRSchedule:
-    """The learning rate as a function of the optimizer step, with optional linear warm-up.
-
-    ``step`` counts optimizer steps taken so far. The first ``warmup_epochs`` epochs ramp
-    linearly up to the base rate; the chosen schedule then runs on the remaining steps as
-    if they started at zero. ``step`` and ``exponential`` change the rate once per epoch,
-    ``cosine`` and ``onecycle`` every step (over the whole run), ``plateau`` when the
-    monitored metric stops improving.
+class LRSchedule(train_optim.LRSchedule):
+    """The schedule of ``config`` (see :class:`workbench.standalone.train_optim.LRSchedule`),
+    with what a workbench run adds: :attr:`per_batch` for the trainer, :meth:`extend` for
+    "train N more epochs", and :meth:`state_dict` / :meth:`load_state_dict` for an exact
+    resume.
 
     Call :meth:`apply` with the step before it is taken (the trainer does so once per epoch,
     or every step when :attr:`per_batch`) and :meth:`epoch_end` after each validation.
@@ -97,102 +86,15 @@ class LRSchedule:
     def __init__(
         self, optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
     ) -> None:
-        self.optimizer = optimizer
-        self.kind = config.schedule
-        self.base_lrs = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
-        for g, base in zip(optimizer.param_groups, self.base_lrs, strict=True):
-            g["initial_lr"] = base
-        self.steps_per_epoch = max(1, int(steps_per_epoch))
-        self.warmup_steps = config.warmup_epochs * self.steps_per_epoch
-        self.step_size = config.step_size
-        self.step_gamma = config.step_gamma
-        self.exp_gamma = config.exp_gamma
-        self.onecycle_pct = config.onecycle_pct
-        self.min_lr = config.min_lr
-        self.plateau_factor = config.plateau_factor
-        self.plateau_patience = config.plateau_patience
-        self.maximize = config.monitor_is_max()
-        # state
-        self.cycle_start = self.warmup_steps  # first step of the (cosine / one-cycle) cycle
-        self.cycle_steps = max(1, config.epochs * self.steps_per_epoch - self.warmup_steps)
-        self.scale = 1.0  # plateau reductions so far
-        self.plateau_best: float | None = None
-        self.plateau_bad = 0
-        self.last_step = 0
+        super().__init__(
+            optimizer, config.to_dict(), config.epochs, steps_per_epoch, config.monitor_is_max()
+        )
 
     @property
     def per_batch(self) -> bool:
         """True when the rate changes within an epoch (warm-up, cosine, one-cycle)."""
         spec = SCHEDULE_SPECS.get(self.kind)
         return self.warmup_steps > 0 or (spec is not None and spec.per_batch)
-
-    def factor(self, step: int) -> float:
-        """The multiplier of the base rate for optimizer step ``step`` (0-based)."""
-        warm = 1.0
-        if step < self.warmup_steps:
-            warm = (step + 1) / self.warmup_steps
-        main = max(0, step - self.warmup_steps)
-        kind = self.kind
-        if kind == "step":
-            f = self.step_gamma ** ((main // self.steps_per_epoch) // self.step_size)
-        elif kind == "exponential":
-            f = self.exp_gamma ** (main // self.steps_per_epoch)
-        elif kind == "plateau":
-            f = self.scale
-        elif kind in ("cosine", "onecycle"):
-            t = (
-                min(1.0, max(0, step - self.cycle_start) / self.cycle_steps)
-                if step >= self.warmup_steps
-                else 0.0
-            )
-            f = self._cosine_factor(t) if kind == "cosine" else self._onecycle_factor(t)
-        else:
-            f = 1.0
-        return warm * f
-
-    def _cosine_factor(self, t: float) -> float:
-        floor = self.min_lr / self.base_lrs[0] if self.base_lrs[0] > 0 else 0.0
-        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * t))
-
-    def _onecycle_factor(self, t: float) -> float:
-        start, end = 1.0 / ONECYCLE_DIV, 1.0 / (ONECYCLE_DIV * ONECYCLE_FINAL_DIV)
-        peak = self.onecycle_pct
-        if t <= peak:
-            u = t / peak
-            return start + (1.0 - start) * 0.5 * (1.0 - math.cos(math.pi * u))
-        u = (t - peak) / (1.0 - peak)
-        return end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * u))
-
-    def lr_at(self, step: int) -> float:
-        """The learning rate of the first parameter group at ``step``."""
-        return self.base_lrs[0] * self.factor(step)
-
-    def apply(self, step: int) -> None:
-        """Set every parameter group's rate for optimizer step ``step``."""
-        f = self.factor(step)
-        for g, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            g["lr"] = base * f
-        self.last_step = step
-
-    def epoch_end(self, metric: float | None) -> None:
-        """Feed the monitored metric after an epoch (only the plateau schedule uses it)."""
-        if self.kind != "plateau" or metric is None or not math.isfinite(metric):
-            return
-        if self.last_step < self.warmup_steps:
-            return
-        best = self.plateau_best
-        threshold = 1e-4  # relative, as torch's ReduceLROnPlateau
-        improved = best is None or (
-            metric > best * (1 + threshold) if self.maximize else metric < best * (1 - threshold)
-        )
-        if improved:
-            self.plateau_best, self.plateau_bad = metric, 0
-            return
-        self.plateau_bad += 1
-        if self.plateau_bad > self.plateau_patience:
-            floor = self.min_lr / self.base_lrs[0] if self.base_lrs[0] > 0 else 0.0
-            self.scale = max(floor, self.scale * self.plateau_factor)
-            self.plateau_bad = 0
 
     def extend(self, total_epochs: int, done_steps: int) -> None:
         """Continue a finished run for more epochs ("train N more").
@@ -273,70 +175,26 @@ def resolve_loss(task: str, config: TrainConfig, multi_label: bool = False) -> s
     return name
 
 
-def standardized_loss(loss: LossFn, mean: torch.Tensor, std: torch.Tensor) -> LossFn:
-    """``loss`` on standardized regression targets: ``loss(out, (y - mean) / std)``.
-
-    The model learns to output targets in standard units, so targets of any size (prices
-    in the hundreds of thousands, fractions of a millimetre) train alike; metrics and
-    exported models undo the scaling (see :func:`workbench.data.base.target_scale`).
-    """
-    inv = 1.0 / std
-
-    def scaled(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        y = match_target(out, y)
-        return loss(out, (y - mean) * inv)
-
-    return scaled
-
-
 def make_loss(name: str, config: TrainConfig, num_classes: int | None = None) -> LossFn:
-    """A ``loss(output, target)`` function returning the batch mean.
-
-    Regression targets of shape ``(N,)`` are matched to outputs of shape ``(N, 1)``;
-    BCE with class-index targets one-hot encodes them to the output's width.
+    """A ``loss(output, target)`` function returning the batch mean (see
+    :func:`workbench.standalone.train_optim.make_loss`).
     """
-    if name == "cross_entropy":
-        smoothing = config.label_smoothing
-
-        def cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return F.cross_entropy(out, y, label_smoothing=smoothing)
-
-        return cross_entropy
-    if name == "bce_with_logits":
-
-        def bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            out = out.float()
-            if y.dtype in (torch.int64, torch.int32) and y.dim() == 1:
-                y = F.one_hot(y, out.shape[-1])
-            return F.binary_cross_entropy_with_logits(out, y.to(out.dtype))
-
-        return bce
-    regression = {"mse": F.mse_loss, "l1": F.l1_loss}
-    if name in regression:
-        fn = regression[name]
-
-        def reg(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            # Half-precision outputs (autocast) are compared in float32.
-            return fn(out if out.dtype == torch.float64 else out.float(), match_target(out, y))
-
-        return reg
-    if name == "huber":
-        delta = config.huber_delta
-
-        def huber(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return F.huber_loss(
-                out if out.dtype == torch.float64 else out.float(),
-                match_target(out, y),
-                delta=delta,
-            )
-
-        return huber
-    raise TrainError(f"unknown loss '{name}'")
+    try:
+        return train_optim.make_loss(name, config.to_dict())
+    except ValueError as e:
+        raise TrainError(str(e)) from None
 
 
-def match_target(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """A regression target reshaped to the output's shape, as float32 (or the output's float64)."""
-    if y.shape != out.shape and y.numel() == out.numel():
-        y = y.reshape(out.shape)
-    dtype = torch.float64 if out.dtype == torch.float64 else torch.float32
-    return y if y.dtype == dtype else y.to(dtype)
+__all__ = [
+    "FUSED_DEVICES",
+    "ONECYCLE_DIV",
+    "ONECYCLE_FINAL_DIV",
+    "LRSchedule",
+    "LossFn",
+    "l1_penalty",
+    "make_loss",
+    "make_optimizer",
+    "match_target",
+    "resolve_loss",
+    "standardized_loss",
+]

@@ -45,7 +45,7 @@ from torch import nn
 
 from workbench import standalone
 from workbench.core.catalog import TensorSpec, format_shape, get
-from workbench.core.catalog.base import code_literal
+from workbench.core.catalog.base import LayerCode, code_literal
 from workbench.core.graph import Graph, Node
 from workbench.core.shapes import Analysis, analyze
 from workbench.export.report import ExportError, one_line
@@ -63,11 +63,10 @@ LINE = 100
 #: Words at the top of every model.py written here: an export folder may be replaced.
 MARKER = "exported from Model Workbench"
 
-_RECURRENT = ("RNN", "LSTM", "GRU")
-#: Types whose workbench module wraps the torch module under a name (dropped in model.py).
-_WRAPPED = {"RNN": "rnn.", "LSTM": "rnn.", "GRU": "rnn.", "MultiHeadSelfAttention": "attn."}
 #: Names the generated code uses itself; a node id equal to one of them gets a trailing _.
-_OWN_NAMES = ("x", "self", "torch", "nn", "math", "F", "Model", "PositionalEncoding")
+#: (A layer's helper class, such as PositionalEncoding, is only named in ``__init__``'s
+#: expressions, which node ids never shadow: ``self.<id>`` attributes, ``forward``'s locals.)
+_OWN_NAMES = ("x", "self", "torch", "nn", "math", "F", "Model")
 _RESERVED = frozenset(_OWN_NAMES + ("INPUT_SHAPE", "INPUT_DTYPE", "CLASSES")) | frozenset(
     dir(nn.Module())  # training, forward, to…: an attribute must not shadow them
 )
@@ -130,14 +129,19 @@ def rename_state_dict(
         ExportError: a key that belongs to no node of the graph.
     """
     names = attribute_names(graph)
+    analysis: Analysis | None = None
+    prefixes: dict[str, str] = {}  # each node's LayerCode.state_prefix
     out: dict[str, torch.Tensor] = {}
     for key, value in state_dict.items():
         head, _, rest = key.partition(".")
         nid, _, param = rest.partition(".")
         if head != "layers" or nid not in graph.nodes or not param:
             raise ExportError(f"the weights do not belong to this model: unexpected tensor '{key}'")
-        wrapper = _WRAPPED.get(graph.nodes[nid].type)
-        if wrapper is not None and param.startswith(wrapper):
+        if nid not in prefixes:
+            analysis = analysis or _analysis(graph)
+            prefixes[nid] = _code(graph.nodes[nid], analysis).state_prefix
+        wrapper = prefixes[nid]
+        if wrapper and param.startswith(wrapper):
             param = param[len(wrapper) :]
         out[f"{names[nid]}.{param}"] = value.detach().to("cpu").clone().contiguous()
     return out
@@ -160,54 +164,26 @@ class _Layer:
     init: str | None
     #: Lines of ``forward``: ``emit(output variable, attribute, input variables)``.
     emit: Emit
-    #: A helper class the constructor needs (its source is added to the file).
-    helper: str | None = None
+    #: Its code, whose helper class (if any) model.py gets once.
+    code: LayerCode
 
 
-def _layer(node: Node, inputs: Sequence[TensorSpec], output: TensorSpec) -> _Layer:
-    """The code of one node: its catalog entry's :class:`LayerCode` for its params and shapes."""
+def _code(node: Node, analysis: Analysis) -> LayerCode:
+    """Its catalog entry's :class:`LayerCode` for the node's params and shapes."""
     code = get(node.type).code
     if code is None:  # pragma: no cover - every catalog entry has its code (a test checks)
         raise ExportError(f"the Python export does not know the layer type {node.type}")
-    written = code(node.params, inputs, output)
+    return code(node.params, analysis.nodes[node.id].inputs, _output_spec(analysis, node.id))
+
+
+def _layer(written: LayerCode) -> _Layer:
+    """How a node reads in ``model.py``, from its :class:`LayerCode`."""
 
     def emit(out: str, attr: str, xs: list[str]) -> list[str]:
         names = {"out": out, "attr": attr, "x": xs[0] if xs else "", "xs": ", ".join(xs)}
         return [line.format(**names, sum=" + ".join(xs)) for line in written.forward]
 
-    return _Layer(written.init, emit, written.helper)
-
-
-_POSITIONAL_ENCODING = '''
-class PositionalEncoding(nn.Module):
-    """Adds a position signal to a sequence (N, T, E), then applies dropout.
-
-    "sinusoidal" adds the fixed sine/cosine table of "Attention Is All You Need" (a buffer,
-    not trained and not saved with the weights); "learned" adds a trained (T, E) table.
-    """
-
-    def __init__(
-        self, length: int, dim: int, kind: str = "sinusoidal", dropout: float = 0.0
-    ) -> None:
-        super().__init__()
-        if kind == "learned":
-            self.table = nn.Parameter(torch.randn(length, dim) * 0.02)
-        else:
-            position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
-            step = torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim)
-            div = torch.exp(step)
-            table = torch.zeros(length, dim)
-            table[:, 0::2] = torch.sin(position * div)
-            table[:, 1::2] = torch.cos(position * div[: dim // 2])
-            self.register_buffer("table", table, persistent=False)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(x + self.table)
-'''
-
-#: The source of each helper class a layer may need, by name.
-_HELPERS = {"PositionalEncoding": _POSITIONAL_ENCODING}
+    return _Layer(written.init, emit, written)
 
 
 # --- model.py ------------------------------------------------------------------------------
@@ -283,10 +259,7 @@ def _model_source(
     title = _doc_text(title)[:80] if title else None
     inp = graph.of_type("Input")[0]
     out_node = graph.of_type("Output")[0]
-    layers = {
-        nid: _layer(graph.nodes[nid], analysis.nodes[nid].inputs, _output_spec(analysis, nid))
-        for nid in order
-    }
+    layers = {nid: _layer(_code(graph.nodes[nid], analysis)) for nid in order}
     sources = {nid: [e.src for e in graph.inputs_of(nid) if e is not None] for nid in order}
     consumers: dict[str, list[str]] = {nid: [] for nid in order}
     for nid in order:
@@ -326,13 +299,13 @@ def _model_source(
             body.extend(_fit_line(" " * 8, head, call, note))
 
     init: list[str] = []
-    helpers: list[str] = []
+    helpers: dict[str, LayerCode] = {}  # by class name, in order of first use
     for nid in order:
         layer = layers[nid]
         if layer.init is not None:
             init.extend(_fit_line(" " * 8, f"self.{names[nid]} = ", layer.init))
-        if layer.helper and layer.helper not in helpers:
-            helpers.append(layer.helper)
+        if layer.code.helper:
+            helpers.setdefault(layer.code.helper, layer.code)
 
     in_spec = _output_spec(analysis, inp.id)
     in_text = f"{format_shape(in_spec.shape)} {in_spec.dtype}"
@@ -356,8 +329,9 @@ def _model_source(
         '"""',
         "",
     ]
-    if "PositionalEncoding" in helpers:
-        text.append("import math")
+    imports = sorted({m for h in helpers.values() for m in h.imports})
+    if imports:
+        text += [f"import {m}" for m in imports]
         text.append("")
     text += ["import torch", "from torch import nn", ""]
     text.append("#: One sample's shape (the batch axis left out) and element type.")
@@ -378,8 +352,8 @@ def _model_source(
             values = ", ".join(repr(float(v)) for v in target_scale[key])
             text += _fit_line("", f"{name} = ", f"torch.tensor([{values}])")
     text.append("")
-    for helper in helpers:
-        text += [_HELPERS[helper].rstrip("\n"), ""]
+    for helper in helpers.values():
+        text += [helper.helper_source.rstrip("\n"), ""]
     text += [
         "",
         f"class {class_name}(nn.Module):",
@@ -456,7 +430,7 @@ def _train_document(
 ) -> dict[str, Any] | None:
     """What ``config.json`` holds for train.py, or None (with a note) when a run has no dataset."""
     from workbench.data.base import DataError, DataSettings
-    from workbench.engine.config import TrainConfig, TrainError
+    from workbench.engine.config import OPTIMIZER_SPECS, TrainConfig, TrainError
     from workbench.engine.optim import resolve_loss
 
     data, pre = run_config.get("data"), run_config.get("preprocessing")
@@ -491,6 +465,8 @@ def _train_document(
         "input_shape": list(run_config.get("input_shape") or []),
         "input_dtype": str(run_config.get("input_dtype") or "float32"),
         "training": {**training.to_dict(), "seed": seed, "loss": loss},
+        # the workbench's optimizer table, so that "optimizer" can name any of them
+        "optimizers": {name: spec.table_entry() for name, spec in OPTIMIZER_SPECS.items()},
         "data": settings.to_dict(),
         "preprocessing": dict(pre),
     }
@@ -534,7 +510,7 @@ def _preprocessing_text(pre: Mapping[str, Any] | None, in_spec: TensorSpec) -> s
         steps.append(f"padded at the start or truncated to {pre['seq_len']} steps")
     return (
         f"Preprocessing: each sample is {', '.join(steps)}: a {sample} {in_spec.dtype} tensor. "
-        "`encode_x` in train_arrays.py does that."
+        "`encode_x` in train_encode.py does that."
     )
 
 
@@ -567,7 +543,8 @@ def _readme(
         lines += [
             "| `train.py` | its training, repeated with plain PyTorch; runs under `torchrun` too |",
             "| `config.json` | what train.py reads: training settings, dataset, split, preprocessing |",
-            "| `train_*.py` | train.py's dataset readers (images, tables, arrays) and the split |",
+            "| `train_*.py` | train.py's dataset readers (images, tables, arrays), the split, "
+            "the optimizer, schedule and losses |",
         ]
     lines += [
         "",
@@ -646,18 +623,15 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _sample_input(graph: Graph, analysis: Analysis, order: Sequence[str]) -> torch.Tensor:
+def _sample_input(graph: Graph, analysis: Analysis, model: nn.Module) -> torch.Tensor:
+    """A random batch for ``model``; integer inputs (token ids) stay below the smallest
+    vocabulary of its ``nn.Embedding`` modules."""
     spec = _output_spec(analysis, graph.of_type("Input")[0].id)
     gen = torch.Generator().manual_seed(0)
     shape = (VERIFY_BATCH, *spec.shape)
     if spec.dtype == "int64":
-        sizes = [
-            graph.nodes[n].params["num_embeddings"]
-            for n in order
-            if graph.nodes[n].type == "Embedding"
-        ]
-        vocab = min(sizes, default=2)
-        return torch.randint(0, vocab, shape, generator=gen)
+        sizes = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding)]
+        return torch.randint(0, min(sizes, default=2), shape, generator=gen)
     return torch.randn(shape, generator=gen)
 
 
@@ -690,7 +664,7 @@ def _verify(graph: Graph, state_dict: Mapping[str, torch.Tensor], folder: Path) 
         model.load_state_dict(
             torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
         )
-        x = _sample_input(graph, analysis, _needed(graph, analysis))
+        x = _sample_input(graph, analysis, reference)
         reference.eval()
         model.eval()
         with torch.no_grad():

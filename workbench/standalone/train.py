@@ -34,16 +34,16 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 if __package__:  # imported from the workbench
-    from . import train_arrays, train_images, train_tables
+    from . import train_arrays, train_images, train_optim, train_tables
 else:  # run from an exported folder, beside its modules
     import train_arrays  # type: ignore[no-redef]
     import train_images  # type: ignore[no-redef]
+    import train_optim  # type: ignore[no-redef]
     import train_tables  # type: ignore[no-redef]
 
 HERE = Path(__file__).resolve().parent
@@ -63,135 +63,26 @@ def make_input_transform(
     return READERS[config["preprocessing"]["kind"]].make_input_transform(config, device, seed)
 
 
-# --- optimizer, learning-rate schedule, loss -----------------------------------------------
+# --- optimizer, learning-rate schedule, loss: train_optim.py, the workbench's own ------------
 
 
-def make_optimizer(params: list[nn.Parameter], cfg: dict[str, Any]) -> torch.optim.Optimizer:
-    """The configured optimizer; weight decay is an L2 penalty (decoupled for AdamW)."""
-    name, lr, wd = cfg["optimizer"], cfg["lr"], cfg["weight_decay"]
-    if name == "sgd":
-        return torch.optim.SGD(
-            params, lr=lr, momentum=cfg["momentum"], nesterov=cfg["nesterov"], weight_decay=wd
-        )
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, momentum=cfg["momentum"], weight_decay=wd)
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
-    if name == "nadam":
-        return torch.optim.NAdam(params, lr=lr, weight_decay=wd)
-    if name == "radam":
-        return torch.optim.RAdam(params, lr=lr, weight_decay=wd)
-    raise SystemExit(
-        f"unknown optimizer {name!r} (sgd, adam, adamw, rmsprop, adagrad, nadam or radam)"
-    )
+def make_optimizer(params: list[nn.Parameter], config: dict[str, Any]) -> torch.optim.Optimizer:
+    """The optimizer that config.json's ``training`` names, from its table ``optimizers``."""
+    cfg, table = config["training"], config["optimizers"]
+    if cfg["optimizer"] not in table:
+        raise SystemExit(f"unknown optimizer {cfg['optimizer']!r} (choose {', '.join(table)})")
+    try:
+        return train_optim.make_optimizer(params, cfg, table[cfg["optimizer"]])
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
-class LRSchedule:
-    """The learning rate of every optimizer step: a linear warm-up, then the schedule.
-
-    "step" and "exponential" lower the rate once per epoch, "cosine" and "onecycle" every
-    step over the rest of the run, "plateau" when the monitored metric stops improving
-    (see epoch_end); "none" keeps it.
-    """
-
-    def __init__(
-        self,
-        optimizer: torch.optim.Optimizer,
-        cfg: dict[str, Any],
-        epochs: int,
-        steps_per_epoch: int,
-        maximize: bool,
-    ) -> None:
-        self.optimizer, self.cfg, self.kind, self.maximize = (
-            optimizer,
-            cfg,
-            cfg["schedule"],
-            maximize,
-        )
-        self.base_lr = optimizer.param_groups[0]["lr"]
-        self.steps_per_epoch = max(1, steps_per_epoch)
-        self.warmup = cfg["warmup_epochs"] * self.steps_per_epoch
-        self.cycle = max(1, epochs * self.steps_per_epoch - self.warmup)
-        self.scale = 1.0  # the plateau reductions so far
-        self.best: float | None = None
-        self.bad_epochs = 0
-        self.step = 0
-
-    def factor(self, step: int) -> float:
-        """The multiplier of the base rate at optimizer step ``step`` (0-based)."""
-        cfg = self.cfg
-        warm = (step + 1) / self.warmup if step < self.warmup else 1.0
-        main = max(0, step - self.warmup)
-        if self.kind == "step":
-            return warm * cfg["step_gamma"] ** (main // self.steps_per_epoch // cfg["step_size"])
-        if self.kind == "exponential":
-            return warm * cfg["exp_gamma"] ** (main // self.steps_per_epoch)
-        if self.kind == "plateau":
-            return warm * self.scale
-        t = min(1.0, main / self.cycle) if step >= self.warmup else 0.0
-        if self.kind == "cosine":
-            floor = cfg["min_lr"] / self.base_lr
-            return warm * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * t)))
-        if self.kind == "onecycle":  # from lr/25 up to lr, then down to lr/250,000
-            start, end, peak = 1 / 25, 1 / 250_000, cfg["onecycle_pct"]
-            if t <= peak:
-                return warm * (start + (1.0 - start) * 0.5 * (1.0 - math.cos(math.pi * t / peak)))
-            u = (t - peak) / (1.0 - peak)
-            return warm * (end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * u)))
-        return warm
-
-    def apply(self, step: int) -> None:
-        """Set the rate for optimizer step ``step``."""
-        self.step = step
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.base_lr * self.factor(step)
-
-    def epoch_end(self, metric: float | None) -> None:
-        """The plateau schedule: lower the rate when the metric has not improved for a while."""
-        if self.kind != "plateau" or metric is None or not math.isfinite(metric):
-            return
-        if self.step < self.warmup:
-            return
-        best, cfg = self.best, self.cfg
-        improved = best is None or (
-            metric > best * (1 + 1e-4) if self.maximize else metric < best * (1 - 1e-4)
-        )
-        if improved:
-            self.best, self.bad_epochs = metric, 0
-            return
-        self.bad_epochs += 1
-        if self.bad_epochs > cfg["plateau_patience"]:
-            self.scale = max(cfg["min_lr"] / self.base_lr, self.scale * cfg["plateau_factor"])
-            self.bad_epochs = 0
-
-
-def make_loss(
-    name: str, cfg: dict[str, Any]
-) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+def make_loss(name: str, cfg: dict[str, Any]) -> train_optim.LossFn:
     """``loss(output, target)``, the batch mean."""
-    if name == "cross_entropy":
-        return lambda out, y: F.cross_entropy(out, y, label_smoothing=cfg["label_smoothing"])
-    if name == "bce_with_logits":
-
-        def bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            if y.dim() == 1 and not y.is_floating_point():  # class indices: one-hot them
-                y = F.one_hot(y, out.shape[-1])
-            return F.binary_cross_entropy_with_logits(out.float(), y.float())
-
-        return bce
-    if name == "huber":
-        return lambda out, y: F.huber_loss(
-            out.float(), y.reshape(out.shape).float(), delta=cfg["huber_delta"]
-        )
-    regression = {"mse": F.mse_loss, "l1": F.l1_loss}
-    if name not in regression:
-        raise SystemExit(f"unknown loss {name!r}")
-    fn = regression[name]
-    return lambda out, y: fn(out.float(), y.reshape(out.shape).float())
+    try:
+        return train_optim.make_loss(name, cfg)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
 def target_scale(
@@ -211,14 +102,10 @@ def target_scale(
 
 
 def standardized(
-    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    scale: tuple[torch.Tensor, torch.Tensor] | None,
-) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    loss: train_optim.LossFn, scale: tuple[torch.Tensor, torch.Tensor] | None
+) -> train_optim.LossFn:
     """``loss`` on standardized targets (unchanged without a scale)."""
-    if scale is None:
-        return loss
-    mean, std = scale
-    return lambda out, y: loss(out, (y.reshape(out.shape).float() - mean) / std)
+    return loss if scale is None else train_optim.standardized_loss(loss, *scale)
 
 
 # --- processes and metrics ------------------------------------------------------------------
@@ -464,11 +351,11 @@ def train(
     to_input = make_input_transform(config, device, args.seed + rank)
     loss_fn = standardized(make_loss(cfg["loss"], cfg), target_scale(config, device))
     params = [p for p in ddp.parameters() if p.requires_grad]
-    optimizer = make_optimizer(params, cfg)
+    optimizer = make_optimizer(params, {**config, "training": cfg})
     monitor, maximize = pick_monitor(cfg, has_val=len(datasets["val"]) > 0)
     if monitor != cfg["monitor"]:
         say(f"note: {monitor} picks the best epoch ({cfg['monitor']} is not computed here)")
-    schedule = LRSchedule(optimizer, cfg, args.epochs, len(train_loader), maximize)
+    schedule = train_optim.LRSchedule(optimizer, cfg, args.epochs, len(train_loader), maximize)
     l1_weights = [p for p in params if p.dim() >= 2] if cfg["l1"] > 0 else []
     amp = cfg["amp"] if cuda else "off"
     half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)

@@ -12,8 +12,10 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 
 if __package__:  # imported from the workbench
+    from .train_encode import encode_x
     from .train_split import make_split
-else:  # run from an exported folder, beside train_split.py
+else:  # run from an exported folder, beside its modules
+    from train_encode import encode_x  # type: ignore[no-redef]
     from train_split import make_split  # type: ignore[no-redef]
 
 
@@ -100,41 +102,6 @@ def class_indices(y: np.ndarray, classes: list[str], names: list[str] | None) ->
     if names is not None and len(values) and values.min() >= 0 and values.max() < len(names):
         return values
     return np.array([index.get(str(v), -1) for v in values.tolist()], np.int64)
-
-
-def encode_x(x: np.ndarray, pre: dict[str, Any]) -> np.ndarray:
-    """Raw x rows to model input, as the workbench prepared them: the layout conversion,
-    the training split's normalization, then padding (at the start) or truncating sequences."""
-    layout = pre["layout"]
-    if layout == "tokens":
-        out: np.ndarray = np.asarray(x, np.int64)
-    else:
-        out = np.asarray(x, np.float32)
-        if layout == "features":
-            out = out.reshape(len(out), -1)
-        elif layout == "images":
-            if pre.get("scale"):
-                out = out * np.float32(pre["scale"])
-            if out.ndim == 3:
-                out = out[:, None]
-            elif pre.get("channels_last"):
-                out = out.transpose(0, 3, 1, 2)
-        if pre.get("mean") is not None:
-            mean = np.asarray(pre["mean"], np.float32)
-            std = np.asarray(pre["std"], np.float32)
-            if layout == "images":
-                mean, std = mean[:, None, None], std[:, None, None]
-            out = (out - mean) / std
-        out = np.ascontiguousarray(out, dtype=np.float32)
-    length = pre.get("seq_len")
-    if layout in ("tokens", "sequences") and length is not None and out.shape[1] != length:
-        if out.shape[1] > length:
-            out = np.ascontiguousarray(out[:, out.shape[1] - length :])
-        else:
-            pad = [(0, 0)] * out.ndim
-            pad[1] = (length - out.shape[1], 0)
-            out = np.pad(out, pad)
-    return out
 
 
 def load_datasets(config: dict[str, Any], path: Path) -> tuple[dict[str, Dataset], list[str]]:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+#: File name suffixes treated as images (lower case).
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp"}
+)
+
 
 def flatten_image(im: Image.Image) -> Image.Image:
     """An "L" or "RGB" image: transparency composited on white, palettes expanded, 16 bits to 8."""

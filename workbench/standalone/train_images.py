@@ -17,38 +17,15 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 if __package__:  # imported from the workbench
-    from .train_decode import flatten_image
-    from .train_split import make_split
+    from .train_decode import IMAGE_EXTENSIONS, flatten_image
+    from .train_split import SPLIT_NAMES, make_split
 else:  # run from an exported folder, beside train_decode.py and train_split.py
-    from train_decode import flatten_image  # type: ignore[no-redef]
-    from train_split import make_split  # type: ignore[no-redef]
+    from train_decode import IMAGE_EXTENSIONS, flatten_image  # type: ignore[no-redef]
+    from train_split import SPLIT_NAMES, make_split  # type: ignore[no-redef]
 
 
 # --- reading the images --------------------------------------------------------------------
 
-IMAGE_EXTENSIONS = {
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".jpe",
-    ".jfif",
-    ".bmp",
-    ".dib",
-    ".gif",
-    ".tif",
-    ".tiff",
-    ".webp",
-}
-#: Folder names (and index split values) that give the split, and its code.
-SPLIT_NAMES = {
-    "train": 0,
-    "training": 0,
-    "val": 1,
-    "valid": 1,
-    "validation": 1,
-    "test": 2,
-    "testing": 2,
-}
 PATH_HEADERS = ("path", "file", "filename", "file_name", "image", "image_path", "img", "filepath")
 LABEL_HEADERS = ("label", "class", "target", "y", "category", "class_name")
 

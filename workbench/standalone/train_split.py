@@ -4,6 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Folder names (lower case, and an image index's split values) that give the split, and
+#: its code.
+SPLIT_NAMES: dict[str, int] = {
+    "train": 0,
+    "training": 0,
+    "val": 1,
+    "valid": 1,
+    "validation": 1,
+    "test": 2,
+    "testing": 2,
+}
+
 
 def make_split(
     labels: np.ndarray,

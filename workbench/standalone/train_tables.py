@@ -6,7 +6,7 @@ import csv
 import io
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,10 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 
 if __package__:  # imported from the workbench
+    from .train_encode import encode_features
     from .train_split import make_split
-else:  # run from an exported folder, beside train_split.py
+else:  # run from an exported folder, beside its modules
+    from train_encode import encode_features  # type: ignore[no-redef]
     from train_split import make_split  # type: ignore[no-redef]
 
 
@@ -190,28 +192,24 @@ def load_datasets(config: dict[str, Any], path: Path) -> tuple[dict[str, Dataset
             f"{len(rows) - skip - len(kept)} row(s) without a usable target value left out"
         )
 
-    x = np.zeros((len(kept), pre["num_features"]), np.float32)
-    incomplete = np.zeros(len(kept), bool)
-    at = 0
-    for f in features:
+    def numbers(f: Mapping[str, Any]) -> np.ndarray:
+        cells = (row[column[f["name"]]] for row in kept)
+        return np.array([parse_number(c, decimal_comma) for c in cells], np.float64)
+
+    def categories(f: Mapping[str, Any], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
         cells = [row[column[f["name"]]] for row in kept]
-        if f["type"] == "numeric":
-            v = np.array([parse_number(c, decimal_comma) for c in cells], np.float64)
-            missing = np.isnan(v)
-            z = (v - f["mean"]) / f["std"]
-            z[missing] = 0.0  # the training mean
-            x[:, at] = z
-            at += 1
-        else:
-            index = {c: k for k, c in enumerate(f["categories"])}
-            fill = index.get(f["fill"]) if f.get("fill") is not None else None
-            missing = np.array([c.strip().lower() in MISSING for c in cells])
-            for i, c in enumerate(cells):
-                k = fill if missing[i] else lookup(c, index, decimal_comma)
-                if k is not None:
-                    x[i, at + k] = 1.0
-            at += len(index)
-        incomplete |= missing
+        fill = index.get(f["fill"]) if f.get("fill") is not None else None
+        missing = np.array([c.strip().lower() in MISSING for c in cells], bool)
+        found = [
+            fill if m else lookup(c, index, decimal_comma)
+            for c, m in zip(cells, missing, strict=True)
+        ]
+        return np.array([-1 if k is None else k for k in found], np.int64), missing
+
+    x, missing = encode_features(features, len(kept), pre["num_features"], numbers, categories)
+    incomplete = np.zeros(len(kept), bool)
+    for miss in missing.values():
+        incomplete |= miss
 
     y: np.ndarray
     if classification:

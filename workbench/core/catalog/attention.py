@@ -30,7 +30,9 @@ def _mhsa_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
     init = code_call(
         "nn.MultiheadAttention", xs[0].shape[-1], p["num_heads"], **kw, batch_first=True
     )
-    return LayerCode(init, ("{out}, _ = self.{attr}({x}, {x}, {x}, need_weights=False)",))
+    forward = ("{out}, _ = self.{attr}({x}, {x}, {x}, need_weights=False)",)
+    # The workbench's module wraps the torch one as .attn (model.py does not).
+    return LayerCode(init, forward, state_prefix="attn.")
 
 
 def _encoder_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
@@ -41,10 +43,43 @@ def _encoder_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
     return module_code("TransformerEncoderLayer", xs[0].shape[-1], p["num_heads"], **kw)
 
 
+#: The class model.py gets for a PositionalEncoding layer.
+_POSITIONAL_ENCODING = '''
+class PositionalEncoding(nn.Module):
+    """Adds a position signal to a sequence (N, T, E), then applies dropout.
+
+    "sinusoidal" adds the fixed sine/cosine table of "Attention Is All You Need" (a buffer,
+    not trained and not saved with the weights); "learned" adds a trained (T, E) table.
+    """
+
+    def __init__(
+        self, length: int, dim: int, kind: str = "sinusoidal", dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        if kind == "learned":
+            self.table = nn.Parameter(torch.randn(length, dim) * 0.02)
+        else:
+            position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+            step = torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim)
+            div = torch.exp(step)
+            table = torch.zeros(length, dim)
+            table[:, 0::2] = torch.sin(position * div)
+            table[:, 1::2] = torch.cos(position * div[: dim // 2])
+            self.register_buffer("table", table, persistent=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(x + self.table)
+'''
+
+
 def _pe_code(p: P, xs: S, out: TensorSpec) -> LayerCode:
     kw = changed(p, kind="sinusoidal", dropout=0.0)
     return LayerCode(
-        code_call("PositionalEncoding", *xs[0].shape, **kw), helper="PositionalEncoding"
+        code_call("PositionalEncoding", *xs[0].shape, **kw),
+        helper="PositionalEncoding",
+        helper_source=_POSITIONAL_ENCODING,
+        imports=("math",),
     )
 
 

@@ -160,11 +160,19 @@ class LayerCode:
             ``attr`` (the attribute's name), ``x`` (the first input), ``xs`` (all inputs,
             comma-separated) and ``sum`` (all inputs joined with `` + ``).
         helper: The name of a helper class of ``model.py`` that ``init`` needs.
+        helper_source: That class's source, written once into ``model.py``.
+        imports: The modules (beyond torch and ``torch.nn``) that the helper imports.
+        state_prefix: Where the workbench's own module holds the torch module that
+            ``init`` builds (``"rnn."`` in ``layers.gru_1.rnn.weight_ih_l0``): its weights'
+            keys lose the prefix in ``model.py`` (``gru_1.weight_ih_l0``).
     """
 
     init: str | None
     forward: tuple[str, ...] = ("{out} = self.{attr}({xs})",)
     helper: str | None = None
+    helper_source: str = ""
+    imports: tuple[str, ...] = ()
+    state_prefix: str = ""
 
 
 #: The code of a layer from its params, input specs and output spec.

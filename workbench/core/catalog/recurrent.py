@@ -44,7 +44,8 @@ def _rnn_code(kind: str) -> CodeFn:
             lines.append("{out} = torch.cat(" + ends + ", dim=1)  # each direction's final output")
         elif p["output"] == "last":
             lines.append("{out} = {out}[:, -1]  # the last time step")
-        return LayerCode(init, tuple(lines))
+        # The workbench's module wraps the torch one as .rnn (model.py does not).
+        return LayerCode(init, tuple(lines), state_prefix="rnn.")
 
     return code
 
