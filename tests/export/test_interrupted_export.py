@@ -46,6 +46,18 @@ def _interrupt(*_args: Any, **_kwargs: Any) -> Any:
     raise KeyboardInterrupt
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_as_in_a_terminal() -> Any:
+    """Ctrl+C raises KeyboardInterrupt here, as in a terminal.
+
+    A suite started in the background by a shell without job control (``cmd &`` in a
+    script) inherits SIGINT ignored, and Python then leaves it ignored.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     path = tmp_path / "proj" / "net.wbproj"
