@@ -7,29 +7,17 @@ then done by hand, as a kill, a disk fault or a person would leave it.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.killed_runs import killed
 from workbench.core.project import load_project, save_project
 from workbench.core.templates import make_project
 from workbench.engine.checkpoint import load_checkpoint
 from workbench.engine.config import TrainError
 from workbench.engine.runs import RunDir, find_unfinished_run, train_project
-
-
-def dead_pid() -> int:
-    """The id of a process that has ended."""
-    out = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout)
 
 
 def make(tmp_path: Path, epochs: int = 2) -> tuple[Path, RunDir]:
@@ -43,16 +31,6 @@ def make(tmp_path: Path, epochs: int = 2) -> tuple[Path, RunDir]:
     save_project(project, path)
     result = train_project(path, data=tmp_path / "d.npz", epochs=epochs)
     return path, RunDir(result.run_dir)
-
-
-def killed(run: RunDir, path: Path) -> None:
-    """Make the run look like its process was killed while it trained."""
-    status = run.read_status()
-    status.update(status="running", pid=dead_pid())
-    run.status_path.write_text(json.dumps(status))
-    project = load_project(path)
-    project.runs[-1]["status"] = "running"
-    save_project(project, path)
 
 
 # --- item 3: a kill during the first checkpoint write ---------------------------------------

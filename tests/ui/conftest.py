@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from workbench.ui import workers
 from workbench.ui.export_tab import ExportTab
 from workbench.ui.main_window import MainWindow
+
+#: How long a UI test waits for something that must happen (generous: machines are shared).
+WAIT_MS = 60_000
 
 
 @pytest.fixture(autouse=True)
@@ -24,3 +28,19 @@ def _no_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError(f"unexpected error dialog: {title}: {message}")
 
     monkeypatch.setattr(MainWindow, "show_error", fail)
+
+
+@pytest.fixture
+def training_window(qtbot) -> MainWindow:
+    """A window whose runs and background tasks have all ended before it closes."""
+
+    def end_runs(w: MainWindow) -> None:
+        # Every run has ended (through the thread's finished signal) before the window closes.
+        w.train_controller.stop()
+        qtbot.waitUntil(lambda: not w.train_controller.is_running(), timeout=WAIT_MS)
+        workers.cancel_all()
+        qtbot.waitUntil(lambda: not workers.running_tasks(), timeout=WAIT_MS)
+
+    w = MainWindow(restore_state=False)
+    qtbot.addWidget(w, before_close_func=end_runs)
+    return w

@@ -789,21 +789,14 @@ def test_opening_a_project_shows_a_run_killed_before_its_first_checkpoint_as_fai
     window, tmp_path
 ):
     import json
-    import subprocess
-    import sys
 
     from workbench.core.project import load_project
 
     path = tmp_path / "killed.wbproj"
     assert window.save_project(path)
-    dead = int(
-        subprocess.run(
-            [sys.executable, "-c", "import os; print(os.getpid())"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    from tests.killed_runs import dead_pid
+
+    dead = dead_pid()
     run = tmp_path / "killed.runs" / "20260101-000000"
     (run / "checkpoints").mkdir(parents=True)
     (run / "status.json").write_text(

@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.killed_runs import killed
 from workbench.core.project import load_project, save_project
 from workbench.core.templates import make_project
 from workbench.engine.checkpoint import load_checkpoint
 from workbench.engine.runs import RunDir, list_runs, train_project
 from workbench.engine.trainer import Callback, Trainer
-from workbench.ui import workers
 from workbench.ui.main_window import MainWindow
-from workbench.ui.workers import running_tasks
 
 WAIT_MS = 60_000
 
 
 @pytest.fixture
-def window(qtbot):
-    def end_runs(w: MainWindow) -> None:
-        w.train_controller.stop()
-        qtbot.waitUntil(lambda: not w.train_controller.is_running(), timeout=WAIT_MS)
-        workers.cancel_all()
-        qtbot.waitUntil(lambda: not running_tasks(), timeout=WAIT_MS)
-
-    w = MainWindow(restore_state=False)
-    qtbot.addWidget(w, before_close_func=end_runs)
-    return w
-
-
-def dead_pid() -> int:
-    """The id of a process that has ended."""
-    out = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout)
+def window(training_window):
+    return training_window
 
 
 def write_data(path: Path, seed: int = 0) -> Path:
@@ -74,12 +52,7 @@ def interrupted_project(tmp_path: Path) -> tuple[Path, RunDir]:
     with pytest.raises(KeyboardInterrupt):
         train_project(path, data=write_data(tmp_path / "d.npz"), callbacks=[KillAfter(2)])
     (run,) = list_runs(path)
-    status = run.read_status()
-    status.update(status="running", pid=dead_pid())
-    run.status_path.write_text(json.dumps(status))
-    project = load_project(path)
-    project.runs[-1]["status"] = "running"
-    save_project(project, path)
+    killed(run, path)
     return path, run
 
 

@@ -8,23 +8,12 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.ui.test_train_ui import WAIT_MS, attach, start, wait_done, wait_training
-from workbench.ui import workers
-from workbench.ui.main_window import MainWindow
-from workbench.ui.workers import running_tasks
 
 
 @pytest.fixture
-def window(qtbot):
-    def end_runs(w: MainWindow) -> None:
-        w.train_controller.stop()
-        qtbot.waitUntil(lambda: not w.train_controller.is_running(), timeout=WAIT_MS)
-        workers.cancel_all()
-        qtbot.waitUntil(lambda: not running_tasks(), timeout=WAIT_MS)
-
-    w = MainWindow(restore_state=False)
-    qtbot.addWidget(w, before_close_func=end_runs)
-    assert w.new_project("mlp")
-    return w
+def window(training_window):
+    assert training_window.new_project("mlp")
+    return training_window
 
 
 def test_a_stopped_run_names_the_same_epoch_in_the_bar_and_the_status_bar(window, qtbot, tmp_path):

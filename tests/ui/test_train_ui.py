@@ -12,28 +12,17 @@ from workbench.core.project import load_project
 from workbench.data import open_dataset
 from workbench.data.link import default_settings, fit_model_to_data, store_settings
 from workbench.engine.config import TrainConfig, form_sections
-from workbench.ui import workers
 from workbench.ui.main_window import MainWindow
 from workbench.ui.train_tab import Series
 from workbench.ui.training import EventFeed, FeedCallback
-from workbench.ui.workers import running_tasks
 
 WAIT_MS = 60_000
 
 
 @pytest.fixture
-def window(qtbot):
-    def end_runs(w: MainWindow) -> None:
-        # Every run has ended (through the thread's finished signal) before the window closes.
-        w.train_controller.stop()
-        qtbot.waitUntil(lambda: not w.train_controller.is_running(), timeout=WAIT_MS)
-        workers.cancel_all()
-        qtbot.waitUntil(lambda: not running_tasks(), timeout=WAIT_MS)
-
-    w = MainWindow(restore_state=False)
-    qtbot.addWidget(w, before_close_func=end_runs)
-    assert w.new_project("mlp")
-    return w
+def window(training_window):
+    assert training_window.new_project("mlp")
+    return training_window
 
 
 def write_table(
