@@ -537,6 +537,12 @@ def test_train_py_schedule_loss_and_optimizer_are_the_workbench_s(
         theirs_opt = optim.make_optimizer(model.parameters(), cfg, fused=False)
         assert type(ours_opt) is type(theirs_opt)
         assert ours_opt.defaults == theirs_opt.defaults
+    # the L1 penalty: the same weights (biases left out) and the same sum
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4), torch.nn.Linear(4, 2))
+    params = list(net.parameters())
+    weights = module.train_optim.l1_weights(params)
+    assert [w.shape for w in weights] == [(4, 3), (2, 4)]
+    assert torch.equal(module.train_optim.l1_penalty(weights), optim.l1_penalty(params))
     with pytest.raises(SystemExit, match="unknown optimizer 'lion'"):
         module.make_optimizer(
             list(model.parameters()), {**config, "training": {"optimizer": "lion"}}

@@ -64,10 +64,10 @@ def make_optimizer(
 
 def l1_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
     """Sum of absolute values of the weights (tensors of rank ≥ 2; biases and norm scales are left out)."""
-    weights = [p for p in params if p.dim() >= 2]
+    weights = train_optim.l1_weights(list(params))
     if not weights:
         raise TrainError("the L1 penalty needs weights, and the model has none")
-    return torch.stack([w.abs().sum() for w in weights]).sum()
+    return train_optim.l1_penalty(weights)
 
 
 # --- learning-rate schedule ------------------------------------------------------------

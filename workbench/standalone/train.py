@@ -356,7 +356,7 @@ def train(
     if monitor != cfg["monitor"]:
         say(f"note: {monitor} picks the best epoch ({cfg['monitor']} is not computed here)")
     schedule = train_optim.LRSchedule(optimizer, cfg, args.epochs, len(train_loader), maximize)
-    l1_weights = [p for p in params if p.dim() >= 2] if cfg["l1"] > 0 else []
+    l1_weights = train_optim.l1_weights(params) if cfg["l1"] > 0 else []
     amp = cfg["amp"] if cuda else "off"
     half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
     scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
@@ -388,9 +388,7 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             with autocast():
                 loss = loss_fn(ddp(x), y)
-            total = (
-                loss + cfg["l1"] * sum(w.abs().sum() for w in l1_weights) if l1_weights else loss
-            )
+            total = loss + cfg["l1"] * train_optim.l1_penalty(l1_weights) if l1_weights else loss
             scaler.scale(total).backward()
             if cfg["grad_clip"] > 0:
                 scaler.unscale_(optimizer)

@@ -190,6 +190,19 @@ class LRSchedule:
             self.plateau_bad = 0
 
 
+# --- L1 penalty ------------------------------------------------------------------------------
+
+
+def l1_weights(params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The tensors the L1 penalty counts: weights of rank ≥ 2 (biases and norm scales are left out)."""
+    return [p for p in params if p.dim() >= 2]
+
+
+def l1_penalty(weights: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The sum of the absolute values of ``weights`` (see :func:`l1_weights`)."""
+    return torch.stack([w.abs().sum() for w in weights]).sum()
+
+
 # --- losses ----------------------------------------------------------------------------------
 
 
