@@ -10,27 +10,45 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from workbench.data.base import Augment, DataCancelled, DatasetInfo, DataSettings, Problem
+from workbench.data.base import (
+    Augment,
+    DataCancelled,
+    DataError,
+    DatasetInfo,
+    DataSettings,
+    Problem,
+)
 from workbench.data.describe import (
     MAX_CLASS_ROWS,
+    NO_INPUT_NOTE,
     arrays_caption,
     cell_text,
     column_note,
     default_settings,
     describe_source,
     details_text,
+    failure_text,
     findings_title,
+    import_blocker,
+    import_status,
+    input_text,
     load_thumbnails,
     missing_note,
+    natural_length,
+    preview_caption,
     preview_rows,
+    progress_text,
+    rescan_text,
     retarget,
     scan_dataset,
     settings_text,
     size_note,
     split_note,
+    split_source,
     summary_text,
     target_note,
     wide_to_rgba,
+    with_misfit,
 )
 
 
@@ -228,6 +246,83 @@ def test_arrays_caption() -> None:
     )
     assert arrays_caption({"x_shape": 5}) == "x: 5"  # not a shape: shown as it is
     assert arrays_caption({}) == ""
+
+
+def test_preview_caption_of_a_table_counts_its_rows() -> None:
+    info = _info(kind="table", num_samples=1234)
+    preview = {"columns": ["a"], "rows": [[1], [2], [3]]}
+    assert preview_caption(info, preview) == "The first 3 rows"
+    assert preview_caption(info, preview, with_total=True) == "The first 3 of 1,234 rows"
+    preview["total_rows"] = 5000
+    assert preview_caption(info, preview, with_total=True) == "The first 3 of 5,000 rows"
+    arrays = _info(kind="arrays")
+    shapes = {"x_shape": [40, 50], "y_shape": [40], "rows": [[1, 2]]}
+    assert preview_caption(arrays, shapes, with_total=True) == "x: (40, 50) · y: (40,)"
+
+
+# --- what the dialog and the Data tab decide ----------------------------------------------------
+
+
+def test_progress_text() -> None:
+    assert progress_text(0, 0) == ""
+    assert progress_text(1200, 0) == "1,200 files"
+    assert progress_text(120, 5000) == "120 of 5,000 files"
+
+
+def test_rescan_text_names_the_target() -> None:
+    assert rescan_text("price") == "Scanning again with target “price”…"
+    assert rescan_text(None) == "Scanning again…"
+
+
+def test_failure_text_is_one_line_for_bad_data_and_for_bugs() -> None:
+    assert failure_text(DataError("t.csv: the file is empty"), "/d/t.csv") == (
+        "t.csv: the file is empty"
+    )
+    assert failure_text(ValueError("boom\nat line 2"), "/d/t.csv") == (
+        "t.csv: could not be read (ValueError: boom\nat line 2)"
+    )
+
+
+def test_import_blocker_says_why_import_is_disabled() -> None:
+    error = Problem("a.png", "only one class", "error")
+    warning = Problem("b.png", "small", "warning")
+    assert import_blocker(True, False, "", [warning]) == ""
+    assert import_blocker(False, False, "", []) == "Scan a readable dataset first"
+    assert import_blocker(True, True, "", []) == "Scan a readable dataset first"
+    assert import_blocker(True, False, "t.csv: bad", []) == "Scan a readable dataset first"
+    assert import_blocker(True, False, "", [warning, error]) == (
+        "Fix the errors listed under Check before importing"
+    )
+
+
+def test_with_misfit_adds_one_row_for_a_model_that_does_not_fit() -> None:
+    found = [Problem("x", "3 rows contain NaN", "warning")]
+    assert with_misfit(found, fits=True) == found
+    rows = with_misfit(found, fits=False)
+    assert rows[:1] == found and len(rows) == 2
+    assert (rows[1].item, rows[1].severity) == ("model", "warning")
+    assert found == [Problem("x", "3 rows contain NaN", "warning")]  # not changed in place
+
+
+def test_input_text_and_natural_length() -> None:
+    assert (
+        input_text((1, 28, 28), "float32")
+        == "The model will see one sample as (N, 1, 28, 28) float32."
+    )
+    assert natural_length(_info(kind="arrays", sample_shape=(50,))) == 50
+    assert natural_length(_info(kind="arrays", sample_shape=())) == 1
+
+
+def test_split_source() -> None:
+    assert split_source(_info(), 7) == "seed 7"
+    assert split_source(_info(splits_given=True), 7) == "given by the folders"
+
+
+def test_import_status() -> None:
+    assert import_status("shapes", []) == "Imported shapes; the model already fits it."
+    assert import_status("shapes", ["Input set to 1 × 28 × 28", NO_INPUT_NOTE]) == (
+        "Imported shapes. Input set to 1 × 28 × 28; " + NO_INPUT_NOTE
+    )
 
 
 # --- scanning -----------------------------------------------------------------------------------

@@ -382,6 +382,7 @@ def _train(root: Path, kind: str, template: str, data: Path) -> Trained:
         "train_optim.py",
         "train_split.py",
         "train_tables.py",
+        "train_text.py",
         "weights.pt",
     ]
     return Trained(kind, graph, config, state, folder)

@@ -33,6 +33,7 @@ def test_the_modules_import_nothing_of_the_workbench() -> None:
         "train_optim.py",
         "train_split.py",
         "train_tables.py",
+        "train_text.py",
     ]
     for path in MODULES:
         assert not [n for n in _imports(path) if n.split(".")[0] == "workbench"], path.name
@@ -66,3 +67,27 @@ def test_the_split_is_stratified_and_repeatable() -> None:
         for k, v in make_split(labels, "classification", 0.2, 0.1, 4).items()
     )
     assert sorted(np.concatenate(list(a.values())).tolist()) == list(range(30))
+
+
+def test_an_exported_table_reader_splits_and_reads_cells_as_the_workbench_does(
+    tmp_path: Path,
+) -> None:
+    import math
+
+    from workbench.data.tables import TableSource
+    from workbench.standalone.train_tables import parse_number, read_table
+
+    # Semicolons and decimal commas; a pipe inside quotes must not win over the semicolon.
+    rows = "\n".join(f'{i},5;"x|{i}";{"NA" if i % 3 == 0 else i}' for i in range(30))
+    path = tmp_path / "t.csv"
+    path.write_text("length;name;count\n" + rows + "\n", encoding="utf-8")
+    cells, delimiter = read_table(path)
+    assert delimiter == ";" == TableSource.scan(path).table.delimiter
+    assert cells[1] == ["0,5", "x|0", "NA"]
+    for word in ("", " NA ", "n/a", "NaN", "null", "None", "?", "#N/A", "missing"):
+        assert math.isnan(parse_number(word, decimal_comma=True)), word
+    assert parse_number("0,5", decimal_comma=True) == 0.5
+    # One column of words: nothing splits it, and the exported reader falls back to commas.
+    words = tmp_path / "words.txt"
+    words.write_text("just one column\nof words\n", encoding="utf-8")
+    assert read_table(words) == ([["just one column"], ["of words"]], ",")

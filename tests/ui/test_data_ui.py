@@ -19,9 +19,18 @@ from PySide6.QtWidgets import QApplication
 
 from workbench.core.shapes import analyze
 from workbench.core.templates import TEMPLATES
-from workbench.data import DataCancelled, DataError, DatasetInfo, DataSettings, Problem, Source
-from workbench.ui import data_import, workers
-from workbench.ui.data_import import DatasetImportDialog
+from workbench.data import (
+    DataCancelled,
+    DataError,
+    DatasetInfo,
+    DataSettings,
+    Problem,
+    Source,
+    describe,
+)
+from workbench.ui import workers
+from workbench.ui.data.import_dialog import DatasetImportDialog
+from workbench.ui.data.scan import ScanSlot
 from workbench.ui.main_window import MainWindow
 from workbench.ui.workers import run_task, run_task_with_partial, running_tasks
 
@@ -296,6 +305,68 @@ def test_partial_results_arrive_in_batches(qtbot):
     assert len(batches) < 100
 
 
+def test_a_scan_slot_delivers_only_its_current_task(qtbot):
+    slot = ScanSlot()
+    release = threading.Event()
+    outcomes: list[Any] = []
+
+    def first(progress, cancelled):
+        release.wait(60)
+        return "first"
+
+    def second(progress, cancelled):
+        release.wait(60)
+        if cancelled():
+            raise DataCancelled()
+        return "second"
+
+    slot.start(
+        first,
+        "first",
+        succeeded=outcomes.append,
+        failed=outcomes.append,
+        cancelled=lambda: outcomes.append("first cancelled"),
+    )
+    slot.start(
+        second,
+        "second",
+        succeeded=outcomes.append,
+        failed=outcomes.append,
+        cancelled=lambda: outcomes.append("cancelled"),
+    )
+    assert slot.busy()
+    release.set()
+    qtbot.waitUntil(lambda: not running_tasks(), timeout=WAIT_MS)
+    assert outcomes == ["second"] and not slot.busy()  # the replaced task never shows up
+
+    # cancel() asks the task to stop and still reports it; stop() drops it without a word.
+    release.clear()
+    slot.start(
+        second,
+        "second",
+        succeeded=outcomes.append,
+        failed=outcomes.append,
+        cancelled=lambda: outcomes.append("cancelled"),
+    )
+    slot.cancel()
+    release.set()
+    qtbot.waitUntil(lambda: not running_tasks(), timeout=WAIT_MS)
+    assert outcomes == ["second", "cancelled"] and not slot.busy()
+    release.clear()
+    slot.start(
+        second,
+        "second",
+        succeeded=outcomes.append,
+        failed=outcomes.append,
+        cancelled=lambda: outcomes.append("stopped"),
+    )
+    slot.stop()
+    assert not slot.busy()
+    release.set()
+    qtbot.waitUntil(lambda: not running_tasks(), timeout=WAIT_MS)
+    assert outcomes == ["second", "cancelled"]
+
+
 # --- the drop test -----------------------------------------------------------------------------
 
 
@@ -308,21 +379,21 @@ def test_a_dropped_image_folder_imports_and_the_data_tab_shows_its_classes(windo
     dialog = wait_dialog(qtbot, window)
     assert dialog.error_message() == ""
     assert dialog.is_ready()
-    assert dialog.thumbnails.class_names() == list(CLASSES)
-    assert dialog.thumbnails.header_texts() == [f"{c} · 5 images" for c in CLASSES]
+    assert dialog.preview.thumbnails.class_names() == list(CLASSES)
+    assert dialog.preview.thumbnails.header_texts() == [f"{c} · 5 images" for c in CLASSES]
     assert "15 images" in dialog.summary_label.text() and "3 classes" in dialog.summary_label.text()
-    assert dialog.split_counts.text().replace("<b>", "").replace("</b>", "") == (
+    assert dialog.options.split_counts.text().replace("<b>", "").replace("</b>", "") == (
         "Train 9 · Validation 3 · Test 3"
     )
-    assert (dialog.width_spin.value(), dialog.height_spin.value()) == (16, 16)
+    assert (dialog.options.width_spin.value(), dialog.options.height_spin.value()) == (16, 16)
     accept_and_wait(qtbot, window, dialog)
 
     tab = window.data_tab
     assert window.current_page() == "data"
     assert tab.class_rows() == {c: 5 for c in CLASSES}
-    assert tab.thumbnails.header_texts() == [f"{c} · 5 images" for c in CLASSES]
+    assert tab.preview.thumbnails.header_texts() == [f"{c} · 5 images" for c in CLASSES]
     assert "train 9" in tab.splits_label.text().replace("<b>", "").replace("</b>", "")
-    ticks = tab._plot.getAxis("bottom")._tickLevels[0]
+    ticks = tab.chart.plot.getAxis("bottom")._tickLevels[0]
     assert [name for _, name in ticks] == list(CLASSES)
 
     doc = window.document
@@ -369,12 +440,12 @@ def test_a_table_imports_with_the_target_chosen_in_the_dialog(qtbot, tmp_path):
     dialog = w.import_dataset(path)
     qtbot.waitUntil(lambda: not dialog.is_scanning(), timeout=WAIT_MS)
     assert dialog.error_message() == ""
-    assert dialog.target_box.isVisibleTo(dialog)
-    assert not dialog.image_box.isVisibleTo(dialog)
+    assert dialog.options.target_box.isVisibleTo(dialog)
+    assert not dialog.options.image_box.isVisibleTo(dialog)
     # The default target is the last column (a float: regression).
-    assert dialog.target_combo.currentText() == "weight"
+    assert dialog.options.target_combo.currentText() == "weight"
     assert dialog.info().task == "regression"
-    model = dialog.table.model
+    model = dialog.preview.table.model
     assert model.columns == ["sepal", "petal", "color", "kind", "weight"]
     assert model.headerData(4, Qt.Orientation.Horizontal) == "weight (target)"
 
@@ -386,7 +457,7 @@ def test_a_table_imports_with_the_target_chosen_in_the_dialog(qtbot, tmp_path):
     assert model.headerData(3, Qt.Orientation.Horizontal) == "kind (target)"
     assert "3 classes" in dialog.summary_label.text()
     assert dialog.settings().target == "kind"
-    dialog.missing_combo.setCurrentIndex(dialog.missing_combo.findData("drop"))
+    dialog.options.missing_combo.setCurrentIndex(dialog.options.missing_combo.findData("drop"))
     accept_and_wait(qtbot, w, dialog)
 
     doc = w.document
@@ -397,9 +468,9 @@ def test_a_table_imports_with_the_target_chosen_in_the_dialog(qtbot, tmp_path):
     assert analyze(doc.graph).errors == []
     tab = w.data_tab
     assert tab.class_rows() == {"setosa": 20, "versicolor": 20, "virginica": 20}
-    assert tab.preview_stack.currentWidget() is tab.table
-    assert tab.table.model.columns[3] == "kind"
-    assert tab.table.model.highlight == 3
+    assert tab.preview.currentWidget() is tab.preview.table
+    assert tab.preview.table.model.columns[3] == "kind"
+    assert tab.preview.table.model.highlight == 3
 
 
 def test_the_import_dialog_shows_overflowing_and_infinite_numbers(qtbot, tmp_path):
@@ -426,18 +497,18 @@ def test_a_target_column_that_cannot_be_used_keeps_the_table(window, tmp_path, q
     )
     dialog = window.import_dataset(path)
     qtbot.waitUntil(dialog.is_ready, timeout=WAIT_MS)
-    assert dialog.target_combo.currentText() == "label"
+    assert dialog.options.target_combo.currentText() == "label"
     with qtbot.waitSignal(dialog.scan_finished, timeout=WAIT_MS) as blocker:
         dialog.set_target("empty")
     assert blocker.args == ["error"]
     assert "empty" in dialog.error_message() and "t.csv" in dialog.error_message()
     assert dialog.stack.currentIndex() == 2  # the preview stays
-    assert dialog.target_error.isVisibleTo(dialog)
+    assert dialog.options.target_error.isVisibleTo(dialog)
     assert not dialog.import_button.isEnabled()
     with qtbot.waitSignal(dialog.scan_finished, timeout=WAIT_MS) as blocker:
         dialog.set_target("label")
     assert blocker.args == ["ok"]
-    assert dialog.is_ready() and not dialog.target_error.isVisibleTo(dialog)
+    assert dialog.is_ready() and not dialog.options.target_error.isVisibleTo(dialog)
     dialog.reject()
 
 
@@ -496,7 +567,7 @@ def test_cancel_during_a_scan_stops_it(window, tmp_path, qtbot, monkeypatch):
     def slow_open(path, target=None, progress=None, cancelled=None):
         return FakeArrays.scan(Path(path), progress, cancelled, slow=True)
 
-    monkeypatch.setattr(data_import, "open_dataset", slow_open)
+    monkeypatch.setattr(describe, "open_dataset", slow_open)
     path = tmp_path / "big.npz"
     path.write_bytes(b"")
     dialog = window.import_dataset(path)
@@ -518,7 +589,7 @@ def test_arrays_show_shapes_rows_sequence_options_and_findings(
     window, tmp_path, qtbot, monkeypatch
 ):
     monkeypatch.setattr(
-        data_import,
+        describe,
         "open_dataset",
         lambda path, target=None, progress=None, cancelled=None: FakeArrays.scan(Path(path)),
     )
@@ -526,10 +597,11 @@ def test_arrays_show_shapes_rows_sequence_options_and_findings(
     path.write_bytes(b"")
     dialog = window.import_dataset(path)
     qtbot.waitUntil(lambda: dialog.is_ready(), timeout=WAIT_MS)
-    assert dialog.sequence_box.isVisibleTo(dialog)
-    assert not dialog.image_box.isVisibleTo(dialog) and not dialog.target_box.isVisibleTo(dialog)
-    assert dialog.table.caption.text() == "x: (40, 50) · y: (40,)"
-    assert dialog.table.model.columns == ["x", "y"]
+    assert dialog.options.sequence_box.isVisibleTo(dialog)
+    assert not dialog.options.image_box.isVisibleTo(dialog)
+    assert not dialog.options.target_box.isVisibleTo(dialog)
+    assert dialog.preview.table.caption.text() == "x: (40, 50) · y: (40,)"
+    assert dialog.preview.table.model.columns == ["x", "y"]
     # Token ids do not fit the LeNet template: the check says so beside the data's findings.
     texts = dialog.findings.texts()
     assert [t for t in texts if not t.startswith("model:")] == [
@@ -537,14 +609,14 @@ def test_arrays_show_shapes_rows_sequence_options_and_findings(
         "y: labels are 0-3",
     ]
     assert "model: it does not fit this data (see above)" in texts
-    assert dialog.fit_label.text().startswith("This data does not fit this model")
+    assert dialog.fit_banner.label.text().startswith("This data does not fit this model")
     assert dialog.findings.item(0).data(Qt.ItemDataRole.UserRole) == "warning"
     assert dialog.findings_label.text() == "CHECK: 2 WARNINGS, 1 INFO"
     assert dialog.settings().seq_len is None
-    dialog.seq_keep_check.setChecked(False)
-    dialog.seq_len_spin.setValue(32)
+    dialog.options.seq_keep_check.setChecked(False)
+    dialog.options.seq_len_spin.setValue(32)
     assert dialog.settings().seq_len == 32
-    assert "(N, 32) int64" in dialog.input_label.text()
+    assert "(N, 32) int64" in dialog.options.input_label.text()
     dialog.reject()
 
 
@@ -552,25 +624,28 @@ def test_split_sliders_update_the_counts(window, tmp_path, qtbot):
     folder = make_image_folder(tmp_path / "shapes", per_class=10)
     dialog = window.import_dataset(folder)
     qtbot.waitUntil(dialog.is_ready, timeout=WAIT_MS)
-    dialog.val_slider.setValue(20)
-    dialog.test_slider.setValue(10)
-    assert "Train <b>18</b>" in dialog.split_counts.text()  # 15 % each, until the counts follow
-    qtbot.waitUntil(lambda: "Train <b>21</b>" in dialog.split_counts.text(), timeout=WAIT_MS)
-    assert "Validation <b>6</b>" in dialog.split_counts.text()
-    assert "Test <b>3</b>" in dialog.split_counts.text()
+    dialog.options.val_slider.setValue(20)
+    dialog.options.test_slider.setValue(10)
+    # 15 % each, until the counts follow
+    assert "Train <b>18</b>" in dialog.options.split_counts.text()
+    qtbot.waitUntil(
+        lambda: "Train <b>21</b>" in dialog.options.split_counts.text(), timeout=WAIT_MS
+    )
+    assert "Validation <b>6</b>" in dialog.options.split_counts.text()
+    assert "Test <b>3</b>" in dialog.options.split_counts.text()
     s = dialog.settings()
     assert (s.val_ratio, s.test_ratio) == (0.2, 0.1)
-    dialog.width_spin.setValue(24)
-    dialog.color_combo.setCurrentIndex(dialog.color_combo.findData("grayscale"))
-    dialog.hflip_check.setChecked(True)
-    dialog.rotation_spin.setValue(10)
-    dialog.brightness_spin.setValue(20)
+    dialog.options.width_spin.setValue(24)
+    dialog.options.color_combo.setCurrentIndex(dialog.options.color_combo.findData("grayscale"))
+    dialog.options.hflip_check.setChecked(True)
+    dialog.options.rotation_spin.setValue(10)
+    dialog.options.brightness_spin.setValue(20)
     s = dialog.settings()
     assert s.image_size == (16, 24) and s.color == "grayscale"
     assert (
         s.augment.hflip and s.augment.rotation == 10 and s.augment.brightness == pytest.approx(0.2)
     )
-    assert "(N, 1, 16, 24)" in dialog.input_label.text()
+    assert "(N, 1, 16, 24)" in dialog.options.input_label.text()
     dialog.reject()
 
 
@@ -579,10 +654,10 @@ def test_folder_given_splits_disable_the_sliders(window, tmp_path, qtbot):
     make_image_folder(tmp_path / "ds" / "test", per_class=2)
     dialog = window.import_dataset(tmp_path / "ds")
     qtbot.waitUntil(dialog.is_ready, timeout=WAIT_MS)
-    assert not dialog.test_slider.isEnabled()
-    assert dialog.val_slider.isEnabled()  # validation is cut from train/
-    assert "folder gives" in dialog.split_note.text()
-    assert "Test <b>6</b>" in dialog.split_counts.text()
+    assert not dialog.options.test_slider.isEnabled()
+    assert dialog.options.val_slider.isEnabled()  # validation is cut from train/
+    assert "folder gives" in dialog.options.split_note.text()
+    assert "Test <b>6</b>" in dialog.options.split_counts.text()
     dialog.reject()
 
 
@@ -629,7 +704,7 @@ def test_an_opened_project_rescans_its_dataset_in_the_background(window, tmp_pat
     folder = make_image_folder(tmp_path / "data" / "shapes")
     dialog = window.import_dataset(folder)
     qtbot.waitUntil(dialog.is_ready, timeout=WAIT_MS)
-    dialog.val_slider.setValue(20)
+    dialog.options.val_slider.setValue(20)
     accept_and_wait(qtbot, window, dialog)
     project = tmp_path / "proj" / "shapes.wbproj"
     project.parent.mkdir()
@@ -652,7 +727,7 @@ def test_an_opened_project_rescans_its_dataset_in_the_background(window, tmp_pat
     # "Change settings…" reopens the dialog with the stored settings.
     tab.change_button.click()
     dialog = wait_dialog(qtbot, window)
-    assert dialog.val_slider.value() == 20
+    assert dialog.options.val_slider.value() == 20
     dialog.reject()
 
 
@@ -711,9 +786,9 @@ def test_a_token_npz_fits_the_gru_template(qtbot, tmp_path):
     np.savez(path, x=x, y=y)
     dialog = w.import_dataset(path)
     qtbot.waitUntil(dialog.is_ready, timeout=WAIT_MS)
-    assert dialog.sequence_box.isVisibleTo(dialog)
+    assert dialog.options.sequence_box.isVisibleTo(dialog)
     assert "vocabulary 300" in dialog.details_label.text()
-    assert dialog.table.model.columns == ["#", "y", "x"]
+    assert dialog.preview.table.model.columns == ["#", "y", "x"]
     accept_and_wait(qtbot, w, dialog)
     doc = w.document
     (inp,) = doc.graph.of_type("Input")
@@ -733,7 +808,7 @@ def test_a_regression_target_shows_a_histogram(qtbot, tmp_path):
     assert out.params["task"] == "regression"
     tab = w.data_tab
     assert tab.class_rows() == {}
-    assert tab.chart_title.text() == "TARGET DISTRIBUTION"
+    assert tab.chart.title.text() == "TARGET DISTRIBUTION"
     assert tab.result.target_histogram is not None
     assert sum(tab.result.target_histogram[0]) == 60
     assert "regression" in tab.summary_label.text()
@@ -772,7 +847,7 @@ def test_cancelling_a_background_rescan_keeps_the_project(window, tmp_path, qtbo
     def slow_open(path, target=None, progress=None, cancelled=None):
         return FakeArrays.scan(Path(path), progress, cancelled, slow=True)
 
-    monkeypatch.setattr(data_import, "open_dataset", slow_open)
+    monkeypatch.setattr(describe, "open_dataset", slow_open)
     assert window.open_project(project)
     tab = window.data_tab
     assert tab.state() == "loading"
@@ -799,12 +874,12 @@ def test_a_table_into_an_image_model_says_it_does_not_fit_and_offers_the_mlp_tem
     assert "model: it does not fit this data (see above)" in texts
     assert dialog.findings_label.text() != "Check: no problems"
     assert dialog.fit_banner.isVisibleTo(dialog)
-    assert dialog.fit_label.text().startswith("This table does not fit this model")
-    assert "Conv2d" in dialog.fit_label.text()
-    assert dialog.use_template_button.text() == "Use the MLP template for this table"
+    assert dialog.fit_banner.label.text().startswith("This table does not fit this model")
+    assert "Conv2d" in dialog.fit_banner.label.text()
+    assert dialog.fit_banner.button.text() == "Use the MLP template for this table"
 
     with qtbot.waitSignal(window.data_controller.imported, timeout=WAIT_MS) as blocker:
-        dialog.use_template_button.click()
+        dialog.fit_banner.button.click()
     qtbot.waitUntil(lambda: window.data_tab.state() == "data", timeout=WAIT_MS)
     doc = window.document
     assert [n.type for n in doc.graph][:2] == ["Input", "Linear"]

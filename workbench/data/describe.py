@@ -1,22 +1,24 @@
 """What a scanned dataset looks like to a person: the preview, split sizes and the lines shown.
 
-The import dialog and the Data tab scan a dataset off the GUI thread with
-:func:`scan_dataset` (or :func:`describe_source` for a source already open) and show the
-:class:`ScanResult` with the text functions here. Nothing here imports Qt, so all of it
-is tested without a window.
+The import dialog and the Data tab (``workbench/ui/data/``) scan a dataset off the GUI
+thread with :func:`scan_dataset` (or :func:`describe_source` for a source already open)
+and show the :class:`ScanResult` with the text functions here; what they decide (why
+Import is disabled, the line for a failed scan, the status after an import) is here too.
+Nothing here imports Qt, so all of it is tested without a window.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workbench.core.text import plural
-from workbench.data import DataCancelled, open_dataset
+from workbench.data import DataCancelled, DataError, open_dataset
 from workbench.data.base import DatasetInfo, DataSettings, Problem, Source
 
 #: Images previewed in the import dialog (a few per class).
@@ -395,3 +397,88 @@ def split_note(info: DatasetInfo, given_has_val: bool) -> str:
             "validation is cut from the training split."
         )
     return "Stratified by class." if info.task == "classification" else "Shuffled."
+
+
+def natural_length(info: DatasetInfo) -> int:
+    """The steps per sample of a sequence dataset as it is stored (1 without a shape)."""
+    return info.sample_shape[0] if info.sample_shape else 1
+
+
+def preview_caption(info: DatasetInfo, preview: dict[str, Any], with_total: bool = False) -> str:
+    """The line above a table or arrays preview.
+
+    "The first 200 rows" (or "The first 200 of 1,000 rows" with ``with_total``) for a
+    table, the arrays' shapes for arrays.
+    """
+    if info.kind != "table":
+        return arrays_caption(preview)
+    shown = len(preview.get("rows", []))
+    if not with_total:
+        return f"The first {shown:,} rows"
+    total = preview.get("total_rows", info.num_samples)
+    return f"The first {shown:,} of {int(total):,} rows"
+
+
+def progress_text(done: int, total: int) -> str:
+    """ "120 of 5,000 files", or "120 files" while the total is unknown ('' before any)."""
+    if total > 0:
+        return f"{done:,} of {total:,} files"
+    return f"{done:,} files" if done else ""
+
+
+def rescan_text(target: str | None) -> str:
+    """What a scan with another target column (or a repeated scan) says while it runs."""
+    return f"Scanning again with target “{target}”…" if target else "Scanning again…"
+
+
+def failure_text(error: BaseException, path: str) -> str:
+    """One line for a scan that failed: a :class:`DataError`'s message, or for anything
+    else (a bug, not bad data) the file's name and the exception's type and message."""
+    if isinstance(error, DataError):
+        return str(error)
+    detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return f"{Path(path).name or path}: could not be read ({detail})"
+
+
+def import_blocker(scanned: bool, busy: bool, error: str, problems: Sequence[Problem]) -> str:
+    """Why the import dialog's Import button is disabled ('' when it can be pressed)."""
+    if not scanned or busy or error:
+        return "Scan a readable dataset first"
+    if any(p.severity == "error" for p in problems):
+        return "Fix the errors listed under Check before importing"
+    return ""
+
+
+def with_misfit(problems: Sequence[Problem], fits: bool) -> list[Problem]:
+    """The check's findings, plus one row when the data does not fit the model.
+
+    The dialog says why above the list and offers the fix; the list only counts it.
+    """
+    if fits:
+        return list(problems)
+    return [*problems, Problem("model", "it does not fit this data (see above)", "warning")]
+
+
+def input_text(shape: Sequence[int], dtype: str) -> str:
+    """ "The model will see one sample as 1 × 28 × 28 float32."."""
+    from workbench.core.catalog import format_shape
+
+    return f"The model will see one sample as {format_shape(list(shape))} {dtype}."
+
+
+def split_source(info: DatasetInfo, seed: int) -> str:
+    """Where the split comes from: "given by the folders" or "seed 42"."""
+    return "given by the folders" if info.splits_given else f"seed {seed}"
+
+
+#: Added to the notes of an import when the model has nothing to feed the data to.
+NO_INPUT_NOTE = (
+    "The model has no Input layer yet: add one, or start from a template, to train on this dataset"
+)
+
+
+def import_status(name: str, notes: Sequence[str]) -> str:
+    """The status-bar line after an import: the dataset's name and what changed in the model."""
+    if notes:
+        return f"Imported {name}. " + "; ".join(notes)
+    return f"Imported {name}; the model already fits it."

@@ -26,7 +26,6 @@ import io
 import math
 import os
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,12 +49,11 @@ from workbench.data.base import (
     target_scale,
 )
 from workbench.standalone.train_encode import encode_features
+from workbench.standalone.train_text import MISSING, sniff_delimiter
 
 if TYPE_CHECKING:
     from workbench.data.prepared import Prepared
 
-#: Cell texts read as a missing value (compared lower-cased, after stripping blanks).
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "missing"})
 #: A text column with more distinct values than this is dropped rather than one-hot encoded.
 MAX_CATEGORIES = 50
 #: A whole-number target is a regression target when it has more distinct values than
@@ -72,7 +70,6 @@ _F32_MAX = float(np.finfo(np.float32).max)
 CHUNK_ROWS = 8192
 PREVIEW_ROWS = 200
 SNIFF_BYTES = 65536
-DELIMITERS = (",", "\t", ";", "|")
 
 ColumnType = Literal[
     "numeric", "categorical", "id", "constant", "empty", "too many values", "target"
@@ -178,7 +175,7 @@ class _ColumnBuilder:
         levels = self.levels
         for i, cell in enumerate(cells):
             s = cell.strip()
-            if s.lower() in MISSING_TOKENS:
+            if s.lower() in MISSING:
                 missing[i] = True
                 continue
             code = levels.get(s)
@@ -357,53 +354,10 @@ def _detect_encoding(name: str, head: bytes) -> str:
     return "utf-8"
 
 
-def sniff_delimiter(sample: str, suffix: str = ".csv") -> str | None:
-    """The delimiter that splits the sample's lines into the most consistent field count.
-
-    Ties go to :class:`csv.Sniffer`'s guess, then to tab for .tsv files. A single space is
-    tried last (whitespace-separated .txt files). None when nothing splits the lines.
-    """
-    lines = [ln for ln in sample.splitlines() if ln.strip()][:200]
-    if not lines:
-        return None
-    text = "\n".join(lines)
-    try:
-        sniffed: str | None = csv.Sniffer().sniff(text, delimiters="".join(DELIMITERS)).delimiter
-    except csv.Error:
-        sniffed = None
-
-    def consistency(delim: str) -> float:
-        try:
-            counts = [
-                len(r)
-                for r in csv.reader(
-                    io.StringIO(text), delimiter=delim, skipinitialspace=delim == " "
-                )
-            ]
-        except csv.Error:
-            return 0.0
-        counts = [c for c in counts if c > 0]
-        if not counts:
-            return 0.0
-        k, freq = Counter(counts).most_common(1)[0]
-        return freq / len(counts) if k >= 2 else 0.0
-
-    scores = {d: consistency(d) for d in DELIMITERS}
-    best = max(scores.values())
-    if best <= 0:
-        return " " if consistency(" ") >= 0.9 else None
-    tied = [d for d in DELIMITERS if scores[d] >= best - 1e-9]
-    if sniffed in tied:
-        return sniffed
-    if suffix == ".tsv" and "\t" in tied:
-        return "\t"
-    return tied[0]
-
-
 def _is_number(cell: str) -> bool | None:
     """True for a number, False for text, None for a missing cell."""
     s = cell.strip()
-    if s.lower() in MISSING_TOKENS:
+    if s.lower() in MISSING:
         return None
     try:
         return math.isfinite(float(s))

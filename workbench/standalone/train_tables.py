@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,16 +16,14 @@ from torch.utils.data import Dataset, TensorDataset
 if __package__:  # imported from the workbench
     from .train_encode import encode_features
     from .train_split import make_split
+    from .train_text import MISSING, sniff_delimiter
 else:  # run from an exported folder, beside its modules
     from train_encode import encode_features  # type: ignore[no-redef]
     from train_split import make_split  # type: ignore[no-redef]
+    from train_text import MISSING, sniff_delimiter  # type: ignore[no-redef]
 
 
 # --- reading the table ---------------------------------------------------------------------
-
-#: Cell texts read as a missing value (compared lower-cased, after stripping blanks).
-MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "missing"}
-DELIMITERS = (",", "\t", ";", "|")
 
 
 def read_text(path: Path) -> str:
@@ -42,35 +39,6 @@ def read_text(path: Path) -> str:
         return raw.decode("latin-1")
 
 
-def sniff_delimiter(text: str, suffix: str) -> str:
-    """The delimiter that splits the first lines into the most consistent number of fields."""
-    lines = [line for line in text[:65536].splitlines() if line.strip()][:200]
-    try:
-        sniffed = csv.Sniffer().sniff("\n".join(lines), delimiters="".join(DELIMITERS)).delimiter
-    except csv.Error:
-        sniffed = None
-
-    def consistency(delim: str) -> float:
-        counts = [
-            len(r) for r in csv.reader(lines, delimiter=delim, skipinitialspace=delim == " ") if r
-        ]
-        if not counts:
-            return 0.0
-        k, freq = Counter(counts).most_common(1)[0]
-        return freq / len(counts) if k >= 2 else 0.0
-
-    scores = {d: consistency(d) for d in DELIMITERS}
-    best = max(scores.values())
-    if best <= 0:
-        return " " if consistency(" ") >= 0.9 else ","
-    tied = [d for d in DELIMITERS if scores[d] >= best - 1e-9]
-    if sniffed in tied:
-        return sniffed
-    if suffix == ".tsv" and "\t" in tied:
-        return "\t"
-    return tied[0]
-
-
 def read_table(path: Path) -> tuple[list[list[str]], str]:
     """Every row of a CSV/TSV/text table (or a Parquet file, with pyarrow) as cell texts,
     and the delimiter."""
@@ -84,7 +52,10 @@ def read_table(path: Path) -> tuple[list[list[str]], str]:
         ]
         return [list(columns), *cells], ","
     text = read_text(path)
-    delimiter = sniff_delimiter(text, path.suffix.lower())
+    sample = text[:65536]
+    if len(text) > len(sample) and "\n" in sample:
+        sample = sample[: sample.rfind("\n")]  # whole lines only, as the workbench sniffs
+    delimiter = sniff_delimiter(sample, path.suffix.lower()) or ","
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=delimiter == " "
     )

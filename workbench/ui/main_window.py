@@ -70,7 +70,7 @@ from workbench.core.text import (
 )
 from workbench.ui import theme
 from workbench.ui.canvas import GraphCanvas
-from workbench.ui.data_tab import DataController
+from workbench.ui.data.controller import DataController
 from workbench.ui.export_tab import ExportController
 from workbench.ui.inspector import Inspector
 from workbench.ui.palette import LayerPalette

@@ -10,7 +10,6 @@ through ``setData`` on growing float64 arrays, clipped to the view and peak-down
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -1228,16 +1227,15 @@ class TrainTab(QWidget):
         if self.plots is not None or self._plots_pending:
             return
         self._plots_pending = True
-        from workbench.ui.data_tab import warm_up_pyqtgraph
+        from workbench.ui.plot_warmup import warm_up_pyqtgraph
 
         warm_up_pyqtgraph()
         QTimer.singleShot(0, self._build_plots_when_ready)
 
     def _build_plots_when_ready(self) -> None:
-        from workbench.ui import data_tab
+        from workbench.ui.plot_warmup import pyqtgraph_ready
 
-        thread = data_tab._pyqtgraph_warmup
-        if "pyqtgraph" not in sys.modules or (thread is not None and thread.is_alive()):
+        if not pyqtgraph_ready():
             QTimer.singleShot(20, self._build_plots_when_ready)
             return
         self.ensure_plots()
