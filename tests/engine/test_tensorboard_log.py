@@ -166,3 +166,27 @@ def test_an_event_file_that_cannot_be_created_does_not_fail_the_run(
     assert [r.getMessage() for r in caplog.records] == [
         "run run: the TensorBoard curves are not written from here on (permission denied)"
     ]
+
+
+def test_event_files_that_cannot_be_removed_are_hidden_by_a_restart_marker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "run"
+    trainer = boring(run, epochs=2)
+    trainer.fit()
+    unlink = Path.unlink
+
+    def locked(self: Path, missing_ok: bool = False) -> None:
+        if self.name.startswith("events.out.tfevents."):
+            raise PermissionError(errno.EACCES, "in use by another program", str(self))
+        unlink(self, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", locked)
+    trainer.extend(2)
+    trainer.fit()
+    assert len(event_files(run)) == 2
+    # TensorBoard drops the older file's events at the marker: no step twice
+    acc = EventAccumulator(str(run), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("loss/train")] == [1, 2, 3, 4]
+    assert [step for step, _ in scalars(run)["loss/train"]] == [1, 2, 1, 2, 3, 4]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import socket
 import time
@@ -112,7 +113,9 @@ class EventWriter:
         scalars = [
             self._summary.Value(tag=tag, simple_value=float(value))
             for tag, value in values.items()
-            if isinstance(value, int | float) and not isinstance(value, bool) and value == value
+            if isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
         ]
         if scalars:
             summary = self._summary(value=scalars)
