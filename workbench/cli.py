@@ -271,6 +271,60 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _metric(pair: tuple[str, float] | None) -> str:
+    return f"{pair[0]} {pair[1]:.4g}" if pair is not None else "-"
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from workbench.engine.history import HistoryError, load_history
+
+    _load(args.project)  # a broken project file gets the loader's message
+    try:
+        runs = load_history(args.project)
+    except HistoryError as e:
+        raise CliError(str(e)) from None
+    if args.json:
+        print(json.dumps([r.to_json() for r in runs], indent=2))
+        return 0
+    if not runs:
+        print(f"{Path(args.project).name} has no runs yet (train with 'workbench train')")
+        return 0
+    rows = [("name", "id", "start", "duration", "device", "status", "epochs", "best val", "test")]
+    for r in runs:
+        epochs = f"{r.epochs}/{r.epochs_planned}" if r.epochs_planned else str(r.epochs)
+        rows.append(
+            (
+                r.name,
+                r.id,
+                (r.started or "-").replace("T", " ")[:16],
+                _duration(r.duration),
+                r.device or "-",
+                r.label,
+                epochs,
+                _metric(r.best_metric),
+                _metric(r.test_metric),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for k, row in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    for r in runs:
+        if r.status in ("failed", "interrupted") and r.message:
+            print(f"{r.name} ({r.id}): {r.message}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from workbench.export.report import ExportError
     from workbench.export.service import export_trained, load_trained
@@ -505,6 +559,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a new run from the weights of run ID (its last intact checkpoint)",
     )
     tr.set_defaults(func=cmd_train)
+
+    ru = sub.add_parser(
+        "runs", help="list a project's runs: status, epochs, best validation and test metrics"
+    )
+    ru.add_argument("project", metavar="PROJECT")
+    ru.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable output (with each run's hyperparameters)",
+    )
+    ru.set_defaults(func=cmd_runs)
 
     ex = sub.add_parser(
         "export", help="export a trained model: verified ONNX, PyTorch weights, or PyTorch code"

@@ -332,12 +332,14 @@ def test_run_folder_layout_and_metrics_lines(tmp_path: Path) -> None:
     boring_trainer(
         run_dir=run, metrics=["accuracy", "top_k_accuracy", "precision", "recall", "f1"], top_k=2
     ).fit()
-    assert sorted(p.name for p in run.iterdir()) == [
+    names = sorted(p.name for p in run.iterdir())
+    assert [n for n in names if not n.startswith("events.out.tfevents.")] == [
         "checkpoints",
         "config.json",
         "metrics.jsonl",
         "status.json",
     ]
+    assert len(names) == 5  # and one TensorBoard event file
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "best.pt",
         "last.pt",

@@ -5,8 +5,11 @@ A project ``net.wbproj`` keeps its runs in ``net.runs/<run-id>/``::
     config.json        the training configuration, graph, data settings, seed, device…
     metrics.jsonl      one line per epoch: epoch, train_loss, val_loss, val_<metric>…, lr,
                        epoch_seconds, samples_per_s
-    status.json        running / finished / stopped / failed, with a message
+    status.json        running / finished / stopped / failed, with a message (running from
+                       the moment the folder is made, with the process id)
+    run.json           the run's number ("Run 3") and the name the user gave it, if any
     dataset.json       the dataset's fingerprint when the run started (see workbench.data.fingerprint)
+    events.out.tfevents.*  the curves for TensorBoard (workbench.engine.tensorboard_log)
     checkpoints/       last.pt (after every epoch) and best.pt (the best epoch), and
                        sha256.json, their checksums
 
@@ -77,6 +80,11 @@ class RunDir:
         return self.path / "status.json"
 
     @property
+    def meta_path(self) -> Path:
+        """run.json: the run's number and the name the user gave it."""
+        return self.path / "run.json"
+
+    @property
     def fingerprint_path(self) -> Path:
         """dataset.json: the dataset's fingerprint when the run started."""
         return self.path / "dataset.json"
@@ -110,6 +118,14 @@ class RunDir:
     def read_config(self) -> dict[str, Any]:
         """config.json, or {} if it is missing or unreadable."""
         return _read_json(self.config_path)
+
+    def read_meta(self) -> dict[str, Any]:
+        """run.json, or {} if it is missing or unreadable (a run recorded before it existed)."""
+        return _read_json(self.meta_path)
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        """Write run.json atomically."""
+        _write(self.meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
     def write_fingerprint(self, fingerprint: dict[str, Any]) -> None:
         """Write dataset.json atomically."""
@@ -199,6 +215,10 @@ def runs_root(project_path: str | os.PathLike[str]) -> Path:
 def new_run(project_path: str | os.PathLike[str]) -> RunDir:
     """Create a fresh run folder named after the time (``20250131-142501``).
 
+    The folder starts with a ``running`` status.json holding this process's id, so that a
+    run being set up is not taken for a dead one (nor deleted), and a run.json with its
+    number (the next after the project's other runs).
+
     Raises:
         TrainError: the folder cannot be made (read-only file system, no permission…).
     """
@@ -214,22 +234,47 @@ def new_run(project_path: str | os.PathLike[str]) -> RunDir:
                 continue
             run = RunDir(root / name)
             run.checkpoints.mkdir()
+            run.write_status("running", "starting")
+            run.write_meta({"number": next_run_number(root, run.path)})
             return run
     except OSError as e:
         raise TrainError(f"{root}: cannot create a run folder there ({os_error_text(e)})") from None
     raise TrainError(f"{root}: cannot create a run folder")  # pragma: no cover
 
 
+def run_folders(root: Path) -> list[Path]:
+    """The folders in a runs folder, oldest first (hidden ones, such as a run being deleted, left out)."""
+    try:
+        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
 def list_runs(project_path: str | os.PathLike[str]) -> list[RunDir]:
     """The project's runs, oldest first."""
-    root = runs_root(project_path)
-    if not root.is_dir():
-        return []
     return [
         RunDir(p)
-        for p in sorted(root.iterdir())
-        if p.is_dir() and ((p / "config.json").exists() or (p / "status.json").exists())
+        for p in run_folders(runs_root(project_path))
+        if (p / "config.json").exists() or (p / "status.json").exists()
     ]
+
+
+def run_numbers(root: Path) -> dict[str, int]:
+    """Each run folder's number, by folder name: the one in its run.json, else its place (1, 2…)."""
+    numbers: dict[str, int] = {}
+    for place, folder in enumerate(run_folders(root), 1):
+        number = RunDir(folder).read_meta().get("number")
+        if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+            numbers[folder.name] = number
+        else:
+            numbers[folder.name] = place
+    return numbers
+
+
+def next_run_number(root: Path, new: Path | None = None) -> int:
+    """The number of a new run: one more than the project's runs (or than their highest number)."""
+    numbers = [n for name, n in run_numbers(root).items() if new is None or name != new.name]
+    return max([len(numbers), *numbers]) + 1
 
 
 def _alive(pid: Any) -> bool:

@@ -9,8 +9,9 @@ by index from tensors already on the device.
 
 The loop itself only trains, validates and honours the flags. Best-epoch tracking and
 restore-best (:class:`BestWeights`), early stopping (:class:`EarlyStopping`) and, with a
-``run_dir``, the checkpoints (:class:`ModelCheckpoint`) and the run's record
-(:class:`RunRecorder`: config.json, metrics.jsonl, status.json) are callbacks the trainer
+``run_dir``, the checkpoints (:class:`ModelCheckpoint`), the run's record
+(:class:`RunRecorder`: config.json, metrics.jsonl, status.json) and its TensorBoard curves
+(:class:`~workbench.engine.tensorboard_log.TensorBoardLogger`) are callbacks the trainer
 puts before the caller's. A run resumed from ``last.pt`` ends with exactly the weights an
 uninterrupted run would have (CPU, same seed).
 """
@@ -326,7 +327,14 @@ class RunRecorder(Callback):
         previous = run.read_config() if run.config_path.exists() else {}
         info = {**previous, **trainer.run_info, **info}
         fingerprint = info.pop("data_fingerprint", None)  # kept apart: a big folder makes it long
-        info.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+        info.setdefault("created", now)
+        if trainer.epoch > 0:  # resumed from a checkpoint, or trained for more epochs
+            resumed = info.get("resumed")
+            info["resumed"] = [
+                *(resumed if isinstance(resumed, list) else []),
+                {"at": now, "after_epoch": trainer.epoch},
+            ]
         run.write_config(info)
         if isinstance(fingerprint, dict) and not run.fingerprint_path.exists():
             run.write_fingerprint(fingerprint)  # the data as the run first saw it
@@ -362,6 +370,7 @@ class RunRecorder(Callback):
                 best_epoch=trainer.best_epoch,
                 best_value=trainer.best_value,
                 monitor=trainer.monitor,
+                stopped_early=trainer.stopped_early,
             )
 
     def on_exception(self, trainer: Trainer, error: BaseException) -> None:
@@ -479,7 +488,8 @@ class Trainer:
         config: Hyperparameters; the defaults when None.
         callbacks: Receive the hooks of :class:`Callback`, in this order, after the
             trainer's own (:class:`BestWeights`, :class:`EarlyStopping` and, with a
-            ``run_dir``, :class:`RunRecorder` and :class:`ModelCheckpoint`).
+            ``run_dir``, :class:`RunRecorder`, the TensorBoard curves and
+            :class:`ModelCheckpoint`).
         run_dir: Record the run here (config.json, metrics.jsonl, status.json and
             checkpoints/); None keeps everything in memory.
 
@@ -500,10 +510,13 @@ class Trainer:
         self.config = config if config is not None else TrainConfig()
         self.config.validate()
         self.run = RunDir(run_dir) if run_dir is not None else None
-        # the metrics row is written before the checkpoints, the status once last.pt is written
-        recording: list[Callback] = (
-            [RunRecorder(), ModelCheckpoint()] if self.run is not None else []
-        )
+        # the metrics row and the curves are written before the checkpoints, the status once
+        # last.pt is written
+        recording: list[Callback] = []
+        if self.run is not None:
+            from workbench.engine.tensorboard_log import TensorBoardLogger
+
+            recording = [RunRecorder(), TensorBoardLogger(), ModelCheckpoint()]
         #: The callbacks in the order their hooks run: the run's own (best weights, early
         #: stopping, checkpoints, the run record), then the caller's.
         self.callbacks: list[Callback] = [BestWeights(), EarlyStopping(), *recording, *callbacks]
