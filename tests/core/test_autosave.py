@@ -6,28 +6,20 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from workbench.core.autosave import (
     autosave_file,
     find_autosaves,
     pid_alive,
+    recovery_prompt,
     remove_autosave,
     sidecar,
-    slug,
     write_autosave,
 )
 from workbench.core.project import SUFFIX, load_project
 from workbench.core.templates import make_project
-
-
-def test_slug_keeps_safe_characters_and_falls_back_to_project() -> None:
-    assert slug("my net") == "my_net"
-    assert slug("a/b\\c:d") == "a_b_c_d"
-    assert slug("  ") == "project"
-    assert slug("???") == "project"
-    assert slug("x" * 100) == "x" * 40
-    assert slug("keep-this_one") == "keep-this_one"
 
 
 def test_a_saved_project_always_gets_the_same_file(tmp_path: Path) -> None:
@@ -126,3 +118,11 @@ def test_find_autosaves_skips_its_own_and_those_of_running_sessions(tmp_path: Pa
 
 def test_find_autosaves_of_a_missing_folder_is_empty(tmp_path: Path) -> None:
     assert find_autosaves(tmp_path / "nope") == []
+
+
+def test_recovery_prompt_names_the_project_and_when_it_was_saved() -> None:
+    saved_at = 1_700_000_000.0
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved_at))
+    what, offer = recovery_prompt({"name": "digits", "saved_at": saved_at, "path": Path("x")})
+    assert what == "Model Workbench closed without saving “digits”."
+    assert offer == f"An autosaved copy from {when} was found. Recover it?"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.core.dropped import drop_hint, is_project_path, one_at_a_time_note, split_dropped
+from workbench.core.dropped import (
+    DropPlan,
+    drop_hint,
+    is_project_path,
+    one_at_a_time_note,
+    plan_drop,
+    split_dropped,
+)
 
 
 def test_is_project_path_ignores_case() -> None:
@@ -40,3 +47,20 @@ def test_one_at_a_time_note() -> None:
     assert one_at_a_time_note(["/d/flowers", "/d/t.csv"]) == (
         "Importing flowers: one dataset at a time"
     )
+
+
+def test_a_dropped_project_is_opened_and_nothing_imported(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.wbproj", tmp_path / "b.wbproj"
+    for p in (a, b):
+        p.write_text("{}", encoding="utf-8")
+    folder = str(tmp_path / "flowers")
+    assert plan_drop([folder, str(a), str(b)]) == DropPlan(str(a), [folder], None, "")
+
+
+def test_without_a_project_the_first_path_is_imported(tmp_path: Path) -> None:
+    folder, table = str(tmp_path / "flowers"), str(tmp_path / "t.csv")
+    assert plan_drop([folder]) == DropPlan(None, [folder], folder, "")
+    assert plan_drop([folder, table]) == DropPlan(
+        None, [folder, table], folder, "Importing flowers: one dataset at a time"
+    )
+    assert plan_drop([]) == DropPlan(None, [], None, "")

@@ -12,7 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.core import project as proj
-from workbench.core.project import Project, ProjectError, load_project, loads_project, save_project
+from workbench.core.project import (
+    Project,
+    ProjectError,
+    load_project,
+    loads_project,
+    project_file,
+    save_project,
+    slug,
+    suggested_project_file,
+)
 from workbench.core.templates import TEMPLATES, make_project
 
 
@@ -253,3 +262,28 @@ def test_a_live_run_keeps_its_temporary_files(tmp_path: Path) -> None:
     tmp = _leftover(run / ".metrics.jsonl.abcdefgh.tmp")
     load_project(project)
     assert tmp.exists()
+
+
+# --- file names -----------------------------------------------------------------------------
+
+
+def test_slug_keeps_safe_characters_and_falls_back_to_project() -> None:
+    assert slug("my net") == "my_net"
+    assert slug("a/b\\c:d") == "a_b_c_d"
+    assert slug("  ") == "project"
+    assert slug("???") == "project"
+    assert slug("x" * 100) == "x" * 40
+    assert slug("keep-this_one") == "keep-this_one"
+
+
+def test_project_file_adds_the_suffix_only_when_there_is_none(tmp_path: Path) -> None:
+    assert project_file(tmp_path / "net") == tmp_path / "net.wbproj"
+    assert project_file(str(tmp_path / "net.wbproj")) == tmp_path / "net.wbproj"
+    assert project_file(tmp_path / "net.json") == tmp_path / "net.json"  # the user's choice
+
+
+def test_a_new_project_is_suggested_under_its_name_in_the_folder(tmp_path: Path) -> None:
+    assert suggested_project_file("LeNet CNN for images", tmp_path) == (
+        tmp_path / "LeNet_CNN_for_images.wbproj"
+    )
+    assert suggested_project_file("???", str(tmp_path)) == tmp_path / "project.wbproj"

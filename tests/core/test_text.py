@@ -7,12 +7,18 @@ from pathlib import Path
 import pytest
 
 from workbench.core.text import (
+    STOP_TRAINING_PROMPT,
+    chosen_layer,
+    errors_tooltip,
+    history_action_text,
     human_bytes,
     human_count,
     human_flops,
     is_selection_status,
+    layer_choice,
     model_stats,
     recent_label,
+    save_changes_prompt,
     selection_status,
     window_title,
 )
@@ -71,3 +77,28 @@ def test_is_selection_status_recognises_only_selection_lines() -> None:
 def test_recent_label_shows_name_then_folder(tmp_path: Path) -> None:
     path = tmp_path / "nets" / "lenet.wbproj"
     assert recent_label(str(path)) == f"lenet.wbproj  —  {path.parent}"
+
+
+def test_undo_and_redo_name_the_edit_they_would_undo_or_redo() -> None:
+    assert history_action_text("Undo", "Set Units") == "&Undo Set Units"
+    assert history_action_text("Redo", "Add Dropout") == "&Redo Add Dropout"
+    assert history_action_text("Undo", "") == "&Undo"
+
+
+def test_errors_tooltip_lists_the_errors_or_says_there_are_none() -> None:
+    assert errors_tooltip(["a is wrong", "b is wrong"]) == "a is wrong\nb is wrong"
+    assert errors_tooltip([]) == "The model has no errors"
+
+
+def test_find_layer_choices_give_back_the_layer_id() -> None:
+    choice = layer_choice("relu_3", "ReLU")
+    assert choice == "relu_3 — ReLU"
+    assert chosen_layer(choice) == "relu_3"
+    assert chosen_layer("conv") == "conv"  # typed, not picked: looked up as it is
+
+
+def test_the_window_questions_name_the_project() -> None:
+    question, detail = save_changes_prompt("digits")
+    assert question == "Save the changes to “digits”?"
+    assert "lost" in detail
+    assert STOP_TRAINING_PROMPT.endswith("Stop the run and close?")

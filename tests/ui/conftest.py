@@ -6,7 +6,7 @@ import pytest
 
 from workbench.ui import workers
 from workbench.ui.export_tab import ExportTab
-from workbench.ui.main_window import MainWindow
+from workbench.ui.window import MainWindow
 
 #: How long a UI test waits for something that must happen (generous: machines are shared).
 WAIT_MS = 60_000

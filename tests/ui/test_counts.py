@@ -11,7 +11,7 @@ from tests.ui.test_data_ui import WAIT_MS, make_image_folder
 from workbench.core.text import plural
 from workbench.data import open_dataset
 from workbench.data.describe import summary_text
-from workbench.ui.main_window import MainWindow
+from workbench.ui.window import MainWindow
 
 
 @pytest.fixture

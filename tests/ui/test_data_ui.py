@@ -31,7 +31,7 @@ from workbench.data import (
 from workbench.ui import workers
 from workbench.ui.data.import_dialog import DatasetImportDialog
 from workbench.ui.data.scan import ScanSlot
-from workbench.ui.main_window import MainWindow
+from workbench.ui.window import MainWindow
 from workbench.ui.workers import run_task, run_task_with_partial, running_tasks
 
 WAIT_MS = 20_000
@@ -692,9 +692,9 @@ def test_the_data_tab_starts_empty_with_ways_to_import(window, tmp_path, qtbot, 
 def test_file_menu_imports_with_ctrl_i(window, tmp_path, qtbot, monkeypatch):
     folder = make_image_folder(tmp_path / "shapes", per_class=2)
     monkeypatch.setattr(MainWindow, "_ask_dataset_path", lambda self, is_folder: str(folder))
-    assert window.import_action.shortcut().toString() == "Ctrl+I"
-    assert window.import_action in window.file_menu.actions()
-    window.import_action.trigger()
+    assert window.menus.import_action.shortcut().toString() == "Ctrl+I"
+    assert window.menus.import_action in window.menus.file_menu.actions()
+    window.menus.import_action.trigger()
     dialog = wait_dialog(qtbot, window)
     assert dialog.path == str(folder.resolve())
     dialog.reject()

@@ -24,7 +24,7 @@ from workbench.ui.export_tab import (
     describe_run,
     path_for_format,
 )
-from workbench.ui.main_window import MainWindow
+from workbench.ui.window import MainWindow
 from workbench.ui.workers import running_tasks
 
 WAIT_MS = 60_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 from workbench.ui import workers
-from workbench.ui.main_window import MainWindow
+from workbench.ui.window import MainWindow
 
 
 def test_window_moves_garbage_collection_to_the_gui_thread(qtbot) -> None:

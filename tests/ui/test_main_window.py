@@ -18,7 +18,7 @@ from workbench.core.document import Document
 from workbench.core.graph import Graph
 from workbench.core.settings import Settings, autosave_dir
 from workbench.core.templates import make_project
-from workbench.ui.main_window import MainWindow
+from workbench.ui.window import MainWindow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -90,7 +90,7 @@ def test_window_has_the_pages_panels_and_menus(window):
     assert window.current_page() == "model"
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&View", "&Help"]
-    file_items = [a.text() for a in window.file_menu.actions() if a.text()]
+    file_items = [a.text() for a in window.menus.file_menu.actions() if a.text()]
     assert file_items == [
         "&New…",
         "New from &Template",
@@ -102,15 +102,15 @@ def test_window_has_the_pages_panels_and_menus(window):
         "Import Image &Folder…",
         "&Quit",
     ]
-    assert window.redo_action.shortcuts()[1].toString() == "Ctrl+Y"
-    assert window.save_as_action.shortcut().toString() == "Ctrl+Shift+S"
-    panels = next(a.menu() for a in window.view_menu.actions() if a.text() == "&Panels")
+    assert window.menus.redo_action.shortcuts()[1].toString() == "Ctrl+Y"
+    assert window.menus.save_as_action.shortcut().toString() == "Ctrl+Shift+S"
+    panels = next(a.menu() for a in window.menus.view_menu.actions() if a.text() == "&Panels")
     for dock in (window.palette_dock, window.inspector_dock, window.summary_dock):
         assert dock.toggleViewAction() in panels.actions()
     window.show()
     window.summary_dock.toggleViewAction().trigger()
     assert window.summary_dock.isHidden()
-    window.new_action.trigger()
+    window.menus.new_action.trigger()
     assert window.current_page() == "start"
 
 
@@ -223,14 +223,14 @@ def test_open_recent_and_settings_remember_files(window, make_window, tmp_path):
     fresh = Settings()  # read back from the config folder
     assert fresh.recent_files() == [str(b.resolve()), str(a.resolve())]
     other = make_window()
-    other._fill_recent_menu()
-    items = [act.text() for act in other.recent_menu.actions() if act.text()]
+    other.menus.fill_recent_menu()
+    items = [act.text() for act in other.menus.recent_menu.actions() if act.text()]
     assert items[0].startswith("b.wbproj") and items[1].startswith("a.wbproj")
     assert [btn.toolTip() for btn in other.start_page.recent_buttons] == [
         str(b.resolve()),
         str(a.resolve()),
     ]
-    other.recent_menu.actions()[1].trigger()
+    other.menus.recent_menu.actions()[1].trigger()
     assert other.document.path == a.resolve()
 
 
@@ -253,30 +253,30 @@ def test_window_geometry_and_panels_are_restored(make_window, qtbot):
 
 
 def test_undo_and_redo_through_the_edit_menu(window):
-    assert not window.undo_action.isEnabled()
+    assert not window.menus.undo_action.isEnabled()
     _edit(window, 32)
-    assert window.undo_action.isEnabled()
-    assert window.undo_action.text() == "&Undo Set Units"
-    window.undo_action.trigger()
+    assert window.menus.undo_action.isEnabled()
+    assert window.menus.undo_action.text() == "&Undo Set Units"
+    window.menus.undo_action.trigger()
     assert window.document.graph.nodes["linear_1"].params["units"] == 128
-    assert window.redo_action.text() == "&Redo Set Units"
-    window.redo_action.trigger()
+    assert window.menus.redo_action.text() == "&Redo Set Units"
+    window.menus.redo_action.trigger()
     assert window.document.graph.nodes["linear_1"].params["units"] == 32
 
 
 def test_edit_actions_reach_the_canvas(window):
     window.canvas.select_nodes(["relu_1", "maxpool2d_1"])
-    window.copy_action.trigger()
+    window.menus.copy_action.trigger()
     n = len(window.document.graph)
-    window.paste_action.trigger()
+    window.menus.paste_action.trigger()
     assert len(window.document.graph) == n + 2
-    window.delete_action.trigger()
+    window.menus.delete_action.trigger()
     assert len(window.document.graph) == n
-    window.select_all_action.trigger()
+    window.menus.select_all_action.trigger()
     assert len(window.canvas.selected_node_ids()) == n
-    window.cut_action.trigger()
+    window.menus.cut_action.trigger()
     assert len(window.document.graph) == 0
-    window.undo_action.trigger()
+    window.menus.undo_action.trigger()
     assert len(window.document.graph) == n
 
 
@@ -297,7 +297,7 @@ def test_autosave_only_when_modified_and_removed_on_save(window, tmp_path):
 
 
 def test_autosave_timer_writes_the_file(window, qtbot):
-    window.autosave_interval_ms = 30
+    window.autosave.interval_ms = 30
     _edit(window)
     qtbot.waitUntil(lambda: any(autosave_dir().glob("*.wbproj")), timeout=30_000)
 
@@ -542,15 +542,15 @@ def test_build_lenet_undo_all_redo_all_save_and_reopen(make_window, tmp_path):
     assert w.stats_label.text() == "11 layers · 80.2 k params · errors: 0"
 
     steps = 0
-    while w.undo_action.isEnabled():
-        w.undo_action.trigger()
+    while w.menus.undo_action.isEnabled():
+        w.menus.undo_action.trigger()
         steps += 1
     # One step per added layer and per connection; params equal to the defaults add none.
     assert steps >= 2 * len(LENET) - 1
     assert doc.graph.to_dict() == Graph().to_dict()
     assert w.summary.row_ids() == []
-    while w.redo_action.isEnabled():
-        w.redo_action.trigger()
+    while w.menus.redo_action.isEnabled():
+        w.menus.redo_action.trigger()
     assert doc.graph.to_dict() == built
 
     path = tmp_path / "lenet.wbproj"
@@ -583,14 +583,14 @@ def test_find_layer_selects_and_centres_a_layer_on_the_canvas(window, monkeypatc
     window.show()
     asked = Recorder("relu_3 — ReLU")
     monkeypatch.setattr(MainWindow, "_ask_find_layer", lambda self, choices: asked(choices))
-    window.find_layer_action.trigger()
+    window.menus.find_layer_action.trigger()
     assert "relu_3 — ReLU" in asked.calls[0][0]
     assert window.canvas.selected_node_ids() == ["relu_3"]
     canvas = window.canvas
     centre = canvas.mapToScene(canvas.viewport().rect().center())
     assert abs(centre.y() - canvas.node_item("relu_3").scenePos().y()) < 5
-    assert window.find_layer_action.text() == "Find &Layer…"
-    assert window.search_layers_action.text() == "&Search Layers to Add…"
+    assert window.menus.find_layer_action.text() == "Find &Layer…"
+    assert window.menus.search_layers_action.text() == "&Search Layers to Add…"
 
 
 def test_help_menu_has_about_shortcuts_and_the_user_guide(window, qtbot):
@@ -598,15 +598,15 @@ def test_help_menu_has_about_shortcuts_and_the_user_guide(window, qtbot):
 
     from workbench import __version__
 
-    texts = [a.text() for a in window.help_menu.actions() if a.text()]
+    texts = [a.text() for a in window.menus.help_menu.actions() if a.text()]
     assert texts == ["&User Guide", "&Keyboard Shortcuts", "&About Model Workbench"]
-    about = window.show_about()
+    about = window.menus.show_about()
     text = about.text.text()
     for needle in (__version__, "MIT", "Qt", QtCore.qVersion(), "PyTorch", "ONNX Runtime"):
         assert needle in text
     about.close()
 
-    dialog = window.show_shortcuts()
+    dialog = window.menus.show_shortcuts()
     rows = dialog.rows
     assert ("Edit", "Undo", "Ctrl+Z") in rows
     assert ("View", "Find Layer", "Ctrl+F") in rows
@@ -615,7 +615,7 @@ def test_help_menu_has_about_shortcuts_and_the_user_guide(window, qtbot):
     assert rows == sorted(rows, key=rows.index)  # menu order
     dialog.close()
 
-    guide = window.show_user_guide()
+    guide = window.menus.show_user_guide()
     assert guide.browser.toPlainText().startswith("Model Workbench user guide")
     assert "Right-click" in guide.browser.toPlainText()
     guide.close()
@@ -672,8 +672,8 @@ def test_view_theme_switches_to_dark_is_remembered_and_follows_the_system(
 ):
     from workbench.ui import theme
 
-    assert [a.text() for a in window.theme_menu.actions()] == ["&System", "&Light", "&Dark"]
-    assert window.theme_actions["system"].isChecked()
+    assert [a.text() for a in window.menus.theme_menu.actions()] == ["&System", "&Light", "&Dark"]
+    assert window.menus.theme_actions["system"].isChecked()
     window.resize(1000, 700)
     window.show()
     from PySide6.QtWidgets import QLabel
@@ -704,12 +704,12 @@ def test_view_theme_switches_to_dark_is_remembered_and_follows_the_system(
     window.set_theme("system")
     assert theme.is_dark()
     monkeypatch.setattr(theme, "system_is_dark", lambda: False)
-    window._on_system_scheme_changed()
+    window.menus.on_system_scheme_changed()
     assert not theme.is_dark()
 
     window.set_theme("dark")
     again = make_window(settings=Settings(window.settings.path))
-    assert again.theme_actions["dark"].isChecked()
+    assert again.menus.theme_actions["dark"].isChecked()
 
 
 def test_dark_theme_restyles_the_train_tab_plots(window, qtbot, restore_look):
@@ -750,7 +750,7 @@ def test_dragging_files_over_the_window_shows_a_drop_highlight(window, tmp_path)
         Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(window, enter)
-    overlay = window.drop_overlay
+    overlay = window.drops.overlay
     assert overlay is not None and overlay.isVisible()
     assert overlay.text() == "Drop to import fruit.csv"
     QApplication.sendEvent(window, QDragLeaveEvent())

@@ -14,7 +14,7 @@ from workbench.core.templates import make_project
 from workbench.engine.checkpoint import load_checkpoint
 from workbench.engine.runs import RunDir, list_runs, train_project
 from workbench.engine.trainer import Callback, Trainer
-from workbench.ui.main_window import MainWindow
+from workbench.ui.window import MainWindow
 
 WAIT_MS = 60_000
 

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QLayout
 
-from workbench.ui.main_window import MainWindow
 from workbench.ui.train_tab import LivePlots
+from workbench.ui.window import MainWindow
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from workbench.core.project import load_project
 from workbench.data import open_dataset
 from workbench.data.link import default_settings, fit_model_to_data, store_settings
 from workbench.engine.config import TrainConfig, form_sections
-from workbench.ui.main_window import MainWindow
 from workbench.ui.train_tab import Series
 from workbench.ui.training import EventFeed, FeedCallback
+from workbench.ui.window import MainWindow
 
 WAIT_MS = 60_000
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea, QSlider, QSpinBox, QWidget
 
-from workbench.ui.main_window import MainWindow
+from workbench.ui.window import MainWindow
 
 
 @pytest.fixture

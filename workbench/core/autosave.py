@@ -12,21 +12,14 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from workbench.core.fileio import atomic_write_text
-from workbench.core.project import SUFFIX, Project, save_project
-
-#: The longest slug an autosave's file name starts with.
-SLUG_LENGTH = 40
-
-
-def slug(name: str) -> str:
-    """``name`` as a safe file-name stem: runs of other characters become ``_``, at most 40."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:SLUG_LENGTH] or "project"
+from workbench.core.project import SUFFIX, Project, save_project, slug
+from workbench.core.text import APP_NAME
 
 
 def autosave_file(folder: Path, name: str, project_path: Path | None, session_key: str) -> Path:
@@ -120,12 +113,21 @@ def find_autosaves(folder: Path, skip: Path | None = None) -> list[dict[str, Any
     return entries
 
 
+def recovery_prompt(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """Offering an autosave (a :func:`find_autosaves` entry) back: (what happened, the offer)."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(entry["saved_at"])))
+    return (
+        f"{APP_NAME} closed without saving “{entry['name']}”.",
+        f"An autosaved copy from {when} was found. Recover it?",
+    )
+
+
 __all__ = [
     "autosave_file",
     "find_autosaves",
     "pid_alive",
+    "recovery_prompt",
     "remove_autosave",
     "sidecar",
-    "slug",
     "write_autosave",
 ]

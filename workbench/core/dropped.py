@@ -7,6 +7,7 @@ dataset import, one at a time. Nothing here imports Qt.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.core.project import SUFFIX
@@ -44,4 +45,38 @@ def one_at_a_time_note(others: Sequence[str]) -> str:
     return f"Importing {Path(others[0]).name}: one dataset at a time" if len(others) > 1 else ""
 
 
-__all__ = ["drop_hint", "is_project_path", "one_at_a_time_note", "split_dropped"]
+@dataclass(frozen=True)
+class DropPlan:
+    """What the window does with dropped paths.
+
+    Attributes:
+        project: The project file to open, or None.
+        others: Every dropped path that is not a project file (the window reports them).
+        dataset: The path to import as a dataset (the first of ``others``, when no project
+            was dropped), or None.
+        note: The status line to show with the import ("" when there is nothing to add).
+    """
+
+    project: str | None
+    others: list[str]
+    dataset: str | None
+    note: str
+
+
+def plan_drop(paths: Sequence[str]) -> DropPlan:
+    """Open the first dropped project; without one, import the first other path as data."""
+    projects, others = split_dropped(paths)
+    if projects:
+        return DropPlan(projects[0], others, None, "")
+    dataset = others[0] if others else None
+    return DropPlan(None, others, dataset, one_at_a_time_note(others) if others else "")
+
+
+__all__ = [
+    "DropPlan",
+    "drop_hint",
+    "is_project_path",
+    "one_at_a_time_note",
+    "plan_drop",
+    "split_dropped",
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,9 @@ SUFFIX = ".wbproj"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: A project ``net.wbproj`` keeps its runs in ``net.runs/<run-id>/``.
 RUNS_SUFFIX = ".runs"
+
+#: The longest stem :func:`slug` makes.
+SLUG_LENGTH = 40
 
 #: ``MIGRATIONS[v]`` turns a version ``v`` document into version ``v + 1``.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -281,3 +285,22 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> None:
         atomic_write_text(path, dumps_project(project))
     except OSError as e:
         raise ProjectError(f"{path}: cannot be saved ({os_error_text(e)})") from None
+
+
+# --- file names -----------------------------------------------------------------------
+
+
+def slug(name: str) -> str:
+    """``name`` as a safe file-name stem: runs of other characters become ``_``, at most 40."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:SLUG_LENGTH] or "project"
+
+
+def project_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a project file: the project suffix is added when it has no suffix."""
+    p = Path(path)
+    return p if p.suffix else p.with_suffix(SUFFIX)
+
+
+def suggested_project_file(name: str, folder: str | os.PathLike[str]) -> Path:
+    """Where Save first suggests keeping a new project called ``name``: ``folder/<slug>.wbproj``."""
+    return Path(folder) / f"{slug(name)}{SUFFIX}"

@@ -90,15 +90,62 @@ def recent_label(path: str) -> str:
     return f"{p.name}  —  {p.parent}"
 
 
+def history_action_text(verb: str, label: str) -> str:
+    """Edit ▸ Undo or Redo as the menu shows it: "&Undo Set Units", or "&Undo" with no label.
+
+    Args:
+        verb: "Undo" or "Redo".
+        label: The edit it would undo or redo; "" when there is none.
+    """
+    return f"&{verb} {label}" if label else f"&{verb}"
+
+
+def errors_tooltip(messages: Sequence[str]) -> str:
+    """The tooltip of the status bar's model summary: one error a line, or that there is none."""
+    return "\n".join(messages) or "The model has no errors"
+
+
+#: Between a layer's id and its type in View ▸ Find Layer's list.
+_CHOICE_SEP = " — "
+
+
+def layer_choice(node_id: str, type_name: str) -> str:
+    """A layer as View ▸ Find Layer lists it: "relu_3 — ReLU"."""
+    return f"{node_id}{_CHOICE_SEP}{type_name}"
+
+
+def chosen_layer(answer: str) -> str:
+    """What to find for a Find Layer answer: the id of a listed layer, or the text as typed."""
+    return answer.split(_CHOICE_SEP)[0]
+
+
+def save_changes_prompt(name: str) -> tuple[str, str]:
+    """The question before unsaved changes to the project ``name`` go: (question, detail)."""
+    return (
+        f"Save the changes to “{name}”?",
+        "Your changes will be lost if you don't save them.",
+    )
+
+
+#: The question when the window is closed while a model trains.
+STOP_TRAINING_PROMPT = "A model is training. Stop the run and close?"
+
+
 __all__ = [
     "APP_NAME",
+    "STOP_TRAINING_PROMPT",
+    "chosen_layer",
+    "errors_tooltip",
+    "history_action_text",
     "human_bytes",
     "human_count",
     "human_flops",
     "is_selection_status",
+    "layer_choice",
     "model_stats",
     "plural",
     "recent_label",
+    "save_changes_prompt",
     "selection_status",
     "window_title",
 ]

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workbench.ui.app import run_gui
-    from workbench.ui.main_window import MainWindow
+    from workbench.ui.window import MainWindow
 
 __all__ = ["MainWindow", "run_gui"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "MainWindow":
-        from workbench.ui.main_window import MainWindow
+        from workbench.ui.window import MainWindow
 
         return MainWindow
     if name == "run_gui":

@@ -71,8 +71,8 @@ def run_gui(
     from workbench.core.graph import GraphError
     from workbench.core.project import ProjectError
     from workbench.core.templates import make_project
-    from workbench.ui.main_window import MainWindow
     from workbench.ui.theme import apply_theme
+    from workbench.ui.window import MainWindow
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
@@ -118,7 +118,7 @@ def run_gui(
         window.canvas.fit_to_view()
         app.processEvents()
         ok = window.grab().save(str(Path(screenshot)))
-        window.autosave_timer.stop()
+        window.autosave.timer.stop()
         window.hide()
         window.deleteLater()
         app.processEvents()
@@ -129,7 +129,7 @@ def run_gui(
     def after_first_paint() -> None:
         if first_paint_probe:
             print(f"first-paint {time.time():.6f}", flush=True)
-            window.autosave_timer.stop()
+            window.autosave.timer.stop()
             app.quit()
             return
         window.canvas.initial_view()

@@ -78,8 +78,8 @@ def run_ui_benchmark(
     from workbench.data import open_dataset
     from workbench.data.link import default_settings, fit_model_to_data, store_settings
     from workbench.ui.app import start_torch_warmup
-    from workbench.ui.main_window import MainWindow
     from workbench.ui.theme import apply_theme
+    from workbench.ui.window import MainWindow
 
     app = QApplication.instance() or QApplication(["workbench-bench-ui"])
     apply_theme(app)  # type: ignore[arg-type]
@@ -94,7 +94,7 @@ def run_ui_benchmark(
         raise ValueError(f"unknown benchmark data '{data}' (synthetic or shapes)")
 
     window = MainWindow(restore_state=False)
-    window.autosave_timer.stop()
+    window.autosave.timer.stop()
     window._ask_save_changes = lambda: "discard"  # type: ignore[method-assign]
     window.new_project("lenet")
     doc = window.document

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from workbench.ui import theme
 
 if TYPE_CHECKING:
-    from workbench.ui.main_window import MainWindow
     from workbench.ui.train_tab import TrainTab
+    from workbench.ui.window import MainWindow
 
 #: How often the indicator copies the Train tab's progress while a run is on (ms).
 REFRESH_MS = 250

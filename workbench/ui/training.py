@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from workbench.data.base import DataSettings
     from workbench.engine.runs import Interrupted
     from workbench.engine.trainer import Trainer
-    from workbench.ui.main_window import MainWindow
     from workbench.ui.train_tab import TrainTab
+    from workbench.ui.window import MainWindow
 
 #: How often the GUI drains the feed, and the most often the worker reads losses (Hz).
 DRAIN_HZ = 25

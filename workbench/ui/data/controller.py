@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from workbench.data import DataSettings, Source
     from workbench.data.describe import ScanResult
     from workbench.ui.data.import_dialog import DatasetImportDialog
-    from workbench.ui.main_window import MainWindow
+    from workbench.ui.window import MainWindow
 
 #: Thumbnails per class in the Data tab.
 TAB_IMAGES_PER_CLASS = 12

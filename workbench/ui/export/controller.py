@@ -35,7 +35,7 @@ from workbench.ui.workers import Task, run_task, run_task_with_partial
 
 if TYPE_CHECKING:
     from workbench.core.document import Document
-    from workbench.ui.main_window import MainWindow
+    from workbench.ui.window import MainWindow
 
 logger = logging.getLogger(__name__)
 
