@@ -77,7 +77,7 @@ from workbench.ui.palette import LayerPalette
 from workbench.ui.run_indicator import RunIndicator
 from workbench.ui.start_page import StartPage
 from workbench.ui.summary import SummaryPanel
-from workbench.ui.training import TrainingController
+from workbench.ui.train.controller import TrainingController
 from workbench.ui.wheel import install_wheel_guard
 from workbench.ui.workers import install_gui_garbage_collector
 

@@ -27,7 +27,7 @@ from workbench.ui import theme
 
 if TYPE_CHECKING:
     from workbench.ui.main_window import MainWindow
-    from workbench.ui.train_tab import TrainTab
+    from workbench.ui.train.tab import TrainTab
 
 #: How often the indicator copies the Train tab's progress while a run is on (ms).
 REFRESH_MS = 250
