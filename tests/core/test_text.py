@@ -8,7 +8,9 @@ import pytest
 
 from workbench.core.text import (
     STOP_TRAINING_PROMPT,
+    capitalized,
     chosen_layer,
+    clock,
     errors_tooltip,
     history_action_text,
     human_bytes,
@@ -20,6 +22,7 @@ from workbench.core.text import (
     recent_label,
     save_changes_prompt,
     selection_status,
+    sentence,
     window_title,
 )
 
@@ -46,6 +49,23 @@ def test_human_flops_and_bytes() -> None:
     assert human_bytes(100) == "100 B"
     assert human_bytes(1536) == "1.5 KB"
     assert human_bytes(3 * 1024**3) == "3.0 GB"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0:00:00"), (59.6, "0:01:00"), (3725, "1:02:05"), (-5, "0:00:00"), (90000, "25:00:00")],
+)
+def test_clock(seconds: float, text: str) -> None:
+    assert clock(seconds) == text
+
+
+def test_sentence_and_capitalized() -> None:
+    assert sentence("  training failed: loss became NaN ") == "Training failed: loss became NaN."
+    assert sentence("done.") == "Done." and sentence("why?") == "Why?"
+    assert sentence("see (the log)") == "See (the log)"
+    assert sentence("") == ""
+    assert capitalized("epochs must be at least 1") == "Epochs must be at least 1"
+    assert capitalized("eTA") == "ETA" and capitalized("") == ""
 
 
 def test_window_title_has_the_modified_placeholder() -> None:

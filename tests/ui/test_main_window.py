@@ -771,7 +771,7 @@ def test_dragging_files_over_the_window_shows_a_drop_highlight(window, tmp_path)
 
 def test_recording_a_run_does_not_mark_the_project_modified(window, tmp_path):
     from workbench.core.project import load_project
-    from workbench.ui.training import RunOutcome
+    from workbench.engine.job import RunOutcome
 
     path = tmp_path / "digits.wbproj"
     assert window.save_project(path)

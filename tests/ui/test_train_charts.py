@@ -7,7 +7,9 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QLayout
 
-from workbench.ui.train_tab import LivePlots
+from workbench.engine.curves import Series
+from workbench.ui.train.curve_plot import CurvePlot, make_curve, show_series
+from workbench.ui.train.plots import LivePlots, metric_style
 from workbench.ui.window import MainWindow
 
 
@@ -122,3 +124,30 @@ def test_a_new_project_starts_with_fresh_axes(qtbot):
     for plot in plots._plots:
         (x0, x1), (y0, y1) = plot.getPlotItem().viewRange()
         assert -0.1 <= x0 and x1 <= 1.1 and -0.1 <= y0 and y1 <= 1.1, (x0, x1, y0, y1)
+
+
+def test_a_curve_plot_shows_several_runs_and_keeps_a_zoom(qtbot):
+    cell = CurvePlot("Validation loss", "loss")
+    qtbot.addWidget(cell)
+    runs = {"r1": [0.9, 0.5, 0.4], "r2": [1.0, 0.8, 0.6, 0.5]}
+    series: list[Series] = []
+    for i, (run_id, losses) in enumerate(runs.items()):
+        s = Series()
+        for epoch, loss in enumerate(losses, 1):
+            s.append(epoch, loss)
+        show_series(s, cell.add(make_curve(metric_style(i), run_id)))
+        series.append(s)
+    cell.legend.set_entries([(run_id, metric_style(i)) for i, run_id in enumerate(runs)])
+    cell.set_x_end(4.0)
+    cell.fit_y(series)
+    assert cell.legend.names() == ["r1", "r2"]
+    drawn = [c for c in cell.item.listDataItems() if c.name() in runs]
+    assert [len(c.getData()[0]) for c in drawn] == [3, 4] and not any(s.dirty for s in series)
+    (x0, x1), (y0, y1) = cell.view.viewRange()
+    assert x0 <= 0.0 and 4.0 <= x1 < 4.5 and y0 < 0.4 and 1.0 < y1 < 1.2
+    cell.view.sigRangeChangedManually.emit([True, True])  # the user zoomed
+    cell.set_x_end(10.0)
+    assert cell.view.viewRange()[0][1] < 4.5
+    cell.reset_view()  # back to following the data
+    cell.set_x_end(10.0)
+    assert cell.view.viewRange()[0][1] > 10.0

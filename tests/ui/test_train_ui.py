@@ -12,8 +12,7 @@ from workbench.core.project import load_project
 from workbench.data import open_dataset
 from workbench.data.link import default_settings, fit_model_to_data, store_settings
 from workbench.engine.config import TrainConfig, form_sections
-from workbench.ui.train_tab import Series
-from workbench.ui.training import EventFeed, FeedCallback
+from workbench.engine.job import EventFeed, FeedCallback
 from workbench.ui.window import MainWindow
 
 WAIT_MS = 60_000
@@ -342,16 +341,6 @@ def test_the_feed_callback_reports_a_run_in_order(tmp_path):
     steps = np.concatenate([e[1] for e in events if e[0] == "batches"])
     assert steps.tolist() == list(range(1, trainer.global_step + 1))
     assert feed.take() == []
-
-
-def test_series_grow_truncate_and_hide_non_finite_values():
-    s = Series(capacity=2)
-    s.extend(np.arange(5, dtype=np.float64), np.array([1.0, np.inf, 3.0, np.nan, 5.0]))
-    x, y = s.view()
-    assert len(s) == 5 and x.tolist() == [0, 1, 2, 3, 4]
-    assert np.isnan(y[1]) and np.isnan(y[3]) and y[4] == 5.0
-    s.truncate(2.0)
-    assert s.view()[0].tolist() == [0, 1, 2]
 
 
 def test_stop_right_after_start_ends_before_training(window, qtbot, tmp_path):

@@ -54,6 +54,26 @@ def human_bytes(n: float) -> str:
     return f"{int(n)} B"
 
 
+def clock(seconds: float) -> str:
+    """A duration as a clock shows it: ``3725`` → ``'1:02:05'`` (whole seconds, never negative)."""
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def capitalized(text: str) -> str:
+    """``text`` with its first letter upper-case and the rest as it was (error messages)."""
+    return text[:1].upper() + text[1:]
+
+
+def sentence(text: str) -> str:
+    """``text`` as a sentence: stripped, capitalized, ending in a full stop unless it ends
+    in one already (or in ``!``, ``?`` or ``)``)."""
+    text = text.strip()
+    if text and text[-1] not in ".!?)":
+        text += "."
+    return capitalized(text)
+
+
 def window_title(document_name: str) -> str:
     """The main window's title; ``[*]`` is where the window shows its unsaved-changes mark."""
     return f"{document_name}[*] — {APP_NAME}"
@@ -134,7 +154,9 @@ STOP_TRAINING_PROMPT = "A model is training. Stop the run and close?"
 __all__ = [
     "APP_NAME",
     "STOP_TRAINING_PROMPT",
+    "capitalized",
     "chosen_layer",
+    "clock",
     "errors_tooltip",
     "history_action_text",
     "human_bytes",
@@ -147,5 +169,6 @@ __all__ = [
     "recent_label",
     "save_changes_prompt",
     "selection_status",
+    "sentence",
     "window_title",
 ]

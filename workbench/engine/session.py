@@ -1,7 +1,7 @@
 """One training session: from a project's model, dataset and settings to a running, recorded Trainer.
 
 Both ``workbench train`` (:func:`workbench.engine.runs.train_project`) and the window's
-Train tab (:mod:`workbench.ui.training`) start runs here, so they open, prepare, seed,
+Train tab (through :mod:`workbench.engine.job`) start runs here, so they open, prepare, seed,
 compile, make the run folder and map errors the same way. A session is set up by
 :func:`new_session` (a new run, optionally from an earlier run's weights) or
 :func:`continued_session` (a run continued from its checkpoint); :meth:`Session.fit`

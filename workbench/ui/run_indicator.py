@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from workbench.ui import theme
 
 if TYPE_CHECKING:
-    from workbench.ui.train_tab import TrainTab
+    from workbench.ui.train.tab import TrainTab
     from workbench.ui.window import MainWindow
 
 #: How often the indicator copies the Train tab's progress while a run is on (ms).

@@ -30,7 +30,7 @@ from workbench.ui.data.controller import DataController
 from workbench.ui.export_tab import ExportController
 from workbench.ui.run_indicator import RunIndicator
 from workbench.ui.start_page import StartPage
-from workbench.ui.training import TrainingController
+from workbench.ui.train.controller import TrainingController
 from workbench.ui.wheel import install_wheel_guard
 from workbench.ui.window import questions
 from workbench.ui.window.autosave import Autosaver

@@ -1,0 +1,143 @@
+"""Messages over a run's area: a banner that stays until dismissed, the card over an empty
+chart, and the run's log."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase, QTextCursor
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.engine.train_wording import CardText
+from workbench.ui import theme
+from workbench.ui.theme import label
+
+
+class Banner(QFrame):
+    """A message (an error in red, information in blue) shown until dismissed or replaced."""
+
+    def __init__(self, name: str = "trainBanner", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 6, 6, 6)
+        self.text = QLabel("")
+        self.text.setObjectName("bannerText")
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        row.addWidget(self.text, 1)
+        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self._style("error")
+        self.hide()
+
+    def show_message(self, message: str, kind: str = "error") -> None:
+        """Show ``message`` (``error`` red, ``info`` blue) until dismissed."""
+        self._style(kind)
+        self.text.setText(message)
+        self.show()
+
+    def message(self) -> str:
+        """The message while it is shown, else ''."""
+        return "" if self.isHidden() else self.text.text()
+
+    def _style(self, kind: str) -> None:
+        bg, border, fg = (
+            (theme.ERROR_TINT, theme.ERROR, theme.ERROR)
+            if kind == "error"
+            else (theme.INFO_TINT, theme.ACCENT, theme.TEXT)
+        )
+        self.setStyleSheet(
+            f"QFrame#{self.objectName()} {{ background: {bg}; border: 1px solid {border}; border-radius: 6px; }}"
+            f"QLabel#bannerText {{ color: {fg}; }}"
+        )
+
+
+class EmptyCard(QFrame):
+    """The card over an empty chart: a title, a line of what to do next, and (when there is
+    no data yet) a button to the Data tab.
+
+    Signals:
+        data_requested(): "Go to the Data tab" was pressed.
+    """
+
+    data_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainEmpty")
+        self.setStyleSheet(
+            f"QFrame#trainEmpty {{ border: 1px solid {theme.BORDER}; border-radius: 10px; background: {theme.PANEL}; }}"
+        )
+        self.setMaximumWidth(600)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        inner = QVBoxLayout(self)
+        inner.setContentsMargins(28, 22, 28, 22)
+        inner.setSpacing(10)
+        self.title = QLabel("")
+        f = self.title.font()
+        f.setPointSizeF(f.pointSizeF() * 1.3)
+        f.setBold(True)
+        self.title.setFont(f)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)
+        self.title.setObjectName("emptyTitle")
+        self.text = label("", "muted", wrap=True)
+        self.text.setObjectName("emptyText")
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.data_button = QPushButton("Go to the Data tab")
+        self.data_button.setObjectName("secondary")
+        self.data_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.data_button.clicked.connect(lambda: self.data_requested.emit())
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.data_button)
+        row.addStretch(1)
+        inner.addWidget(self.title)
+        inner.addWidget(self.text)
+        inner.addLayout(row)
+
+    def show_text(self, card: CardText) -> None:
+        """Say what ``card`` says (the card's visibility is left as it is)."""
+        self.title.setText(card.title)
+        self.text.setText(card.text)
+        self.data_button.setVisible(card.data_button)
+
+
+class RunLog(QPlainTextEdit):
+    """A run's log: read-only lines, each with the time, in a fixed-width font."""
+
+    def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainLog")
+        self.setReadOnly(True)
+        self.setMaximumBlockCount(5000)
+        self.setPlaceholderText(placeholder)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSizeF(max(8.0, QApplication.font().pointSizeF() - 1))
+        self.setFont(mono)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+
+    def add(self, text: str) -> None:
+        """Append a line, with the time, and scroll to it."""
+        self.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+        self.moveCursor(QTextCursor.MoveOperation.End)
+
+
+__all__ = ["Banner", "EmptyCard", "RunLog"]
