@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench.core.graph import Edge, Graph
-from workbench.core.shapes import analyze
+from workbench.core.shapes import Analysis, Issue, analyze, worst_severity
 from workbench.core.templates import make_project
 
 
@@ -91,3 +91,19 @@ def test_skip_connection_with_mismatched_channels() -> None:
     assert (
         issue.node == "add" and "(N, 3, 8, 8)" in issue.message and "(N, 16, 8, 8)" in issue.message
     )
+
+
+def test_issues_by_node_edge_errors_and_the_worst_severity() -> None:
+    issues = [
+        Issue("lin", "first", "error", Edge("a", "lin")),
+        Issue("lin", "second", "error", Edge("a", "lin")),
+        Issue("stray", "unused", "warning", Edge("b", "stray")),
+        Issue(None, "no Output"),
+    ]
+    a = Analysis(nodes={}, issues=issues, order=[])
+    assert a.issues_by_node() == {"lin": issues[:2], "stray": [issues[2]]}
+    # Only errors mark a connection; the last one pinned to it is shown.
+    assert a.edge_errors() == {Edge("a", "lin"): "second"}
+    assert worst_severity(issues) == "error"
+    assert worst_severity(issues[2:3]) == "warning"
+    assert worst_severity([]) is None

@@ -6,23 +6,40 @@ from pathlib import Path
 
 import pytest
 
+from workbench.core.catalog import TensorSpec
+from workbench.core.graph import Edge
+from workbench.core.shapes import Issue
 from workbench.core.text import (
+    CLIPBOARD_NOT_LAYERS,
+    EMPTY_CANVAS_HINT,
     STOP_TRAINING_PROMPT,
     capitalized,
     chosen_layer,
     clock,
+    copied_status,
+    delete_label,
+    delete_status,
+    duplicate_label,
+    edge_tooltip,
     errors_tooltip,
     history_action_text,
     human_bytes,
     human_count,
     human_flops,
+    input_port_tooltip,
     is_selection_status,
     layer_choice,
+    many_label,
     model_stats,
+    no_match_status,
+    node_tooltip,
+    output_port_tooltip,
+    params_label,
     recent_label,
     save_changes_prompt,
     selection_status,
     sentence,
+    shape_label,
     window_title,
 )
 
@@ -122,3 +139,61 @@ def test_the_window_questions_name_the_project() -> None:
     assert question == "Save the changes to “digits”?"
     assert "lost" in detail
     assert STOP_TRAINING_PROMPT.endswith("Stop the run and close?")
+
+
+# --- the builder canvas -------------------------------------------------------------------
+
+
+def test_a_layer_box_shows_its_shape_and_params() -> None:
+    assert shape_label(None) == "shape unknown"
+    assert shape_label(TensorSpec((16,))) == "(N, 16)"
+    assert params_label(0) == ""
+    assert params_label(336) == "336 params"
+    assert params_label(61_706) == "61.7 k params"
+
+
+def test_node_tooltip_shows_errors_else_warnings_else_what_the_layer_is() -> None:
+    error = Issue("a", "needs a Flatten", "error")
+    warning = Issue("a", "not connected", "warning")
+    assert node_tooltip("Linear", "doc", "(N, 4)", 20, [warning, error]) == "needs a Flatten"
+    assert node_tooltip("Linear", "doc", "(N, 4)", 20, [warning]) == "not connected"
+    assert node_tooltip("Linear", "Dense layer", "(N, 4)", 1234, []) == (
+        "Linear: Dense layer\nOutput: (N, 4)\n1,234 params"
+    )
+    assert node_tooltip("ReLU", "max(0, x)", "(N, 4)", 0, []) == "ReLU: max(0, x)\nOutput: (N, 4)"
+
+
+def test_port_and_edge_tooltips() -> None:
+    assert input_port_tooltip(0, 1) == "input\nDrag to an output to connect"
+    assert input_port_tooltip(1, 2) == "input 2\nDrag to an output to connect"
+    assert output_port_tooltip("(N, 8)") == "output (N, 8)\nDrag to an input to connect"
+    assert edge_tooltip("a", "b", "(N, 8)") == "a \u2192 b  (N, 8)"
+    assert edge_tooltip("a", "b", "") == ""
+    assert edge_tooltip("a", "b", "(N, 8)", "shapes do not fit") == "shapes do not fit"
+
+
+def test_canvas_command_labels_count_what_they_act_on() -> None:
+    assert many_label("Delete", 1) == "Delete"
+    assert many_label("Duplicate", 3) == "Duplicate 3 Layers"
+    assert delete_label(["relu_1"], 0) == "Delete relu_1"
+    assert delete_label(["a", "b"], 1) == "Delete 2 layers"
+    assert delete_label([], 1) == "Delete connection"
+    assert delete_label([], 2) == "Delete connections"
+    assert duplicate_label(["relu_1"]) == "Duplicate relu_1"
+    assert duplicate_label(["a", "b", "c"]) == "Duplicate 3 layers"
+
+
+def test_delete_status_says_what_was_joined_or_why_not() -> None:
+    made = [Edge("linear_1", "output_1"), Edge("linear_1", "side")]
+    assert delete_status("Delete relu_1", made, []) == (
+        "Delete relu_1; reconnected linear_1 \u2192 output_1, linear_1 \u2192 side"
+    )
+    assert delete_status("Delete x", made, ["no fit", "no room"]) == "Delete x: no fit; no room"
+    assert delete_status("Delete x", [], []) == ""
+
+
+def test_canvas_status_lines() -> None:
+    assert copied_status(1) == "Copied 1 layer"
+    assert copied_status(1200) == "Copied 1200 layers"
+    assert no_match_status("  conv ") == "No layer on the canvas matches \u201cconv\u201d"
+    assert EMPTY_CANVAS_HINT and CLIPBOARD_NOT_LAYERS

@@ -22,10 +22,13 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from workbench.core.document import Document  # noqa: E402
 from workbench.core.graph import Edge, Graph  # noqa: E402
-from workbench.core.layout import auto_layout  # noqa: E402
+from workbench.core.layout import NODE_HEIGHT, READABLE_ZOOM, auto_layout  # noqa: E402
 from workbench.core.project import Project  # noqa: E402
 from workbench.core.templates import make_project  # noqa: E402
-from workbench.ui.canvas import LAYER_MIME, NODE_HEIGHT, NODES_MIME, GraphCanvas  # noqa: E402
+from workbench.ui.canvas import GraphCanvas  # noqa: E402
+from workbench.ui.canvas.edges import EdgeItem  # noqa: E402
+from workbench.ui.canvas.transfer import NODES_MIME  # noqa: E402
+from workbench.ui.palette import LAYER_MIME  # noqa: E402
 
 LEFT = Qt.MouseButton.LeftButton
 NONE = Qt.KeyboardModifier.NoModifier
@@ -166,7 +169,7 @@ def test_connect_output_to_input_with_mouse(canvas):
     assert doc.undo_label() == "Connect"
     # The edge is drawn and the dashed drag line is gone.
     canvas.edge_item(Edge("input_1", "flatten_1", 0))
-    assert canvas._drag_line is None
+    assert canvas._connect.line is None
 
 
 def test_connect_backwards_from_input_to_output(canvas):
@@ -193,7 +196,7 @@ def test_dropping_a_connection_on_nothing_cancels(canvas):
     drag(canvas, start, start + QPoint(250, 120))
     assert doc.graph.edges == []
     assert doc.undo_label() == before
-    assert canvas._drag_line is None
+    assert canvas._connect.line is None
     assert all(item.zValue() < 100 for item in canvas.scene().items())
 
 
@@ -211,7 +214,7 @@ def test_cycle_is_refused_with_a_status_message(canvas, qtbot):
     assert "linear_3" in sig.args[0] and "linear_1" in sig.args[0]
     assert doc.graph.edges == edges
     assert doc.undo_label() == undo_label
-    assert Edge("linear_3", "linear_1", 0) not in canvas._edges
+    assert Edge("linear_3", "linear_1", 0) not in canvas.graph_scene.edges
 
 
 def test_connecting_a_node_to_itself_does_nothing(canvas):
@@ -532,7 +535,7 @@ def test_switching_documents_unsubscribes(canvas):
     first.edit("Add", lambda g: g.add_node("Flatten", node_id="only_in_first"))
     with pytest.raises(KeyError):
         canvas.node_item("only_in_first")
-    assert set(canvas._nodes) == set(second.graph.nodes)
+    assert set(canvas.graph_scene.nodes) == set(second.graph.nodes)
 
 
 def test_empty_canvas_grabs(canvas):
@@ -542,8 +545,6 @@ def test_empty_canvas_grabs(canvas):
 
 
 def test_three_hundred_nodes_refresh_in_place(canvas, monkeypatch):
-    from workbench.ui.canvas import EdgeItem
-
     g = Graph()
     prev = g.add_node("Input", {"shape": [32]}).id
     for _ in range(298):
@@ -554,10 +555,10 @@ def test_three_hundred_nodes_refresh_in_place(canvas, monkeypatch):
     auto_layout(g)
     doc = Document(Project(graph=g))
     show(canvas, doc)
-    assert len(canvas._nodes) == 300 and len(canvas._edges) == 299
+    assert len(canvas.graph_scene.nodes) == 300 and len(canvas.graph_scene.edges) == 299
     # An edit refreshes in place: no item is made anew and no edge is rerouted (counted, not
     # timed; `workbench bench` measures the time).
-    nodes, edges, routed = dict(canvas._nodes), dict(canvas._edges), [0]
+    nodes, edges, routed = dict(canvas.graph_scene.nodes), dict(canvas.graph_scene.edges), [0]
     update_path = EdgeItem.update_path
 
     def counted(self: EdgeItem) -> None:
@@ -570,8 +571,12 @@ def test_three_hundred_nodes_refresh_in_place(canvas, monkeypatch):
             "Units", lambda g, u=units: g.set_params("linear_150", {"units": u})
         )  # analysis + refresh
         assert canvas.node_item("linear_150")._key[1].shape == (units,)  # refreshed
-    assert canvas._nodes == nodes and all(canvas._nodes[n] is item for n, item in nodes.items())
-    assert canvas._edges == edges and all(canvas._edges[e] is item for e, item in edges.items())
+    assert canvas.graph_scene.nodes == nodes and all(
+        canvas.graph_scene.nodes[n] is item for n, item in nodes.items()
+    )
+    assert canvas.graph_scene.edges == edges and all(
+        canvas.graph_scene.edges[e] is item for e, item in edges.items()
+    )
     assert routed[0] == 0
 
 
@@ -580,7 +585,9 @@ def test_three_hundred_nodes_refresh_in_place(canvas, monkeypatch):
 
 def test_lenet_template_shows_clean_shapes(canvas):
     doc = show(canvas, Document(make_project("lenet")))
-    assert len(canvas._nodes) == len(doc.graph.nodes) and len(canvas._edges) == len(doc.graph.edges)
+    assert len(canvas.graph_scene.nodes) == len(doc.graph.nodes) and len(
+        canvas.graph_scene.edges
+    ) == len(doc.graph.edges)
     assert all(canvas.node_item(n).severity is None for n in doc.graph.nodes)
     assert canvas.node_item("conv2d_1")._shape == "(N, 16, 24, 24)"
     assert canvas.node_item("conv2d_1")._footer_right == "416 params"
@@ -743,8 +750,6 @@ def test_a_layer_added_without_a_drop_point_does_not_overlap_others(canvas):
 
 
 def test_auto_layout_keeps_the_text_readable(canvas):
-    from workbench.ui.canvas import READABLE_ZOOM
-
     steps = (
         [("Input", {"shape": [8]})]
         + [("Linear", {"units": 8}), ("ReLU", {})] * 15

@@ -565,7 +565,7 @@ def test_build_lenet_undo_all_redo_all_save_and_reopen(make_window, tmp_path):
 
 
 def test_layers_added_from_the_palette_search_do_not_overlap(window):
-    from workbench.ui.canvas import NODE_HEIGHT, NODE_WIDTH
+    from workbench.core.layout import NODE_HEIGHT, NODE_WIDTH
 
     for _ in range(3):
         window.layer_palette.layer_activated.emit("Dropout")

@@ -1,19 +1,54 @@
-"""Where things go on the canvas: automatic layout (layers flow top to bottom), free spots,
-edges routed around nodes, zoom limits and finding nodes by name. Plain geometry, no Qt."""
+"""Where things go on the canvas: node boxes and their ports, automatic layout (layers flow
+top to bottom), free spots, edge paths routed around nodes, zoom limits, the grid, pasting
+and finding nodes by name. Plain geometry, no Qt."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 from workbench.core.graph import Graph
 
+#: A node's box, centred on ``Node.pos``; the rows and columns below leave room between boxes.
+NODE_WIDTH = 180.0
+NODE_HEIGHT = 56.0
+NODE_SIZE = (NODE_WIDTH, NODE_HEIGHT)
 ROW_HEIGHT = 80.0
 COLUMN_WIDTH = 230.0
 #: Room kept between an edge routed around nodes and those nodes.
 DETOUR_MARGIN = 26.0
+#: Edges longer than this (top to bottom) look for nodes in their way.
+LONG_EDGE = 1.6 * ROW_HEIGHT
+MIN_ZOOM = 0.1
+MAX_ZOOM = 4.0
+#: A newly shown model is not shrunk below this zoom, so its text stays readable.
+READABLE_ZOOM = 0.8
+#: The finest spacing of the canvas's background grid, in scene units.
+GRID = 20.0
+#: How close (in screen pixels) a dragged connection must end to a port to snap to it.
+SNAP_PIXELS = 14.0
 
+#: A point as (x, y).
+Point = tuple[float, float]
 #: A rectangle as (left, top, width, height).
 Box = tuple[float, float, float, float]
+#: One step of a path from where the path is: ``(end,)`` is a straight line and
+#: ``(control1, control2, end)`` a cubic curve.
+Step = tuple[Point, ...]
+
+#: Where a node's output port sits, from the node's centre: the middle of the bottom edge.
+OUTPUT_PORT_OFFSET: Point = (0.0, NODE_HEIGHT / 2)
+
+_T = TypeVar("_T")
+
+
+def input_port_offsets(count: int) -> list[Point]:
+    """Where a node's ``count`` input ports sit, from its centre: spread evenly along the
+    top edge, numbered left to right."""
+    return [
+        (-NODE_WIDTH / 2 + NODE_WIDTH * (i + 1) / (count + 1), -NODE_HEIGHT / 2)
+        for i in range(count)
+    ]
 
 
 def auto_layout(
@@ -129,12 +164,123 @@ def detour_lane(
     return lane_left if cost_left <= cost_right else lane_right
 
 
+def curve(start: Point, end: Point) -> list[Step]:
+    """An edge's plain path: leaving ``start`` (an output) downwards and arriving at ``end``
+    (an input) from above; one going back up bends further out so it stays visible."""
+    dy = end[1] - start[1]
+    bend = max(30.0, abs(dy) / 2) if dy >= 0 else max(60.0, abs(dy) / 2)
+    return [((start[0], start[1] + bend), (end[0], end[1] - bend), end)]
+
+
+def detour(start: Point, end: Point, lane: float, bend: float = 30.0) -> list[Step]:
+    """An edge's path down the vertical lane at x ``lane``: a curve out of ``start`` into the
+    lane, straight down it, and a curve into ``end``."""
+    (x1, y1), (x2, y2) = start, end
+    return [
+        ((x1, y1 + bend * 0.6), (lane, y1 + bend * 0.4), (lane, y1 + bend)),
+        ((lane, y2 - bend),),
+        ((lane, y2 - bend * 0.4), (x2, y2 - bend * 0.6), end),
+    ]
+
+
+def edge_route(start: Point, end: Point, boxes: Iterable[Box]) -> list[Step]:
+    """The path of an edge from an output at ``start`` to an input at ``end``.
+
+    A long edge (a skip connection) goes around the ``boxes`` in its way (see
+    :func:`detour_lane`); any other edge is a plain :func:`curve`. ``boxes`` is only read
+    for a long edge, so it may be a generator that is costly to run.
+    """
+    if end[1] - start[1] > LONG_EDGE:
+        lane = detour_lane(start, end, boxes)
+        if lane is not None:
+            return detour(start, end, lane)
+    return curve(start, end)
+
+
+def nearest(points: Iterable[tuple[_T, Point]], target: Point, radius: float) -> _T | None:
+    """The key of the point nearest to ``target`` and at most ``radius`` from it (the last
+    of equally near points), or None when none is that near."""
+    best: _T | None = None
+    best_d = radius * radius
+    for key, (x, y) in points:
+        dist = (x - target[0]) ** 2 + (y - target[1]) ** 2
+        if dist <= best_d:
+            best, best_d = key, dist
+    return best
+
+
+def snap_radius(zoom: float) -> float:
+    """:data:`SNAP_PIXELS` in scene units at ``zoom``, so snapping feels the same at any zoom."""
+    return SNAP_PIXELS / max(zoom, 1e-6)
+
+
 def zoom_factor(current: float, factor: float, minimum: float, maximum: float) -> float:
     """The factor that scales a view at ``current`` zoom by ``factor`` without leaving
     [``minimum``, ``maximum``]; exactly 1.0 when the zoom would not change."""
     target = min(maximum, max(minimum, current * factor))
     step = target / current
     return 1.0 if abs(step - 1.0) < 1e-9 else step
+
+
+def fit_zoom(fitted: float, minimum: float = MIN_ZOOM) -> float:
+    """The zoom that shows a whole model, given the zoom at which it just fits: never
+    magnified beyond 100 % and never below ``minimum``."""
+    return min(1.0, max(minimum, fitted))
+
+
+def top_view_center(bounds: Box, visible_height: float, margin: float = 30.0) -> Point:
+    """Where to centre a view ``visible_height`` tall so that it shows ``bounds`` from its
+    top, ``margin`` above it (for a model too tall to fit readably)."""
+    left, top, width, _ = bounds
+    return (left + width / 2, top - margin + visible_height / 2)
+
+
+def grid_spacing(scale: float, base: float = GRID, min_pixels: float = 14.0) -> float:
+    """The finest grid spacing worth drawing at zoom ``scale``: ``base`` times a power of 5,
+    at least ``min_pixels`` apart on screen."""
+    step = base
+    if scale <= 0:
+        return step
+    while step * scale < min_pixels:
+        step *= 5
+    return step
+
+
+def moved_nodes(graph: Graph, shown: Mapping[str, Point]) -> dict[str, tuple[int, int]]:
+    """The nodes whose ``shown`` position, rounded to whole units, is not where the graph has
+    them, with that rounded position (nodes no longer in the graph are left out)."""
+    moved: dict[str, tuple[int, int]] = {}
+    for nid, (x, y) in shown.items():
+        node = graph.nodes.get(nid)
+        if node is None:
+            continue
+        pos = (round(x), round(y))
+        if (float(pos[0]), float(pos[1])) != node.pos:
+            moved[nid] = pos
+    return moved
+
+
+class PasteCascade:
+    """How far pasted layers land from the copied ones: each paste of the same layers lands
+    one step further, so the copies do not pile up on one spot."""
+
+    STEP = 40.0
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._last: bytes = b""
+
+    def offset(self, data: bytes) -> Point:
+        """The offset for pasting ``data`` (the copied layers as the clipboard holds them)."""
+        self._count = self._count + 1 if data == self._last else 1
+        self._last = data
+        step = self.STEP * self._count
+        return (step, step)
+
+    def restart(self) -> None:
+        """Start again: the next paste lands one step from the copied layers."""
+        self._count = 0
+        self._last = b""
 
 
 def find_nodes(graph: Graph, text: str) -> list[str]:

@@ -7,6 +7,7 @@ the edge) it is about, with a message that says how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -76,6 +77,20 @@ class Analysis:
         """Issues pinned to one node."""
         return [i for i in self.issues if i.node == node_id]
 
+    def issues_by_node(self) -> dict[str, list[Issue]]:
+        """The issues pinned to each node that has some."""
+        out: dict[str, list[Issue]] = {}
+        for issue in self.issues:
+            if issue.node is not None:
+                out.setdefault(issue.node, []).append(issue)
+        return out
+
+    def edge_errors(self) -> dict[Edge, str]:
+        """The error message of each connection that has one (the last, if several)."""
+        return {
+            i.edge: i.message for i in self.issues if i.edge is not None and i.severity == "error"
+        }
+
     def activation_bytes(self, batch_size: int = 1) -> int:
         """Estimated memory held by forward activations for a batch (float32).
 
@@ -87,6 +102,14 @@ class Analysis:
     def parameter_bytes(self) -> int:
         """Memory held by the weights (float32)."""
         return self.total_params * BYTES_PER_ELEMENT
+
+
+def worst_severity(issues: Iterable[Issue]) -> Severity | None:
+    """ "error" when any of ``issues`` is an error, else "warning" when there are any."""
+    severities = {i.severity for i in issues}
+    if "error" in severities:
+        return "error"
+    return "warning" if severities else None
 
 
 def analyze(graph: Graph) -> Analysis:

@@ -1,9 +1,15 @@
-"""Small helpers for the words shown to people: counts with their noun, sizes, titles."""
+"""Small helpers for the words shown to people: counts with their noun, sizes, titles,
+status lines, and what the builder canvas says."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.core.graph import Edge
+    from workbench.core.shapes import Issue
 
 #: Nouns whose plural is not the singular plus "s".
 _IRREGULAR = {"class": "classes", "batch": "batches", "index": "indices", "entry": "entries"}
@@ -104,6 +110,103 @@ def is_selection_status(message: str) -> bool:
     return message.startswith("Selected ") or message.endswith(" selected")
 
 
+# --- the builder canvas -------------------------------------------------------------------
+
+#: What an empty canvas says.
+EMPTY_CANVAS_HINT = "Drag layers here from the palette"
+#: Why a paste did nothing.
+CLIPBOARD_NOT_LAYERS = "The clipboard does not hold layers that can be pasted"
+
+
+def shape_label(output: object | None) -> str:
+    """A layer's output shape as its box shows it ("shape unknown" when inference has none)."""
+    return str(output) if output is not None else "shape unknown"
+
+
+def params_label(n_params: int) -> str:
+    """A layer's parameter count as its box shows it: "1.2 k params", or "" for none."""
+    return f"{human_count(n_params)} params" if n_params else ""
+
+
+def node_tooltip(
+    type_name: str, doc: str, shape: str, n_params: int, issues: Sequence[Issue]
+) -> str:
+    """A layer box's tooltip: its errors, else its warnings, else what it is and makes.
+
+    Args:
+        type_name: The layer type.
+        doc: The layer type's one-line description.
+        shape: The output shape as :func:`shape_label` words it.
+        n_params: The layer's parameter count.
+        issues: The issues pinned to the layer.
+    """
+    errors = [i.message for i in issues if i.severity == "error"]
+    warnings = [i.message for i in issues if i.severity != "error"]
+    if errors or warnings:
+        return "\n".join(errors or warnings)
+    tip = f"{type_name}: {doc}\nOutput: {shape}"
+    if n_params:
+        tip += f"\n{n_params:,} params"
+    return tip
+
+
+def input_port_tooltip(index: int, count: int) -> str:
+    """The tooltip of input ``index`` (from 0) of a layer with ``count`` inputs."""
+    name = f"input {index + 1}" if count > 1 else "input"
+    return f"{name}\nDrag to an output to connect"
+
+
+def output_port_tooltip(shape: str) -> str:
+    """The tooltip of a layer's output port; ``shape`` as :func:`shape_label` words it."""
+    return f"output {shape}\nDrag to an input to connect"
+
+
+def edge_tooltip(src: str, dst: str, shape: str, error: str | None = None) -> str:
+    """A connection's tooltip: its error, else its ends and the shape it carries ("" when
+    the shape is not known)."""
+    if error:
+        return error
+    return f"{src} \u2192 {dst}  {shape}" if shape else ""
+
+
+def many_label(command: str, count: int) -> str:
+    """A menu command on the selection: "Delete", or "Delete 3 Layers" for several."""
+    return f"{command} {count} Layers" if count > 1 else command
+
+
+def delete_label(node_ids: Sequence[str], n_edges: int) -> str:
+    """The undo label of deleting layers, or (with no layers) connections."""
+    if node_ids:
+        return f"Delete {node_ids[0]}" if len(node_ids) == 1 else f"Delete {len(node_ids)} layers"
+    return "Delete connection" if n_edges == 1 else "Delete connections"
+
+
+def delete_status(label: str, made: Sequence[Edge], notes: Sequence[str]) -> str:
+    """The status line after a delete: why neighbours were not joined, else which were
+    (see :func:`workbench.core.edits.remove_and_reconnect`); "" when there is nothing to say."""
+    if notes:
+        return f"{label}: " + "; ".join(notes)
+    if made:
+        joined = ", ".join(f"{e.src} \u2192 {e.dst}" for e in made)
+        return f"{label}; reconnected {joined}"
+    return ""
+
+
+def duplicate_label(node_ids: Sequence[str]) -> str:
+    """The undo label of duplicating layers."""
+    return f"Duplicate {node_ids[0]}" if len(node_ids) == 1 else f"Duplicate {len(node_ids)} layers"
+
+
+def copied_status(count: int) -> str:
+    """The status line after copying ``count`` layers."""
+    return f"Copied {plural(count, 'layer', sep='')}"
+
+
+def no_match_status(text: str) -> str:
+    """The status line when no layer matches a search for ``text``."""
+    return f"No layer on the canvas matches \u201c{text.strip()}\u201d"
+
+
 def recent_label(path: str) -> str:
     """A recent project as a menu shows it: the file's name, then its folder."""
     p = Path(path)
@@ -159,16 +262,30 @@ __all__ = [
     "clock",
     "errors_tooltip",
     "history_action_text",
+    "CLIPBOARD_NOT_LAYERS",
+    "EMPTY_CANVAS_HINT",
+    "copied_status",
+    "delete_label",
+    "delete_status",
+    "duplicate_label",
+    "edge_tooltip",
     "human_bytes",
     "human_count",
     "human_flops",
+    "input_port_tooltip",
     "is_selection_status",
     "layer_choice",
+    "many_label",
     "model_stats",
+    "no_match_status",
+    "node_tooltip",
+    "output_port_tooltip",
+    "params_label",
     "plural",
     "recent_label",
     "save_changes_prompt",
     "selection_status",
     "sentence",
+    "shape_label",
     "window_title",
 ]
