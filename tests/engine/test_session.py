@@ -17,6 +17,7 @@ from workbench.data.link import (
     store_settings,
 )
 from workbench.engine.config import TrainConfig
+from workbench.engine.evaluation.run import TestEvaluation
 from workbench.engine.session import continued_session, new_session, record_run
 from workbench.engine.trainer import BestWeights, EarlyStopping, ModelCheckpoint, RunRecorder
 
@@ -45,7 +46,14 @@ def test_a_new_session_trains_records_and_continues(tmp_path: Path) -> None:
     rec = Recorder()
     session = new_session(path, project.graph, settings, config, [rec], log=lines.append)
     kinds = [type(cb) for cb in session.trainer.callbacks]
-    assert kinds == [BestWeights, EarlyStopping, RunRecorder, ModelCheckpoint, Recorder]
+    assert kinds == [
+        BestWeights,
+        EarlyStopping,
+        TestEvaluation,
+        RunRecorder,
+        ModelCheckpoint,
+        Recorder,
+    ]
     assert config.seed is not None and lines[0] == "Reading d.npz…"
     record_run(path, session.run, session.start_entry())
     assert load_project(path).runs[-1]["status"] == "running"
