@@ -258,7 +258,7 @@ class Evaluation:
         if math.isfinite(c.roc_auc) and len(self.labels) > 2:
             auc += " (one-vs-rest, macro"
             auc += (
-                f"; left out, absent or alone in the split: {', '.join(self.labels[i] for i in c.roc_skipped)})"
+                f"; left out, not in the split: {', '.join(self.labels[i] for i in c.roc_skipped)})"
                 if c.roc_skipped
                 else ")"
             )
