@@ -11,7 +11,8 @@ The loop itself only trains, validates and honours the flags. Best-epoch trackin
 restore-best (:class:`BestWeights`), early stopping (:class:`EarlyStopping`) and, with a
 ``run_dir``, the checkpoints (:class:`ModelCheckpoint`) and the run's record
 (:class:`RunRecorder`: config.json, metrics.jsonl, status.json) are callbacks the trainer
-puts before the caller's. A run resumed from ``last.pt`` ends with exactly the weights an
+puts before the caller's, as is a session's evaluation of the best weights on the test
+split when the run ends (:class:`~workbench.engine.evaluation.run.TestEvaluation`). A run resumed from ``last.pt`` ends with exactly the weights an
 uninterrupted run would have (CPU, same seed).
 """
 
@@ -496,7 +497,8 @@ class Trainer:
         config: Hyperparameters; the defaults when None.
         callbacks: Receive the hooks of :class:`Callback`, in this order, after the
             trainer's own (:class:`BestWeights`, :class:`EarlyStopping` and, with a
-            ``run_dir``, :class:`RunRecorder` and :class:`ModelCheckpoint`).
+            ``run_dir``, the test evaluation when asked for, :class:`RunRecorder` and
+            :class:`ModelCheckpoint`).
         run_dir: Record the run here (config.json, metrics.jsonl, status.json and
             checkpoints/); None keeps everything in memory.
         evaluate_test: With a ``run_dir``, evaluate the best weights on the test split
