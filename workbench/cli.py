@@ -268,6 +268,49 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"run {result.run_id}: {result.status} after {result.epochs_done} epoch(s)"
         + (f"; {final}" if final else "")
     )
+    test = result.test
+    if test and test.get("note"):
+        print(f"test: {test['note']}")
+    elif test:
+        keys = (
+            *("accuracy", "top_k_accuracy", "macro_f1", "weighted_f1", "log_loss", "roc_auc"),
+            *("mae", "rmse", "r2"),
+        )
+        shown_test = ", ".join(
+            f"{k} {test[k]:.4g}" for k in keys if isinstance(test.get(k), int | float)
+        )
+        print(f"test ({test.get('num_samples')} samples, {test.get('checkpoint')}): {shown_test}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from workbench.engine.evaluation.result import EvaluationError
+
+    _load(args.project)  # a broken project file gets the loader's message
+    if args.batch_size is not None and args.batch_size < 1:
+        raise CliError(f"--batch-size must be at least 1, not {args.batch_size}")
+    # (--report DIR will write report.html, metrics.json and predictions.csv here.)
+    from workbench.engine.evaluation.run import evaluate_run
+
+    try:
+        evaluation = evaluate_run(
+            args.project,
+            args.run,
+            split=args.split,
+            device=args.device,
+            batch_size=args.batch_size,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+        if args.predictions:
+            evaluation.write_predictions_csv(args.predictions)
+    except EvaluationError as e:
+        raise CliError(str(e)) from None
+    if args.json:
+        print(json.dumps(evaluation.to_json_dict(), indent=2))
+    else:
+        print("\n".join(evaluation.summary_lines()))
+    if args.predictions:
+        print(f"wrote {evaluation.num_samples} predictions to {args.predictions}", file=sys.stderr)
     return 0
 
 
@@ -547,7 +590,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--seed", type=int, metavar="N")
     tr.add_argument(
-        "--metrics", metavar="FILE.jsonl", help="also write one JSON line per epoch here"
+        "--metrics",
+        metavar="FILE.jsonl",
+        help="also write one JSON line per epoch here (and a last one for the test split)",
     )
     start = tr.add_mutually_exclusive_group()
     start.add_argument(
@@ -560,6 +605,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.set_defaults(func=cmd_train)
 
+    ev = sub.add_parser(
+        "evaluate",
+        help="evaluate a run's best weights on a split: metrics, per-class table, predictions",
+    )
+    ev.add_argument("project", metavar="PROJECT")
+    ev.add_argument("--run", metavar="ID", help="the run to evaluate (default: the latest)")
+    ev.add_argument(
+        "--split",
+        choices=("test", "val", "train"),
+        default="test",
+        help="the split of the run's dataset (default test)",
+    )
+    ev.add_argument(
+        "--json", action="store_true", help="print the metrics as JSON instead of a summary"
+    )
+    ev.add_argument(
+        "--predictions",
+        metavar="FILE.csv",
+        help="write one row per sample: sample, true, predicted, p_<class>… (or the value)",
+    )
+    ev.add_argument(
+        "--device",
+        default="auto",
+        metavar="DEVICE",
+        help="auto (default), cpu, cuda, cuda:N or mps",
+    )
+    ev.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="samples per forward pass (default: twice the run's batch size)",
+    )
+    ev.set_defaults(func=cmd_evaluate)
     ru = sub.add_parser(
         "runs", help="list a project's runs: status, epochs, best validation and test metrics"
     )

@@ -42,7 +42,9 @@ def test_the_table(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
         cells = line.split()
         assert cells[:3] == ["Run", str(number), run_id]
         assert cells[6:10] == ["cpu", "finished", "2/2", "val_accuracy"]
-        assert cells[-1] == "-"  # not evaluated on the test split
+        # the test metric: the run's best weights on the test split, when the run ended
+        test = json.loads((trained.with_suffix(".runs") / run_id / "test.json").read_text())
+        assert cells[-2:] == ["test_accuracy", f"{test['accuracy']:.4f}"]
 
 
 def test_json(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,7 +55,9 @@ def test_json(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert [r["hyperparameters"]["lr"] for r in runs] == [0.001, 0.01]
     first = runs[0]
     assert first["status"] == "finished" and first["epochs"] == 2 and first["device"] == "cpu"
-    assert first["best_metric"]["name"] == "val_accuracy" and first["test_metric"] is None
+    assert first["best_metric"]["name"] == "val_accuracy"
+    assert first["test_metric"]["name"] == "test_accuracy"
+    assert 0 <= first["test_metric"]["value"] <= 1
     assert Path(first["path"]).is_absolute() and Path(first["path"]).is_dir()
 
 

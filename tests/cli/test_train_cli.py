@@ -44,7 +44,7 @@ def test_train_writes_metrics_and_records_the_run(
     out, err = capsys.readouterr()
     assert code == 0, err
     rows = [json.loads(line) for line in metrics.read_text().splitlines()]
-    assert [r["epoch"] for r in rows] == [1, 2]
+    assert [r.get("epoch", r.get("split")) for r in rows] == [1, 2, "test"]  # then the test split
     assert {
         "train_loss",
         "val_loss",

@@ -57,7 +57,9 @@ def project(three_runs: Path, tmp_path: Path) -> Path:
 
 
 def metrics_rows(run: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    """The epoch lines of a run's metrics.jsonl (not the last {"split": "test"} line)."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [row for row in rows if "split" not in row]
 
 
 def test_a_project_with_three_runs(project: Path) -> None:
@@ -81,7 +83,9 @@ def test_a_project_with_three_runs(project: Path) -> None:
         best = min(rows, key=lambda row: row["val_loss"])
         assert (r.best_epoch, r.best_value) == (best["epoch"], best["val_loss"])
         assert r.best_metric == ("val_accuracy", best["val_accuracy"])
-        assert r.test is None and r.test_metric is None
+        # every run ended with its best weights evaluated on the test split
+        assert r.test is not None and r.test["num_samples"] > 0
+        assert r.test_metric == ("test_accuracy", r.test["accuracy"])
         assert r.curves is not None and r.curves.epochs == [row["epoch"] for row in rows]
         assert r.curves.series["val_loss"] == [row["val_loss"] for row in rows]
         doc = r.to_json()
@@ -89,8 +93,22 @@ def test_a_project_with_three_runs(project: Path) -> None:
         assert doc["best_metric"] == {"name": "val_accuracy", "value": best["val_accuracy"]}
 
 
+def _forget_test_metrics(project: Path) -> None:
+    """The project as if its runs had ended before runs were evaluated on the test split."""
+    p = load_project(project)
+    for entry in p.runs:
+        entry.pop("test", None)
+        run = project.with_suffix(".runs") / entry["id"]
+        (run / "metrics.jsonl").write_text(
+            "".join(json.dumps(row) + "\n" for row in metrics_rows(run))
+        )
+    save_project(p, project)
+
+
 def test_the_test_split_metrics_from_the_log_or_the_runs_entry(project: Path) -> None:
+    _forget_test_metrics(project)
     first, second, third = load_history(project)
+    assert all(r.test is None and r.test_metric is None for r in (first, second, third))
     with open(first.path / "metrics.jsonl", "a") as f:
         f.write(json.dumps({"split": "test", "test_loss": 0.31, "test_accuracy": 0.9}) + "\n")
     p = load_project(project)
@@ -254,10 +272,10 @@ def test_delete_removes_the_folder_and_the_entry(project: Path) -> None:
     assert [e["id"] for e in load_project(project).runs] == [first.id, third.id]
     assert [r.name for r in load_history(project)] == ["Run 1", "Run 3"]
     assert not list(project.with_suffix(".runs").glob(".*"))
-    # numbers are not reused: the next run is the fourth
-    assert new_run(project).read_meta() == {"number": 4}
     with pytest.raises(HistoryError, match=f"has no run '{second.id}'"):
         delete_run(project, second.id)
+    # numbers are not reused: the next run is the fourth
+    assert new_run(project).read_meta() == {"number": 4}
     with pytest.raises(HistoryError, match="is not a run id"):
         delete_run(project, "..")
 

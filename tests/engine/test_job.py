@@ -43,6 +43,9 @@ def test_a_job_trains_reports_and_leaves_its_outcome(tmp_path: Path):
     assert kinds.count("epoch") == 2
     entry = outcome.record()
     assert entry["status"] == "finished" and entry["epochs"] == 2 and "started" in entry
+    # the window's runs entry has the test split's figures, as the command line's has
+    assert outcome.test is not None and entry["test"] == outcome.test
+    assert outcome.test["split"] == "test"
 
     more = TrainJob(path, config, continue_run=Path(outcome.run_dir or ""), more_epochs=1)
     again = more.run(lambda done, total: None, never)

@@ -251,9 +251,8 @@ def test_train_project_resume_after_a_hard_kill(tmp_path: Path) -> None:
         load_checkpoint(resumed.run_dir / "checkpoints" / "last.pt")["model"],
         load_checkpoint(reference.run_dir / "checkpoints" / "last.pt")["model"],
     )
-    assert [
-        json.loads(line)["epoch"] for line in (tmp_path / "m.jsonl").read_text().splitlines()
-    ] == [1, 2, 3, 4]
+    rows = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert [r.get("epoch", r.get("split")) for r in rows] == [1, 2, 3, 4, "test"]
     runs = load_project(tmp_path / "a.wbproj").runs
     assert len(runs) == 1 and runs[0]["status"] == "finished" and runs[0]["epochs"] == 4
     assert find_unfinished_run(tmp_path / "a.wbproj") is None

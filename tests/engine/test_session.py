@@ -17,6 +17,7 @@ from workbench.data.link import (
     store_settings,
 )
 from workbench.engine.config import TrainConfig
+from workbench.engine.evaluation.run import TestEvaluation
 from workbench.engine.session import continued_session, new_session, record_run
 from workbench.engine.tensorboard_log import TensorBoardLogger
 from workbench.engine.trainer import BestWeights, EarlyStopping, ModelCheckpoint, RunRecorder
@@ -49,6 +50,7 @@ def test_a_new_session_trains_records_and_continues(tmp_path: Path) -> None:
     assert kinds == [
         BestWeights,
         EarlyStopping,
+        TestEvaluation,
         RunRecorder,
         TensorBoardLogger,
         ModelCheckpoint,

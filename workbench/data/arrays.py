@@ -47,6 +47,7 @@ from workbench.data.base import (
     DataSettings,
     Problem,
     Progress,
+    SampleIds,
     Source,
     Split,
     Task,
@@ -629,6 +630,16 @@ class ArraySource(Source):
     def given_split(self) -> np.ndarray | None:
         return self._given
 
+    def sample_ids(self) -> SampleIds:
+        """Sample indices -> the samples' 0-based indices into x (samples left out for NaN
+        values are not counted out: the ids index the file's arrays)."""
+        keep = self._keep
+
+        def positions(indices: np.ndarray) -> list[Any]:
+            return [int(keep[int(i)]) for i in indices]
+
+        return positions
+
     def split(self, settings: DataSettings) -> Split:
         return make_split(
             self._labels,
@@ -833,4 +844,5 @@ class ArraySource(Source):
             in_memory=True,
             notes=notes,
             preprocessing=pre,
+            sample_ids=self.sample_ids(),
         )

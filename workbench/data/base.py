@@ -28,6 +28,9 @@ Severity = Literal["error", "warning", "info"]
 Progress = Callable[[int, int], None]
 #: Returns True when the caller wants the work abandoned.
 Cancelled = Callable[[], bool]
+#: Sample indices -> the samples' ids: file paths (images), 1-based data rows (tables),
+#: indices into x (arrays).
+SampleIds = Callable[[np.ndarray], list[Any]]
 
 
 class DataError(ValueError):
@@ -256,6 +259,10 @@ def target_note(scale: dict[str, list[float]]) -> str:
     return f"Regression target standardized for training ({pairs} of the training split); metrics and predictions are in its own units"
 
 
+def _indices(indices: np.ndarray) -> list[Any]:
+    return [int(i) for i in indices]
+
+
 class Source(ABC):
     """A scanned dataset; subclasses exist per kind (images, table, arrays)."""
 
@@ -275,6 +282,15 @@ class Source(ABC):
     def given_split(self) -> np.ndarray | None:
         """Split codes given by the data's layout (0 train, 1 val, 2 test), or None."""
         return None
+
+    def sample_ids(self) -> SampleIds:
+        """A function from sample indices to the ids that lead a user back to the samples.
+
+        The function keeps no reference to the source itself (a prepared dataset holds it
+        for as long as it trains). Here: the indices themselves; subclasses give paths or
+        rows.
+        """
+        return _indices
 
     def split(self, settings: DataSettings) -> Split:
         """The split for these settings (same settings, same split)."""

@@ -622,6 +622,24 @@ class StreamData:
         drop_last: bool = False,
     ) -> Iterator[Batch]:
         """Yield ``(x, y)`` batches: float32 ``(B, C, H, W)`` and int64 ``(B,)``."""
+        for _, x, y in self._iter(batch_size, shuffle, generator, drop_last):
+            yield x, y
+
+    def iter_indexed(
+        self, batch_size: int
+    ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+        """Yield ``(indices, x, y)`` in order, unshuffled: the source indices of each batch's
+        samples with the batch (evaluation: a sample that fails to decode is left out of
+        its batch, so the position in the split alone does not say which sample it is)."""
+        yield from self._iter(batch_size, False, None, False)
+
+    def _iter(
+        self,
+        batch_size: int,
+        shuffle: bool,
+        generator: torch.Generator | None,
+        drop_last: bool,
+    ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
         n = len(self.indices)
         order = torch.randperm(n, generator=generator).numpy() if shuffle else None
         stop = n - (n % batch_size) if drop_last else n
@@ -647,11 +665,12 @@ class StreamData:
                         if order is not None
                         else np.arange(start, min(stop, start + batch_size))
                     )
-                    pixels, ok = self.decoder.decode_many(self.indices[pos])
+                    indices = self.indices[pos]
+                    pixels, ok = self.decoder.decode_many(indices)
                     labels = self.labels[pos]
                     if not ok.all():
-                        pixels, labels = pixels[ok], labels[ok]
-                    if not put((self.transform.scale_numpy(pixels), labels)):
+                        pixels, labels, indices = pixels[ok], labels[ok], indices[ok]
+                    if not put((self.transform.scale_numpy(pixels), labels, indices)):
                         return
                 put(_END)
             except BaseException as e:  # noqa: BLE001 - handed to the consumer
@@ -667,10 +686,11 @@ class StreamData:
                     break
                 if isinstance(item, _Failed):
                     raise item.exc
-                x, labels = item
+                x, labels, indices = item
                 if len(labels) == 0:
                     continue
-                yield self.transform.finish(torch.from_numpy(x), aug_gen), torch.from_numpy(labels)
+                x = self.transform.finish(torch.from_numpy(x), aug_gen)
+                yield indices, x, torch.from_numpy(labels)
         finally:
             halt.set()
             while True:
@@ -864,6 +884,7 @@ def prepare_images(
         in_memory=in_memory,
         notes=notes,
         preprocessing=preprocessing,
+        sample_ids=source.sample_ids(),
     )
 
 

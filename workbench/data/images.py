@@ -60,6 +60,7 @@ from workbench.data.base import (
     DataSettings,
     Problem,
     Progress,
+    SampleIds,
     Source,
 )
 
@@ -548,6 +549,15 @@ class ImageSource(Source):
     def given_split(self) -> np.ndarray | None:
         """Split codes from the train/val/test folders (or an index's split column)."""
         return self._given
+
+    def sample_ids(self) -> SampleIds:
+        """Sample indices -> the images' absolute file paths."""
+        files = self.files
+
+        def paths(indices: np.ndarray) -> list[Any]:
+            return [files[int(i)] for i in indices]
+
+        return paths
 
     def info(self) -> DatasetInfo:
         """Counts per class, the check's problems and the default per-sample shape.

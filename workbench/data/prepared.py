@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 import torch
 
-from workbench.data.base import Split, Task
+from workbench.data.base import SampleIds, Split, Task
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -94,6 +94,8 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     #: What inference needs to repeat the preprocessing (mean/std, columns, encodings).
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    #: Sample indices (of ``split``) -> ids: file paths, table rows… (None: the indices).
+    sample_ids: SampleIds | None = None
 
     @property
     def num_classes(self) -> int | None:

@@ -41,6 +41,7 @@ from workbench.data.base import (
     DataSettings,
     Problem,
     Progress,
+    SampleIds,
     Source,
     Split,
     Task,
@@ -959,6 +960,16 @@ class TableSource(Source):
     def labels(self) -> np.ndarray:
         return self._labels
 
+    def sample_ids(self) -> SampleIds:
+        """Sample indices -> the samples' rows in the file: 1-based, the header not counted
+        (``workbench predict`` names them ``file.csv:N``)."""
+        rows = self._rows
+
+        def numbers(indices: np.ndarray) -> list[Any]:
+            return [int(rows[int(i)]) + 1 for i in indices]
+
+        return numbers
+
     def split(self, settings: DataSettings) -> Split:
         # As Source.split, without building the whole info() first.
         return make_split(
@@ -1172,6 +1183,7 @@ class TableSource(Source):
             in_memory=True,
             notes=notes,
             preprocessing=pre,
+            sample_ids=self.sample_ids(),
         )
 
     # -- inference ---------------------------------------------------------------------

@@ -223,6 +223,9 @@ class RunOutcome:
     refused_run: str | None = None
     #: The run whose weights this run started from ({"run", "checkpoint", "epoch"}).
     from_run: dict[str, Any] | None = None
+    #: The test split's figures when the run ended (the trainer's ``test_record``), or
+    #: why there are none.
+    test: dict[str, Any] | None = None
 
     def record(self) -> dict[str, Any]:
         """The fields of the project's runs entry (``id`` and ``path`` are added by the caller)."""
@@ -240,6 +243,7 @@ class RunOutcome:
             final=self.final,
             started=None if self.continued else self.started,
             from_run=self.from_run,
+            test=self.test,
         )
 
 
@@ -382,6 +386,7 @@ class TrainJob:
         if trainer is not None:
             outcome.epochs_done = trainer.epoch
             outcome.training = trainer.config.to_dict()
+            outcome.test = trainer.test_record
             if trainer.history:
                 outcome.monitor = trainer.monitor
                 outcome.best_epoch, outcome.best_value = trainer.best_epoch, trainer.best_value

@@ -4,11 +4,14 @@ A project ``net.wbproj`` keeps its runs in ``net.runs/<run-id>/``::
 
     config.json        the training configuration, graph, data settings, seed, device…
     metrics.jsonl      one line per epoch: epoch, train_loss, val_loss, val_<metric>…, lr,
-                       epoch_seconds, samples_per_s
+                       epoch_seconds, samples_per_s; once the run ended, a last line
+                       {"split": "test", ...}: its best weights on the test split
     status.json        running / finished / stopped / failed, with a message (running from
                        the moment the folder is made, with the process id)
     run.json           the run's number ("Run 3") and the name the user gave it, if any
     dataset.json       the dataset's fingerprint when the run started (see workbench.data.fingerprint)
+    test.json          the test split's metrics in full (confusion matrix, per class), once
+                       the run ended (see workbench.engine.evaluation)
     events.out.tfevents.*  the curves for TensorBoard (workbench.engine.tensorboard_log)
     checkpoints/       last.pt (after every epoch) and best.pt (the best epoch), and
                        sha256.json, their checksums
@@ -90,6 +93,11 @@ class RunDir:
         return self.path / "dataset.json"
 
     @property
+    def test_path(self) -> Path:
+        """test.json: the test split's metrics once the run ended."""
+        return self.path / "test.json"
+
+    @property
     def checkpoints(self) -> Path:
         """The checkpoints folder."""
         return self.path / "checkpoints"
@@ -144,8 +152,7 @@ class RunDir:
         """Replace metrics.jsonl with ``rows`` (a resumed run drops lines after its checkpoint)."""
         _write(self.metrics_path, "".join(json.dumps(clean_json(r)) + "\n" for r in rows))
 
-    def read_metrics(self) -> list[dict[str, Any]]:
-        """The rows of metrics.jsonl (a torn last line is skipped)."""
+    def _metrics_lines(self) -> list[dict[str, Any]]:
         rows = []
         try:
             text = self.metrics_path.read_text(encoding="utf-8")
@@ -153,10 +160,30 @@ class RunDir:
             return []
         for line in text.splitlines():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if isinstance(row, dict):
+                rows.append(row)
         return rows
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """The epochs' rows of metrics.jsonl (a torn last line is skipped; the test line is
+        left out: see :meth:`read_test_metrics`)."""
+        return [row for row in self._metrics_lines() if "split" not in row]
+
+    def read_test_metrics(self) -> dict[str, Any] | None:
+        """The ``{"split": "test", ...}`` line of metrics.jsonl, or None before the run ended."""
+        tests = [row for row in self._metrics_lines() if row.get("split") == "test"]
+        return tests[-1] if tests else None
+
+    def write_test(self, doc: dict[str, Any]) -> None:
+        """Write test.json atomically."""
+        _write(self.test_path, json.dumps(clean_json(doc), indent=2) + "\n")
+
+    def read_test(self) -> dict[str, Any]:
+        """test.json, or {} if it is missing or unreadable (a run that has not ended)."""
+        return _read_json(self.test_path)
 
     def write_status(self, status: str, message: str = "", **extra: Any) -> None:
         """Write status.json atomically."""
@@ -422,6 +449,8 @@ class RunResult:
     final: dict[str, Any]
     resumed: bool = False
     notes: list[str] = field(default_factory=list)
+    #: The test split's figures, or why there are none (see ``FitResult.test``).
+    test: dict[str, Any] | None = None
 
 
 def train_project(
@@ -769,6 +798,7 @@ def _fit(session: Session) -> RunResult:
         final=result.final,
         resumed=session.continued,
         notes=session.notes + list(trainer.notes),
+        test=result.test,
     )
 
 

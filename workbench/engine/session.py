@@ -5,8 +5,9 @@ Train tab (through :mod:`workbench.engine.job`) start runs here, so they open, p
 compile, make the run folder and map errors the same way. A session is set up by
 :func:`new_session` (a new run, optionally from an earlier run's weights) or
 :func:`continued_session` (a run continued from its checkpoint); :meth:`Session.fit`
-trains, and :meth:`Session.entry` gives the fields of the project's runs entry, which
-the caller writes (the command line straight into the project file with
+trains and, once the run ended, evaluates its best weights on the test split (the
+trainer's ``TestEvaluation`` callback), and :meth:`Session.entry` gives the fields of the
+project's runs entry, test figures included, which the caller writes (the command line straight into the project file with
 :func:`record_run`, the window through its document).
 """
 
@@ -71,8 +72,8 @@ class Session:
 
     def start_entry(self) -> dict[str, Any]:
         """The fields of the project's runs entry while the run trains."""
-        if self.continued:
-            return {"status": "running", "resumed": _now()}
+        if self.continued:  # its earlier test figures no longer describe its best weights
+            return {"status": "running", "resumed": _now(), "test": None}
         start = {"from_run": dict(self.from_run)} if self.from_run is not None else {}
         return {
             "status": "running",
@@ -82,7 +83,10 @@ class Session:
         }
 
     def fit(self) -> FitResult:
-        """Train; raises TrainError (or KeyboardInterrupt) after the run folder recorded the failure."""
+        """Train, then evaluate the best weights on the test split (``result.test``).
+
+        Raises TrainError (or KeyboardInterrupt) after the run folder recorded the failure.
+        """
         self.result = self.trainer.fit()
         return self.result
 
@@ -103,6 +107,7 @@ class Session:
             final=dict(trainer.history[-1]) if trainer.history else None,
             started=None if self.continued else self.started,
             from_run=self.from_run,
+            test=trainer.test_record,
         )
 
 
@@ -119,8 +124,12 @@ def run_entry(
     final: dict[str, Any] | None = None,
     started: str | None = None,
     from_run: dict[str, Any] | None = None,
+    test: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The fields of a project's runs entry for a run that ended (``ended`` is now unless given)."""
+    """The fields of a project's runs entry for a run that ended (``ended`` is now unless given).
+
+    ``test`` is the trainer's ``test_record``: the test split's figures, or why there are none.
+    """
     fields: dict[str, Any] = {
         "status": status,
         "message": message,
@@ -137,6 +146,8 @@ def run_entry(
         fields["final"] = clean_json(final)
     if from_run is not None:
         fields["from_run"] = dict(from_run)
+    if test is not None:
+        fields["test"] = clean_json(test)
     return fields
 
 
@@ -293,7 +304,7 @@ def new_session(
     if before_run is not None:
         before_run()
     run = new_run(project_path)
-    trainer = Trainer(model, prepared, config, callbacks, run.path)
+    trainer = Trainer(model, prepared, config, callbacks, run.path, evaluate_test=True)
     trainer.run_info = run_info(project_path, graph, settings)
     if start is not None:
         trainer.run_info["from_run"] = start
@@ -358,7 +369,14 @@ def continued_session(
 
         epochs = int(load_checkpoint(checkpoint)["epoch"]) + more_epochs
     trainer = Trainer.from_checkpoint(
-        model, prepared, checkpoint, callbacks, run.path, epochs=epochs, device=device
+        model,
+        prepared,
+        checkpoint,
+        callbacks,
+        run.path,
+        epochs=epochs,
+        device=device,
+        evaluate_test=True,
     )
     if more_epochs is not None:
         log(f"Continuing run {run.id} for {more_epochs} more epoch(s)")

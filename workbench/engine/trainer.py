@@ -12,7 +12,9 @@ restore-best (:class:`BestWeights`), early stopping (:class:`EarlyStopping`) and
 ``run_dir``, the checkpoints (:class:`ModelCheckpoint`), the run's record
 (:class:`RunRecorder`: config.json, metrics.jsonl, status.json) and its TensorBoard curves
 (:class:`~workbench.engine.tensorboard_log.TensorBoardLogger`) are callbacks the trainer
-puts before the caller's. A run resumed from ``last.pt`` ends with exactly the weights an
+puts before the caller's, as is a session's evaluation of the best weights on the test
+split when the run ends (:class:`~workbench.engine.evaluation.run.TestEvaluation`). A run
+resumed from ``last.pt`` ends with exactly the weights an
 uninterrupted run would have (CPU, same seed).
 """
 
@@ -95,6 +97,10 @@ class Callback:
     def on_fit_end(self, trainer: Trainer) -> None:
         """Called once when a run ends normally, early or by request (``trainer.status`` says which)."""
 
+    def on_test_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Called at the end of a recorded run once its best weights were evaluated on the
+        test split, with the ``{"split": "test", ...}`` line of its metrics file."""
+
     def on_exception(self, trainer: Trainer, error: BaseException) -> None:
         """Called when the run fails or is interrupted; ``trainer.message`` holds the user message."""
 
@@ -123,6 +129,10 @@ class MetricsLogger(Callback):
         """Append the epoch's line."""
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(clean_json(metrics)) + "\n")
+
+    def on_test_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Append the test split's line (the last one)."""
+        self.on_epoch_end(trainer, metrics)
 
 
 class ProgressBar(Callback):
@@ -352,6 +362,11 @@ class RunRecorder(Callback):
         if trainer.run is not None:
             trainer.run.append_metrics(metrics)
 
+    def on_test_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        """Append the test split's line, the metrics log's last."""
+        if trainer.run is not None:
+            trainer.run.append_metrics(metrics)
+
     def on_checkpoint(self, trainer: Trainer, path: Path, kind: str) -> None:
         """Once ``last.pt`` holds an epoch, say so in the status."""
         run = trainer.run
@@ -407,6 +422,10 @@ class FitResult:
     stopped_early: bool = False
     run_dir: Path | None = None
     final: dict[str, Any] = field(default_factory=dict)  # the last epoch's row
+    #: The test split's figures (see :class:`~workbench.engine.evaluation.run.TestEvaluation`),
+    #: or ``{"split": "test", "num_samples": 0, "note": ...}`` saying why there are none;
+    #: None when the trainer does not evaluate the test split.
+    test: dict[str, Any] | None = None
 
 
 def seed_everything(seed: int) -> None:
@@ -488,10 +507,13 @@ class Trainer:
         config: Hyperparameters; the defaults when None.
         callbacks: Receive the hooks of :class:`Callback`, in this order, after the
             trainer's own (:class:`BestWeights`, :class:`EarlyStopping` and, with a
-            ``run_dir``, :class:`RunRecorder`, the TensorBoard curves and
+            ``run_dir``, the test evaluation when asked for, :class:`RunRecorder`, the TensorBoard curves and
             :class:`ModelCheckpoint`).
         run_dir: Record the run here (config.json, metrics.jsonl, status.json and
             checkpoints/); None keeps everything in memory.
+        evaluate_test: With a ``run_dir``, evaluate the best weights on the test split
+            when the run ends (:class:`~workbench.engine.evaluation.run.TestEvaluation`);
+            every session's run does.
 
     The run starts with :meth:`fit`. Other threads may call :meth:`request_stop`,
     :meth:`request_pause` and :meth:`resume` while it runs.
@@ -504,6 +526,8 @@ class Trainer:
         config: TrainConfig | None = None,
         callbacks: Sequence[Callback] = (),
         run_dir: str | os.PathLike[str] | None = None,
+        *,
+        evaluate_test: bool = False,
     ) -> None:
         self.model = model
         self.prepared = prepared
@@ -517,8 +541,13 @@ class Trainer:
             from workbench.engine.tensorboard_log import TensorBoardLogger
 
             recording = [RunRecorder(), TensorBoardLogger(), ModelCheckpoint()]
+        if recording and evaluate_test:
+            from workbench.engine.evaluation.run import TestEvaluation
+
+            # before the run record, so that the status written at the end includes it
+            recording.insert(0, TestEvaluation())
         #: The callbacks in the order their hooks run: the run's own (best weights, early
-        #: stopping, checkpoints, the run record), then the caller's.
+        #: stopping, the test evaluation, checkpoints, the run record), then the caller's.
         self.callbacks: list[Callback] = [BestWeights(), EarlyStopping(), *recording, *callbacks]
         #: Extra information for the run's config.json (graph, data settings…).
         self.run_info: dict[str, Any] = {}
@@ -542,6 +571,11 @@ class Trainer:
         self.best_epoch: int | None = None
         self.stopped_early = False
         self.notes: list[str] = []
+        #: The test split's figures once the run ended (see :attr:`FitResult.test`).
+        self.test_record: dict[str, Any] | None = None
+        #: The test split's :class:`~workbench.engine.evaluation.result.Evaluation`, sample
+        #: by sample, once the run ended.
+        self.test_evaluation: Any = None
         # built in _setup
         self.optimizer: torch.optim.Optimizer | None = None
         self.schedule: LRSchedule | None = None
@@ -704,6 +738,8 @@ class Trainer:
         run_dir: str | os.PathLike[str] | None = None,
         epochs: int | None = None,
         device: str | None = None,
+        *,
+        evaluate_test: bool = False,
     ) -> Trainer:
         """A trainer that continues the run saved at ``path``.
 
@@ -716,6 +752,7 @@ class Trainer:
             epochs: A new total number of epochs: more than the checkpoint's continues a
                 finished run ("train N more epochs").
             device: Train on another device than the checkpoint's configuration says.
+            evaluate_test: As for the constructor.
         """
         state = load_checkpoint(path)
         config = TrainConfig.from_dict(state["config"], device=device)
@@ -724,7 +761,7 @@ class Trainer:
             if epochs < done:
                 raise TrainError(f"the run already trained {done} epochs; ask for more than that")
             config.epochs = epochs
-        trainer = cls(model, prepared, config, callbacks, run_dir)
+        trainer = cls(model, prepared, config, callbacks, run_dir, evaluate_test=evaluate_test)
         trainer.load_state_dict(state)
         if epochs is not None:
             trainer._extend_to = epochs
@@ -733,9 +770,12 @@ class Trainer:
     # --- the run ---------------------------------------------------------------------------
 
     def call_hook(self, hook: str, *args: Any) -> None:
-        """Call ``hook`` of every callback, in order."""
+        """Call ``hook`` of every callback, in order (a callback without it is skipped:
+        one that mirrors :class:`Callback` without subclassing it may lack a newer hook)."""
         for cb in self.callbacks:
-            getattr(cb, hook)(self, *args)
+            fn = getattr(cb, hook, None)
+            if fn is not None:
+                fn(self, *args)
 
     def fit(self) -> FitResult:
         """Train until the configured epochs are done, early stopping triggers or a stop is requested.
@@ -809,6 +849,8 @@ class Trainer:
             return f"while validating epoch {self.current_epoch}"
         if self.phase == "train":
             return f"at epoch {self.current_epoch}, batch {self.batch + 1}"
+        if self.phase == "test":
+            return "while evaluating the test split"
         return "before training started" if self.phase == "setup" else f"after epoch {self.epoch}"
 
     @contextlib.contextmanager
@@ -1198,6 +1240,7 @@ class Trainer:
             stopped_early=self.stopped_early,
             run_dir=self.run.path if self.run is not None else None,
             final=dict(self.history[-1]) if self.history else {},
+            test=self.test_record,
         )
 
     def _fail(

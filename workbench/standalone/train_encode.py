@@ -83,7 +83,8 @@ def convert_x(x: np.ndarray, preprocessing: Mapping[str, Any]) -> np.ndarray:
         return ids[None] if ids.ndim == 1 else ids
     out = np.asarray(x, np.float32)
     if layout == "features":
-        out = out.reshape(len(out), -1)
+        # the width spelled out: -1 cannot be inferred for an empty split
+        out = out.reshape(len(out), int(np.prod(out.shape[1:], dtype=np.int64)))
     elif layout == "images":
         if preprocessing.get("scale"):
             out = out * np.float32(preprocessing["scale"])
