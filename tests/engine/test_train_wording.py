@@ -176,3 +176,17 @@ def test_the_status_bar_says_how_a_run_ended():
         "Training stopped at epoch 5, batch 12"
     )
     assert status_message("finished", "10 epochs") == "Training finished: 10 epochs"
+
+
+def test_the_test_split_in_one_line() -> None:
+    from workbench.engine.train_wording import split_results_text
+
+    assert split_results_text(None) is None and split_results_text({}) is None
+    classification = {"split": "test", "num_samples": 150, "accuracy": 0.95333, "macro_f1": 0.9531}
+    assert split_results_text({**classification, "weights_epoch": 3}) == (
+        "Test (150 samples, weights of epoch 3): accuracy 0.9533, macro F1 0.9531"
+    )
+    regression = {"split": "test", "num_samples": 1, "mae": 1234.5, "rmse": 2000.1, "r2": 0.85}
+    assert split_results_text(regression) == "Test (1 sample): MAE 1234, RMSE 2000, R² 0.8500"
+    none = {"split": "test", "num_samples": 0, "note": "the dataset has no test split"}
+    assert split_results_text(none) == "No test results: the dataset has no test split"

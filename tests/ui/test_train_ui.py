@@ -13,6 +13,7 @@ from workbench.data import open_dataset
 from workbench.data.link import default_settings, fit_model_to_data, store_settings
 from workbench.engine.config import TrainConfig, form_sections
 from workbench.engine.job import EventFeed, FeedCallback
+from workbench.engine.train_wording import split_results_text
 from workbench.ui.window import MainWindow
 
 WAIT_MS = 60_000
@@ -176,6 +177,12 @@ def test_start_trains_and_the_curves_receive_points(window, qtbot, tmp_path):
     assert not window.document.modified and not window.isWindowModified()
     assert [r["id"] for r in load_project(project).runs] == [outcome.run_id]
     assert "Epoch 3/3" in tab.log.toPlainText()
+    # the best weights were evaluated on the test split: in the log, the summary and the entry
+    test = runs[0]["test"]
+    assert test["split"] == "test" and test["num_samples"] > 0, test
+    line = split_results_text(test)
+    assert line is not None and line.startswith("Test (") and "accuracy" in line
+    assert line in tab.log.toPlainText() and tab.stats_label.text() == line
     assert tab.progress.text().startswith("Finished")
     assert tab.start_button.isEnabled() and tab.more_button.isEnabled()
     assert not tab.stop_button.isEnabled()

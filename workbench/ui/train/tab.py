@@ -24,6 +24,7 @@ from workbench.engine.train_wording import (
     interrupted_text,
     last_run_text,
     run_action,
+    split_results_text,
     start_hint,
 )
 from workbench.ui.theme import label
@@ -409,6 +410,10 @@ class TrainTab(QWidget):
                 self.log_line(f"Failed: {outcome.message}")
         elif outcome.status == "stopped" and not run.started:
             self.log_line("Stopped before training started")
+        test = split_results_text(outcome.test)
+        if test is not None:
+            self.log_line(test)
+            self.progress_row.stats_label.setText(test)
         if outcome.run_dir:
             self.log_line(f"Run saved in {outcome.run_dir}")
         run.end()
