@@ -194,7 +194,7 @@ class LRSchedule:
 
 
 def l1_weights(params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """The tensors the L1 penalty counts: weights of rank ≥ 2 (biases and norm scales are left out)."""
+    """The tensors the L1 penalty counts: weights of rank ≥ 2 (not biases or norm scales)."""
     return [p for p in params if p.dim() >= 2]
 
 
