@@ -166,6 +166,9 @@ def test_headline_figures_of_classification_and_regression():
         "calibration error",
     ]
     assert figures["accuracy"] == f"{4 / 6:.3f}"
+    ev = classification()
+    ev.metrics = classification_metrics(ev.y_true, ev.proba, top_k=3)
+    assert "top-3 accuracy" not in [f.name for f in headline(ev)]  # 3 of 3 classes: always 1
     reg = {f.name: f.value for f in headline(regression())}
     assert list(reg) == ["MAE", "RMSE", "R²"]
     assert reg["MAE"] == f"{(0.5 + 0 + 2 + 0.1) / 4:.3f}"

@@ -102,7 +102,7 @@ def test_clicking_a_confusion_matrix_cell_lists_exactly_that_cells_samples(windo
     # At first the list shows the most confident mistakes.
     mistakes = ev.classification.mistakes
     assert samples.listed() == [int(i) for i in mistakes]
-    assert samples.caption.text().startswith("Most confident mistakes")
+    assert samples.caption.text() == f"{len(mistakes)} mistakes, the most confident first"
 
     cm = ev.classification.confusion
     n = len(ev.labels)
@@ -125,6 +125,12 @@ def test_clicking_a_confusion_matrix_cell_lists_exactly_that_cells_samples(windo
     p_true = samples.column_values("p(true)")
     assert p_true == pytest.approx([float(ev.proba[i, true]) for i in samples.listed()])
     assert matrix.selected == (true, predicted)
+    # The first (most confident) is chosen: every field of it, one per line, under the list.
+    first = samples.listed()[0]
+    details = samples.detail_texts()
+    assert details["sample"] == str(ev.ids[first])
+    assert (details["true"], details["predicted"]) == (labels[true], labels[predicted])
+    assert details[f"p({labels[predicted]})"] == f"{ev.proba[first, predicted]:.3f}"
     assert f"“{labels[true]}” predicted as “{labels[predicted]}”" in samples.caption.text()
     # Each row has its image's thumbnail, decoded off the GUI thread.
     qtbot.waitUntil(lambda: not samples.is_loading(), timeout=WAIT_MS)
@@ -156,7 +162,7 @@ def test_clicking_a_point_of_the_regression_scatter_lists_that_sample(window, qt
     scatter = results.main_figure
     assert isinstance(scatter, PointsFigure)
     samples = results.samples
-    assert samples.caption.text().startswith("Largest errors")
+    assert samples.caption.text() == "All 150 samples, the largest error first"
     assert samples.listed()[0] == int(ev.regression.largest_errors[0])
     # The point farthest (on screen) from any other, so the click cannot pick a neighbour.
     pts = np.array(
@@ -181,6 +187,8 @@ def test_clicking_a_point_of_the_regression_scatter_lists_that_sample(window, qt
     # The table's own values come with it (read off the GUI thread).
     qtbot.waitUntil(lambda: "area_m2" in samples.model.rows.columns, timeout=WAIT_MS)
     assert samples.listed() == [k]
+    assert samples.detail_texts()["sample"] == f"row {ev.ids[k]}"
+    assert "area_m2" in samples.detail_texts()
     # Far from every point, a click picks nothing.
     corner = scatter.view.sceneBoundingRect().topLeft().toPoint()
     qtbot.mouseClick(scatter.plot.viewport(), Qt.MouseButton.LeftButton, pos=corner)
@@ -292,9 +300,9 @@ def test_without_runs_the_tab_says_train_first_and_goes_to_train(window, qtbot, 
     assert window.save_project(tmp_path / "empty.wbproj")
     window.show_page("evaluate")
     qtbot.waitUntil(
-        lambda: c.runs_loaded and "No run of “empty”" in card.text.text(), timeout=WAIT_MS
+        lambda: c.is_settled() and "No run of “empty”" in card.text.text(), timeout=WAIT_MS
     )
-    assert card.title.text() == NO_RUNS_TITLE and c.is_settled()
+    assert card.title.text() == NO_RUNS_TITLE
 
 
 def test_a_dataset_without_a_test_split_is_evaluated_on_validation_and_says_so(

@@ -171,7 +171,8 @@ def tab_ready(window: MainWindow, tab: str) -> bool:
         c = window.data_controller
         return not c.is_busy() and not c.tab.preview.thumbnails.is_loading()
     if tab == "train":
-        return window.train_controller.tab.plots is not None
+        tab_widget = window.train_controller.tab
+        return tab_widget.plots is not None and tab_widget.form._device_task is None
     if tab == "evaluate":
         return window.evaluate_controller.is_settled()
     if tab == "export":
@@ -180,8 +181,12 @@ def tab_ready(window: MainWindow, tab: str) -> bool:
 
 
 def _wait_until_ready(window: MainWindow, tab: str, timeout_s: float) -> bool:
-    """Run the event loop until ``tab_ready`` (then a few more turns, to paint); False on timeout."""
+    """Run the event loop until ``tab_ready`` and every background task of the window has
+    ended (a thread left running when the process exits aborts it), then a few more turns
+    to paint; False on timeout."""
     from PySide6.QtCore import QEventLoop, QTimer
+
+    from workbench.ui.workers import running_tasks
 
     loop = QEventLoop()
     deadline = time.monotonic() + timeout_s
@@ -192,7 +197,7 @@ def _wait_until_ready(window: MainWindow, tab: str, timeout_s: float) -> bool:
         if time.monotonic() > deadline:
             timed_out[0] = True
             loop.quit()
-        elif tab_ready(window, tab):
+        elif tab_ready(window, tab) and not running_tasks():
             settled[0] += 1
             if settled[0] >= 3:  # ready for a few turns in a row: the last results are drawn
                 loop.quit()

@@ -228,8 +228,9 @@ class Figure:
 
 
 def headline(ev: Evaluation) -> list[Figure]:
-    """The figures over the results: accuracy, macro F1, ROC AUC, log loss and calibration
-    error for classification; MAE, RMSE and R² for regression."""
+    """The figures over the results: accuracy, top-k accuracy (when k is less than the
+    number of classes), macro F1, ROC AUC, log loss and calibration error for
+    classification; MAE, RMSE and R² for regression."""
     if isinstance(ev.metrics, RegressionMetrics):
         m = ev.metrics
         return [
@@ -240,13 +241,18 @@ def headline(ev: Evaluation) -> list[Figure]:
             ),
         ]
     c = ev.classification
-    return [
-        Figure("accuracy", _fmt(c.accuracy), "Share of samples whose predicted class is right"),
+    top_k = [
         Figure(
             f"top-{c.top_k} accuracy",
             _fmt(c.top_k_accuracy),
             f"Share of samples whose true class is among the {c.top_k} most probable",
-        ),
+        )
+    ]
+    if c.top_k >= len(ev.labels) or c.top_k < 2:
+        top_k = []  # every class is among the top k: always 1, it says nothing
+    return [
+        Figure("accuracy", _fmt(c.accuracy), "Share of samples whose predicted class is right"),
+        *top_k,
         Figure(
             "macro F1",
             _fmt(c.per_class.macro["f1"]),
@@ -275,7 +281,8 @@ def describe_evaluation(ev: Evaluation) -> str:
             f"weights of epoch {ev.epoch} ({ev.checkpoint})" if ev.epoch else ev.checkpoint
         )
     if ev.seconds:
-        parts.append(f"evaluated in {ev.seconds:.1f} s on {ev.device}")
+        took = f"{ev.seconds:.1f} s" if ev.seconds >= 0.1 else "under 0.1 s"
+        parts.append(f"evaluated in {took} on {ev.device}")
     return " · ".join(parts)
 
 
@@ -291,12 +298,12 @@ def mistakes_caption(count: int) -> str:
     """The caption of the most confident mistakes."""
     if count == 0:
         return "No mistakes: every sample of the split is predicted correctly"
-    return f"Most confident mistakes: {plural(count, 'wrong prediction')}, most confident first"
+    return f"{plural(count, 'mistake')}, the most confident first"
 
 
 def largest_errors_caption(count: int) -> str:
     """The caption of a regression's largest errors."""
-    return f"Largest errors: {plural(count, 'sample')}, largest error first"
+    return f"{'The sample' if count == 1 else f'All {count:,} samples'}, the largest error first"
 
 
 def point_caption(ev: Evaluation, index: int) -> str:

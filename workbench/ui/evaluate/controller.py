@@ -45,8 +45,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Evaluations kept for the session (the oldest is forgotten first).
+#: Evaluations kept for the session (the oldest is forgotten first) ...
 CACHE_SIZE = 8
+#: ... and the most memory their per-sample arrays may take together (the newest stays).
+CACHE_BYTES = 256 * 1024 * 1024
 
 Key = tuple[str, str, str]  # project path, run id, split
 
@@ -58,6 +60,12 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, ValueError | OSError):
         return first or type(error).__name__
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def _nbytes(evaluation: Evaluation) -> int:
+    """Roughly the memory an evaluation's per-sample results take."""
+    arrays = (evaluation.y_true, evaluation.y_pred, evaluation.proba)
+    return sum(int(a.nbytes) for a in arrays if a is not None) + 64 * evaluation.num_samples
 
 
 def _split_words(split: str) -> str:
@@ -221,9 +229,10 @@ class EvaluateController(QObject):
     # --- the tab's choices ---------------------------------------------------------------------------
 
     def tab_shown(self) -> None:
-        """The tab came to the front: pyqtgraph is warmed up and the latest run evaluated once."""
+        """The tab came to the front: pyqtgraph is warmed up, the runs read again (a run may
+        have been trained or deleted elsewhere) and the latest run evaluated once."""
         warm_up_pyqtgraph()
-        if not self.runs_loaded and self._runs_task is None:
+        if self._runs_task is None:
             self.refresh_runs()
         self._maybe_auto_evaluate()
 
@@ -386,6 +395,8 @@ class EvaluateController(QObject):
         self.task.cancelled.connect(self._on_cancelled)
         self.task.finished.connect(self._on_finished)
         self.tab.set_busy(True, f"Evaluating on the {_split_words(split)}…")
+        # Seen from every tab: the status bar says so until the evaluation ends.
+        self.window.show_status(f"Evaluating run {run} on the {_split_words(split)}…", 0)
         self._show_state()
         return True
 
@@ -453,7 +464,10 @@ class EvaluateController(QObject):
     def _remember(self, key: Key, evaluation: Evaluation) -> None:
         self.cache[key] = evaluation
         self.cache.move_to_end(key)
-        while len(self.cache) > CACHE_SIZE:
+        while len(self.cache) > 1 and (
+            len(self.cache) > CACHE_SIZE
+            or sum(_nbytes(ev) for ev in self.cache.values()) > CACHE_BYTES
+        ):
             old, _ev = self.cache.popitem(last=False)
             if old == self.shown:
                 self.shown = None
@@ -555,4 +569,4 @@ class EvaluateController(QObject):
             self.document.unsubscribe(self._on_document_changed)
 
 
-__all__ = ["CACHE_SIZE", "EvaluateController", "one_line"]
+__all__ = ["CACHE_BYTES", "CACHE_SIZE", "EvaluateController", "one_line"]

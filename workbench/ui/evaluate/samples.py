@@ -1,11 +1,12 @@
-"""The samples behind a figure: the list the Evaluate tab shows under its plots.
+"""The samples behind a figure: the list the Evaluate tab shows beside its plots.
 
 :class:`SamplesPanel` lists samples of an evaluation (a confusion-matrix cell, the most
 confident mistakes, the largest errors, the point nearest a click), one row each with
 its true and predicted label and its probabilities, a thumbnail for an image (decoded off
 the GUI thread as the rows appear) and a table's feature values. The list starts sorted by
 confidence, most confident first, so a cell of mistakes shows its worst ones at the top; a
-click on a column header sorts by that column.
+click on a column header sorts by that column. Under the list, every field of the chosen
+sample, one per line.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QPushButton,
+    QSplitter,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -217,11 +221,31 @@ class SamplesPanel(QWidget):
         self.view.horizontalHeader().setHighlightSections(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._detail(cur))
+        # Every field of the chosen sample, one per line: the list's columns do not all fit.
+        self.details = QTableWidget(0, 2)
+        self.details.setObjectName("sampleDetails")
+        self.details.setHorizontalHeaderLabels(["field", "value"])
+        self.details.verticalHeader().setVisible(False)
+        self.details.verticalHeader().setDefaultSectionSize(20)
+        self.details.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.details.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.details.setAlternatingRowColors(True)
+        self.details.horizontalHeader().setStretchLastSection(True)
+        self.details.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(self.view)
+        self.split.addWidget(self.details)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 4, 0, 0)
         col.setSpacing(4)
         col.addLayout(head)
-        col.addWidget(self.view, 1)
+        col.addWidget(self.split, 1)
 
     # --- what is listed ------------------------------------------------------------------------
 
@@ -265,10 +289,48 @@ class SamplesPanel(QWidget):
             rows.sort_column, Qt.SortOrder.DescendingOrder
         )
         self._size_columns(rows, images)
+        if rows.values:
+            self.view.selectRow(0)
+        else:
+            self.details.setRowCount(0)
         if images:
             self._load_thumbnails([str(ev.ids[int(i)]) for i in rows.indices])
         else:
             self.loaded.emit()
+
+    def _detail(self, current: QModelIndex) -> None:
+        """Show every field of the sample in row ``current`` (of the list as sorted)."""
+        ev = self.evaluation
+        if ev is None or not current.isValid():
+            self.details.setRowCount(0)
+            return
+        r = self.proxy.mapToSource(current).row()
+        rows = self.model.rows
+        if not 0 <= r < len(rows.values):
+            return
+        index = int(rows.indices[r])
+        fields = [("sample", ev.sample_name(index))]
+        fields += [
+            (name, _cell_text(v, name))
+            for name, v in zip(rows.columns[1:], rows.values[r][1:], strict=False)
+        ]
+        self.details.setRowCount(len(fields))
+        for i, (name, text) in enumerate(fields):
+            key = QTableWidgetItem(name)
+            key.setForeground(QBrush(QColor(theme.MUTED)))
+            value = QTableWidgetItem(text)
+            value.setToolTip(text)
+            self.details.setItem(i, 0, key)
+            self.details.setItem(i, 1, value)
+
+    def detail_texts(self) -> dict[str, str]:
+        """The chosen sample's fields as the details show them."""
+        out = {}
+        for i in range(self.details.rowCount()):
+            key, value = self.details.item(i, 0), self.details.item(i, 1)
+            if key is not None and value is not None:
+                out[key.text()] = value.text()
+        return out
 
     def set_table(self, table: TableRows | None) -> None:
         """A table's feature values arrived: list the same samples again, with them."""

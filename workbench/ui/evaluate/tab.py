@@ -114,7 +114,9 @@ class EvaluateTab(QWidget):
         self.pages.setDocumentMode(True)
         self.pages.setTabBarAutoHide(True)  # one page: no tab bar
         self.pages.addTab(self.results, "Results")
-        # Try it (ui/evaluate/try_it.py, class TryItPanel) goes here, as the second page:
+        # ── Try it hook ── the "Try it" page (workbench/ui/evaluate/try_it.py, TryItPanel) is
+        # added here, as the second page; add_page also calls its set_run(project_path,
+        # run_id) now and whenever the run picker changes:
         # self.add_page(TryItPanel(), "Try it")
 
         col = QVBoxLayout(self)
