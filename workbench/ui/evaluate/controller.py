@@ -33,6 +33,7 @@ from workbench.engine.evaluation.explore import (
     no_runs_text,
 )
 from workbench.engine.evaluation.result import Evaluation
+from workbench.export.wording import one_line
 from workbench.ui import theme
 from workbench.ui.evaluate.tab import EvaluateTab
 from workbench.ui.plot_warmup import pyqtgraph_ready, warm_up_pyqtgraph
@@ -51,15 +52,6 @@ CACHE_SIZE = 8
 CACHE_BYTES = 256 * 1024 * 1024
 
 Key = tuple[str, str, str]  # project path, run id, split
-
-
-def one_line(error: BaseException) -> str:
-    """An error as one line for the user: our own errors' message, else its type too."""
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    if isinstance(error, ValueError | OSError):
-        return first or type(error).__name__
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 def _nbytes(evaluation: Evaluation) -> int:
@@ -569,4 +561,4 @@ class EvaluateController(QObject):
             self.document.unsubscribe(self._on_document_changed)
 
 
-__all__ = ["CACHE_BYTES", "CACHE_SIZE", "EvaluateController", "one_line"]
+__all__ = ["CACHE_BYTES", "CACHE_SIZE", "EvaluateController"]
