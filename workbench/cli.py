@@ -65,9 +65,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
         from workbench.core.templates import TEMPLATES
 
         if args.project in TEMPLATES:  # `workbench gui lenet` opens a template
-            return run_gui(template=args.project, screenshot=args.screenshot)
+            return run_gui(template=args.project, screenshot=args.screenshot, tab=args.tab)
         raise CliError(f"{args.project}: no such file")
-    return run_gui(project=args.project, screenshot=args.screenshot)
+    return run_gui(project=args.project, screenshot=args.screenshot, tab=args.tab)
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -540,7 +540,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--screenshot",
         metavar="PNG",
-        help="render the window at 1280x800 offscreen to PNG and exit",
+        help="render the window at 1280x800 offscreen to PNG and exit (once the tab has "
+        "finished its background work)",
+    )
+    from workbench.ui.app import TABS  # no Qt: the app module imports it when the GUI starts
+
+    g.add_argument(
+        "--tab",
+        choices=TABS,
+        help="the page to open on (default: model)",
     )
     g.set_defaults(func=cmd_gui)
 

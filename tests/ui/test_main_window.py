@@ -85,6 +85,7 @@ def test_window_has_the_pages_panels_and_menus(window):
         "Model",
         "Data",
         "Train",
+        "Evaluate",
         "Export",
     ]
     assert window.current_page() == "model"

@@ -226,6 +226,9 @@ class RunOutcome:
     #: The test split's figures when the run ended (the trainer's ``test_record``), or
     #: why there are none.
     test: dict[str, Any] | None = None
+    #: The test split's per-sample results (an ``Evaluation``) when the run ended, for the
+    #: window's Evaluate tab; never recorded.
+    evaluation: Any = None
 
     def record(self) -> dict[str, Any]:
         """The fields of the project's runs entry (``id`` and ``path`` are added by the caller)."""
@@ -387,6 +390,7 @@ class TrainJob:
             outcome.epochs_done = trainer.epoch
             outcome.training = trainer.config.to_dict()
             outcome.test = trainer.test_record
+            outcome.evaluation = trainer.test_evaluation
             if trainer.history:
                 outcome.monitor = trainer.monitor
                 outcome.best_epoch, outcome.best_value = trainer.best_epoch, trainer.best_value

@@ -7,11 +7,19 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.ui.window import MainWindow
 
 #: Set to 1 to skip importing torch in the background after the window paints.
 NO_WARMUP_ENV = "WORKBENCH_NO_TORCH_WARMUP"
 SCREENSHOT_SIZE = (1280, 800)
 DEFAULT_TEMPLATE = "lenet"
+#: The pages ``--tab`` can open on.
+TABS = ("start", "model", "data", "train", "evaluate", "export")
+#: How long a screenshot waits for its tab's background work (an evaluation, a scan).
+SCREENSHOT_WAIT_S = 600.0
 
 
 def _import_torch() -> None:
@@ -43,6 +51,7 @@ def run_gui(
     screenshot: str | None = None,
     template: str | None = None,
     *,
+    tab: str | None = None,
     first_paint_probe: bool = False,
 ) -> int:
     """Run the GUI and return the exit status.
@@ -53,6 +62,9 @@ def run_gui(
             entering the event loop (runs offscreen unless a platform is set).
         template: A template name to start from when no project is given
             (default: the LeNet sample, so a newcomer sees a real model).
+        tab: The page to open on (one of :data:`TABS`; default ``model``). With
+            ``screenshot``, the picture is taken once that page has finished its
+            background work (the Evaluate tab: its evaluation is shown).
         first_paint_probe: For the start-up benchmark: print ``first-paint <epoch
             seconds>`` once the window has painted, then quit (no torch warm-up,
             no questions).
@@ -61,6 +73,8 @@ def run_gui(
 
     if template is not None and template not in TEMPLATES:
         return _fail(f"unknown template '{template}' (known: {', '.join(TEMPLATES)})")
+    if tab is not None and tab not in TABS:
+        return _fail(f"unknown tab '{tab}' (known: {', '.join(TABS)})")
     if screenshot and not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
@@ -108,7 +122,7 @@ def run_gui(
     if project is not None and document.path is not None:
         window.settings.add_recent(document.path)
         window.start_page.set_recent(window.settings.recent_files())
-    window.show_page("model")
+    window.show_page(tab or "model")
 
     if screenshot:
         window.resize(*SCREENSHOT_SIZE)
@@ -117,6 +131,9 @@ def run_gui(
             app.processEvents()
         window.canvas.fit_to_view()
         app.processEvents()
+        if not _wait_until_ready(window, tab or "model", SCREENSHOT_WAIT_S):
+            window.autosave.timer.stop()
+            return _fail(f"the {tab} tab did not finish its work within {SCREENSHOT_WAIT_S:.0f} s")
         ok = window.grab().save(str(Path(screenshot)))
         window.autosave.timer.stop()
         window.hide()
@@ -146,3 +163,51 @@ def run_gui(
         if thread is not None:
             thread.join(timeout=2.0)  # let a half-done import finish before the interpreter exits
     return int(status)
+
+
+def tab_ready(window: MainWindow, tab: str) -> bool:
+    """True when page ``tab`` has nothing left to do in the background (what a screenshot waits for)."""
+    if tab == "data":
+        c = window.data_controller
+        return not c.is_busy() and not c.tab.preview.thumbnails.is_loading()
+    if tab == "train":
+        tab_widget = window.train_controller.tab
+        return tab_widget.plots is not None and tab_widget.form._device_task is None
+    if tab == "evaluate":
+        return window.evaluate_controller.is_settled()
+    if tab == "export":
+        return window.export_controller.runs_loaded
+    return True
+
+
+def _wait_until_ready(window: MainWindow, tab: str, timeout_s: float) -> bool:
+    """Run the event loop until ``tab_ready`` and every background task of the window has
+    ended (a thread left running when the process exits aborts it), then a few more turns
+    to paint; False on timeout."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from workbench.ui.workers import running_tasks
+
+    loop = QEventLoop()
+    deadline = time.monotonic() + timeout_s
+    settled = [0]
+    timed_out = [False]
+
+    def check() -> None:
+        if time.monotonic() > deadline:
+            timed_out[0] = True
+            loop.quit()
+        elif tab_ready(window, tab) and not running_tasks():
+            settled[0] += 1
+            if settled[0] >= 3:  # ready for a few turns in a row: the last results are drawn
+                loop.quit()
+        else:
+            settled[0] = 0
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(check)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    return not timed_out[0]

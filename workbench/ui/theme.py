@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Literal
+from typing import Any, Literal
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
@@ -252,7 +252,7 @@ def apply_theme(app: QApplication, mode: str = "light") -> Literal["light", "dar
         font.setPointSizeF(10)
     app.setFont(font)
     app.setStyleSheet(STYLESHEET)
-    pg = sys.modules.get("pyqtgraph")  # never import it here: it is slow and not needed yet
+    pg = _pyqtgraph()  # never import it here: it is slow and not needed yet
     if pg is not None:
         pg.setConfigOptions(background=PANEL, foreground=MUTED)
         for widget in app.allWidgets():
@@ -299,9 +299,16 @@ def translucent(color: str, alpha: int) -> QColor:
     return c
 
 
+def _pyqtgraph() -> Any:
+    """pyqtgraph once it is imported completely, else None (never imported here: a helper
+    thread may be importing it, and its half-made module has no PlotWidget yet)."""
+    pg = sys.modules.get("pyqtgraph")
+    return pg if getattr(pg, "PlotWidget", None) is not None else None
+
+
 def restyle_plot(widget: QWidget) -> None:
     """Give an existing pyqtgraph PlotWidget the current colours (others are left alone)."""
-    pg = sys.modules.get("pyqtgraph")
+    pg = _pyqtgraph()
     if pg is None or not isinstance(widget, pg.PlotWidget):
         return
     widget.setBackground(PANEL)
@@ -323,7 +330,7 @@ def restyle_plot(widget: QWidget) -> None:
 
 def restyle_plots(root: QWidget) -> None:
     """Restyle every pyqtgraph plot inside ``root`` (after a theme change or a late build)."""
-    pg = sys.modules.get("pyqtgraph")
+    pg = _pyqtgraph()
     if pg is None:
         return
     for widget in root.findChildren(pg.PlotWidget):

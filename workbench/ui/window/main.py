@@ -1,4 +1,4 @@
-"""The main window: its pages (Start, Model, Data, Train, Export) and the parts it is made of.
+"""The main window: its pages (Start, Model, Data, Train, Evaluate, Export) and the parts it is made of.
 
 The window owns one :class:`~workbench.core.document.Document` and hands it to every page,
 which follow its changes themselves. Each part of the window owns one job: the Model page
@@ -27,6 +27,7 @@ from workbench.core.settings import Settings
 from workbench.core.text import errors_tooltip, model_stats, window_title
 from workbench.ui import theme
 from workbench.ui.data.controller import DataController
+from workbench.ui.evaluate.controller import EvaluateController
 from workbench.ui.export_tab import ExportController
 from workbench.ui.run_indicator import RunIndicator
 from workbench.ui.start_page import StartPage
@@ -77,8 +78,9 @@ class MainWindow(QMainWindow):
         builder: The Model page; ``canvas``, ``layer_palette``, ``inspector``, ``summary``
             and their docks are its parts, also reachable from the window.
         start_page: The Start page.
-        data_controller, train_controller, export_controller: The controllers of the pages
-            after Model (``data_tab``, ``train_tab`` and ``export_tab`` are their tabs).
+        data_controller, train_controller, evaluate_controller, export_controller: The
+            controllers of the pages after Model (``data_tab``, ``train_tab``,
+            ``evaluate_tab`` and ``export_tab`` are their tabs).
         controllers: Those controllers, in tab order.
         files, autosave, menus, drops: The window's parts (see the module docstring).
         last_dropped_paths: Files or folders other than projects dropped last.
@@ -146,9 +148,13 @@ class MainWindow(QMainWindow):
         # The pages after Model, in tab order: a new page is one line here.
         self.data_controller = self._add_controller("data", "Data", DataController(self))
         self.train_controller = self._add_controller("train", "Train", TrainingController(self))
+        self.evaluate_controller = self._add_controller(
+            "evaluate", "Evaluate", EvaluateController(self)
+        )
         self.export_controller = self._add_controller("export", "Export", ExportController(self))
         self.data_tab = self.data_controller.tab
         self.train_tab = self.train_controller.tab
+        self.evaluate_tab = self.evaluate_controller.tab
         self.export_tab = self.export_controller.tab
         self.start_page.sample_chosen.connect(self.data_controller.open_sample)
 
@@ -366,6 +372,13 @@ class MainWindow(QMainWindow):
             if self.train_controller.is_stopping() or self._ask_stop_training():
                 self.show_status("Stopping the training run before closing…", 0)
                 self.train_controller.stop(then=self._close_again)
+            return
+        if self.evaluate_controller.is_evaluating():
+            # An evaluation stops at its next batch: close again once its thread ended.
+            event.ignore()
+            self.show_status("Cancelling the evaluation before closing…", 0)
+            self.evaluate_controller.cancel()
+            self.evaluate_controller.when_idle(self._close_again)
             return
         if self.export_controller.is_exporting():
             # An export is not interrupted halfway: close again once its thread ended.
