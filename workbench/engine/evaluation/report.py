@@ -227,7 +227,7 @@ def write_report(
         ValueError: a figure is not PNG data (a caller's mistake, not the user's).
     """
     for title, data in figures:
-        if not bytes(data[:8]) == _PNG:
+        if bytes(data[:8]) != _PNG:
             raise ValueError(f"figure {title!r} is not a PNG image")
     path = prepare_folder(folder)
     page = render_html(
