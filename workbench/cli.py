@@ -289,10 +289,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _load(args.project)  # a broken project file gets the loader's message
     if args.batch_size is not None and args.batch_size < 1:
         raise CliError(f"--batch-size must be at least 1, not {args.batch_size}")
-    # (--report DIR will write report.html, metrics.json and predictions.csv here.)
+    from workbench.engine.evaluation.report import prepare_folder
     from workbench.engine.evaluation.run import evaluate_run
 
     try:
+        if args.report:
+            prepare_folder(args.report)  # a bad folder is said before a long evaluation
         evaluation = evaluate_run(
             args.project,
             args.run,
@@ -303,6 +305,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
         if args.predictions:
             evaluation.write_predictions_csv(args.predictions)
+        report = _write_report(args.project, evaluation, args.report) if args.report else None
     except EvaluationError as e:
         raise CliError(str(e)) from None
     if args.json:
@@ -311,7 +314,68 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print("\n".join(evaluation.summary_lines()))
     if args.predictions:
         print(f"wrote {evaluation.num_samples} predictions to {args.predictions}", file=sys.stderr)
+    if report is not None:
+        print(f"wrote the report to {report}", file=sys.stderr)
     return 0
+
+
+def _write_report(project: str, evaluation: Any, folder: str) -> Path:
+    """``--report DIR``: the Evaluate tab's figures drawn offscreen, then the report's files.
+
+    Qt is imported here only, so ``workbench evaluate`` without ``--report`` never loads it.
+    When Qt cannot start at all (a server without its libraries), the report is written
+    without its figures and says why.
+    """
+    from workbench.engine.evaluation.report import (
+        FIGURE_SIZE,
+        REPORT_HTML,
+        report_context,
+        write_report,
+    )
+
+    run, dataset, run_notes = report_context(project, evaluation.run)
+    try:
+        figures = _report_figures(evaluation, *FIGURE_SIZE)
+    except _QtMissing as e:
+        reason = f"the figures could not be drawn: Qt cannot be loaded ({e})"
+        print(f"workbench: {reason}", file=sys.stderr)
+        evaluation.notes.append(reason)
+        figures = []
+    written = write_report(
+        evaluation,
+        folder,
+        figures=figures,
+        run_info=run,
+        dataset_summary=dataset,
+        run_notes=run_notes,
+    )
+    return next(p for p in written if p.name == REPORT_HTML)
+
+
+def _report_figures(evaluation: Any, width: int, height: int) -> list[tuple[str, bytes]]:
+    """The Evaluate tab's figures as PNG, drawn with a QApplication (offscreen without a display)."""
+    if not _has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError as e:  # a system library Qt needs is missing (libEGL, libxkbcommon…)
+        raise _QtMissing(str(e)) from None
+
+    from workbench.ui.evaluate.figures import render_figures
+
+    global _figures_app
+    if not isinstance(QApplication.instance(), QApplication):
+        # kept for the rest of the process: Qt allows one application, made once
+        _figures_app = QApplication(sys.argv[:1])
+    return render_figures(evaluation, width=width, height=height)
+
+
+class _QtMissing(Exception):
+    """PySide6 cannot be imported here, so no figure can be drawn."""
+
+
+#: The QApplication ``--report`` made to draw its figures, if it made one.
+_figures_app: Any = None
 
 
 def _duration(seconds: float | None) -> str:
@@ -632,6 +696,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--predictions",
         metavar="FILE.csv",
         help="write one row per sample: sample, true, predicted, p_<class>… (or the value)",
+    )
+    ev.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also write DIR/report.html (one page with the figures, tables, settings and "
+        "curves), DIR/metrics.json and DIR/predictions.csv",
     )
     ev.add_argument(
         "--device",
