@@ -234,3 +234,25 @@ def test_an_image_split_is_streamed_and_a_broken_file_is_left_out(
         assert Path(sample).parent.name == evaluation.labels[int(true)]  # ids match their labels
     assert any("could not be decoded" in note for note in evaluation.notes)
     assert any("dataset changed" in note for note in evaluation.notes)
+
+
+def test_an_evaluation_on_the_cpu_uses_the_threads_the_run_trained_with(tmp_path: Path) -> None:
+    import torch
+
+    path = arrays_project(tmp_path)  # trains with cpu_threads=1
+    train_project(path, epochs=1)
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    try:
+        torch.set_num_threads(3)
+        evaluate_run(
+            path,
+            split="val",
+            device="cpu",
+            progress=lambda *_: seen.append(torch.get_num_threads()),
+        )
+        # the last progress call comes after the last batch (the earlier ones may be the
+        # dataset being read)
+        assert seen[-1] == 1 and torch.get_num_threads() == 3  # and put back afterwards
+    finally:
+        torch.set_num_threads(before)

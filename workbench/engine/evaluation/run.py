@@ -400,6 +400,27 @@ def _image_stream(
     return data, indices, decoder.close
 
 
+@contextlib.contextmanager
+def _training_threads(device: torch.device, threads: Any) -> Iterator[None]:
+    """On the CPU, evaluate with the threads the run trained with (its ``cpu_threads``,
+    else all cores but one), then put torch's thread count back: with every core, torch's
+    threads were measured to starve the thread that decodes the next batches of a
+    streamed split (2 to 8 times slower on 2 cores, ``workbench bench --evaluate``)."""
+    from workbench.engine.devices import default_cpu_threads
+
+    before = torch.get_num_threads()
+    wanted = before
+    if device.type == "cpu":
+        wanted = threads if isinstance(threads, int) and threads > 0 else default_cpu_threads()
+    if wanted != before:
+        torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def evaluate_run(
     project_path: str | os.PathLike[str],
     run_id: str | None = None,
@@ -508,22 +529,23 @@ def evaluate_run(
         size = batch_size or 2 * int(training.get("batch_size") or 128)
         log(f"Evaluating run {run.id} on the {split} split ({len(data)} samples)…")
         try:
-            evaluation = evaluate_model(
-                model,
-                data,
-                indices,
-                spec,
-                sample_ids=source.sample_ids(),
-                run=run.id,
-                split=split,
-                device=dev,
-                batch_size=size,
-                progress=progress,
-                cancelled=cancelled,
-                checkpoint=checkpoint.name,
-                epoch=int(state.get("epoch", 0)) or None,
-                id_label=sample_id_label(recorded),
-            )
+            with _training_threads(dev, training.get("cpu_threads")):
+                evaluation = evaluate_model(
+                    model,
+                    data,
+                    indices,
+                    spec,
+                    sample_ids=source.sample_ids(),
+                    run=run.id,
+                    split=split,
+                    device=dev,
+                    batch_size=size,
+                    progress=progress,
+                    cancelled=cancelled,
+                    checkpoint=checkpoint.name,
+                    epoch=int(state.get("epoch", 0)) or None,
+                    id_label=sample_id_label(recorded),
+                )
         except torch.OutOfMemoryError:
             raise EvaluationError(
                 f"out of memory on {dev} while evaluating: use a smaller batch size (now {size})"
