@@ -9,14 +9,18 @@ epoch is the training figure. Then a fresh Python process evaluates the run's be
 weights on its train, validation and test splits, one after the other, with
 :func:`~workbench.engine.evaluation.run.evaluate_run` (what ``workbench evaluate`` runs:
 each split streamed from disk batch by batch). A process of its own, so that its peak
-resident-set size (:func:`peak_rss_mib`) is the evaluation's alone, not the training's; it
-also reads its resident-set size (``/proc/self/statm``) after its imports, when the first
-split's loop starts, at 10 % and at 100 % of the images. Memory that stays flat from 10 %
-to 100 % is memory that does not grow with the folder: what does grow is only the
-per-sample results every evaluation keeps (an id, the label, the probabilities).
+resident-set size (:func:`peak_rss_mib`) is the evaluation's alone, not the training's.
+It reads its resident-set size (``/proc/self/statm``) after its imports and, for each
+split, when the loop starts, after 10 % and after 100 % of its images, and samples it
+every 5 ms for the peak of each phase (reading the folder, streaming, the results).
+Memory that stays flat from 10 % to 100 % of the largest split (the train split, 70 % of
+the images) is memory that does not grow with the number of images streamed: what grows
+is only the outputs every evaluation keeps for its per-sample results. Reading the
+folder (its index: paths, labels, content hashes) costs memory in proportion to the
+number of files, as it does for training.
 
-``python -m workbench.engine.bench_eval PROJECT --run ID --total N`` is that second
-process; it prints its figures as one line of JSON.
+``python -m workbench.engine.bench_eval PROJECT --run ID`` is that second process; it
+prints its figures as one line of JSON.
 """
 
 from __future__ import annotations
@@ -125,7 +129,6 @@ def evaluate_in_child(
     project_path: Path,
     run_id: str,
     device: str,
-    total: int,
     log: Callable[[str], None] = _quiet,
 ) -> dict[str, Any]:
     """Evaluate a run on all its splits in a fresh process and return that process's figures.
@@ -134,7 +137,7 @@ def evaluate_in_child(
         RuntimeError: the process failed (its last line of stderr says why).
     """
     cmd = [sys.executable, "-m", "workbench.engine.bench_eval", str(project_path)]
-    cmd += ["--run", run_id, "--device", device, "--total", str(total)]
+    cmd += ["--run", run_id, "--device", device]
     with subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -194,15 +197,15 @@ def evaluate_here(
     project_path: str | os.PathLike[str],
     run_id: str,
     device: str = "cpu",
-    total: int | None = None,
     splits: Sequence[str] = SPLITS,
     log: Callable[[str], None] = _quiet,
 ) -> dict[str, Any]:
     """Evaluate a run on ``splits`` in this process and measure its time and resident memory.
 
     Meant for a fresh process (the second half of :func:`run`): its peak resident-set
-    size is then the evaluation's own. Besides the resident size at a few moments, a
-    thread samples it every 5 ms for the peak of each phase of an evaluation: reading the
+    size is then the evaluation's own. For each split: the resident size when its loop
+    starts, after the batch that reaches 10 % of its samples and after its last batch;
+    and, from a thread that samples it every 5 ms, the peak of each phase: reading the
     folder (its index, the run's model), the streamed loop, and the results (metrics and
     per-sample results computed from the outputs once the last batch is done).
 
@@ -210,8 +213,6 @@ def evaluate_here(
         project_path: The project.
         run_id: The run whose best weights are evaluated.
         device: Where the model runs.
-        total: The samples of all ``splits`` together, to know when 10 % of them are done
-            (None: the resident size at 10 % is not taken).
         splits: The splits, evaluated one after the other.
         log: Receives a line for each step.
     """
@@ -220,8 +221,7 @@ def evaluate_here(
     from workbench.engine.evaluation.run import evaluate_run
 
     rss_imports = rss_bytes()
-    done_before = 0  # samples of the splits already evaluated
-    marks: dict[str, tuple[int, int | None]] = {}
+    marks: dict[str, tuple[int, int | None]] = {}  # this split's: start, 10%, 100%
     threads: set[int] = set()
     phases = _PhasePeaks()
 
@@ -229,24 +229,25 @@ def evaluate_here(
         # evaluate_run says "Evaluating run …" right before its streamed loop starts
         if line.startswith("Evaluating"):
             phases.enter("loop")
-            marks.setdefault("start", (done_before, rss_bytes()))
+            marks["start"] = (0, rss_bytes())
         log(line)
 
     def progress(done: int, of: int) -> None:
         if phases.phase != "loop":
             return  # the folder being read
         threads.add(torch.get_num_threads())
-        seen = done_before + done
         rss = rss_bytes()
-        if total and "10%" not in marks and seen >= total / 10:
-            marks["10%"] = (seen, rss)
-        marks["100%"] = (seen, rss)  # what is left after the last batch is the 100 %
+        if "10%" not in marks and done >= of / 10:
+            marks["10%"] = (done, rss)
+        marks["100%"] = (done, rss)  # what is left after the last batch is the 100 %
         if done >= of:
             phases.enter("results")
 
     rows: list[dict[str, Any]] = []
     with phases:
         for split in splits:
+            marks.clear()
+            phases.peaks.clear()
             phases.enter("reading")
             started = time.perf_counter()
             evaluation = evaluate_run(
@@ -254,7 +255,7 @@ def evaluate_here(
             )
             wall = time.perf_counter() - started
             phases.enter("between")
-            row = {
+            row: dict[str, Any] = {
                 "split": split,
                 "samples": evaluation.num_samples,
                 "loop_s": round(evaluation.seconds, 3),
@@ -262,8 +263,14 @@ def evaluate_here(
                 "reading_s": round(wall - evaluation.seconds, 3),
                 "accuracy": evaluation.to_json_dict().get("accuracy"),
             }
+            for key, name in (("start", "before"), ("10%", "at_10pct"), ("100%", "at_100pct")):
+                done, rss = marks.get(key, (None, None))
+                row[f"rss_{name}_mib"] = _mib(rss)
+                if key != "start":
+                    row[f"samples_{name}"] = done
+            for phase in ("reading", "loop", "results"):
+                row[f"peak_rss_{phase}_mib"] = _mib(phases.peaks.get(phase))
             rows.append(row)
-            done_before += evaluation.num_samples
             log(
                 f"{split}: {row['samples']:,} samples in {row['loop_s']:.2f} s = "
                 f"{row['samples_per_s']:,.0f} samples/s"
@@ -272,11 +279,7 @@ def evaluate_here(
             gc.collect()
     samples = sum(r["samples"] for r in rows)
     loop_s = sum(r["loop_s"] for r in rows)
-
-    def at(key: str) -> tuple[int | None, float | None]:
-        seen, rss = marks.get(key, (None, None))
-        return seen, _mib(rss)
-
+    largest = max(rows, key=lambda r: r["samples"])
     return {
         "device": device,
         "threads": max(threads) if threads else None,
@@ -286,13 +289,17 @@ def evaluate_here(
         "samples_per_s": round(samples / loop_s, 1),
         "reading_s": round(sum(r["reading_s"] for r in rows), 3),
         "rss_after_imports_mib": _mib(rss_imports),
-        "rss_before_mib": at("start")[1],
-        "rss_at_10pct_mib": at("10%")[1],
-        "samples_at_10pct": at("10%")[0],
-        "rss_at_100pct_mib": at("100%")[1],
-        "samples_at_100pct": at("100%")[0],
-        "peak_rss_mib_by_phase": {
-            k: _mib(phases.peaks.get(k)) for k in ("reading", "loop", "results")
+        # the memory figures of the largest split, the first evaluated
+        "memory_split": largest["split"],
+        **{
+            k: largest[k]
+            for k in (
+                "rss_before_mib",
+                "rss_at_10pct_mib",
+                "samples_at_10pct",
+                "rss_at_100pct_mib",
+                "samples_at_100pct",
+            )
         },
         "peak_rss_mib": peak_rss_mib(),
     }
@@ -354,7 +361,7 @@ def run(
             "test_evaluation_s": round(probe.test_seconds, 3),
         }
         say(f"evaluating run {result.run_id} on all {count:,} images in a fresh process ...")
-        evaluation = evaluate_in_child(path, result.run_id, device, sum(sizes.values()), say)
+        evaluation = evaluate_in_child(path, result.run_id, device, say)
     evaluation["batch_size"] = 2 * batch_size
     ratio = evaluation["samples_per_s"] / train["samples_per_s"]
     return {
@@ -405,27 +412,29 @@ def format_report(r: dict[str, Any]) -> str:
         f"    all   {e['samples']:>9,} samples in {e['loop_s']:7.2f} s = {e['samples_per_s']:>8,.0f} samples/s"
         f" = {r['eval_train_ratio']:.2f}x training"
     )
+    m = e["memory_split"]
     lines.append(
-        f"  memory of the evaluating process: {_mib_text(e['rss_after_imports_mib'])} after its imports,"
-        f" {_mib_text(e['rss_before_mib'])} when the first loop started,"
+        f"  memory of the evaluating process: {_mib_text(e['rss_after_imports_mib'])} after its imports;"
+        f" peak {_mib_text(e['peak_rss_mib'])}; the {m} split:"
+        f" {_mib_text(e['rss_before_mib'])} when its loop started (the folder read),"
         f" {_mib_text(e['rss_at_10pct_mib'])} at 10 % ({e['samples_at_10pct'] or 0:,} samples),"
-        f" {_mib_text(e['rss_at_100pct_mib'])} at 100 % ({e['samples_at_100pct'] or 0:,});"
-        f" peak {_mib_text(e['peak_rss_mib'])}"
+        f" {_mib_text(e['rss_at_100pct_mib'])} at 100 % ({e['samples_at_100pct'] or 0:,})"
     )
-    by = e["peak_rss_mib_by_phase"]
-    lines.append(
-        f"    peaks while reading the folder (its index) {_mib_text(by['reading'])},"
-        f" while streaming {_mib_text(by['loop'])},"
-        f" while computing the results {_mib_text(by['results'])}"
-    )
-    low, high = e["rss_at_10pct_mib"], e["rss_at_100pct_mib"]
+    low, high, more = e["rss_at_10pct_mib"], e["rss_at_100pct_mib"], 0
     if low is not None and high is not None and e["samples_at_10pct"] and e["samples_at_100pct"]:
         more = e["samples_at_100pct"] - e["samples_at_10pct"]
-        per = (high - low) * 2**20 / more if more else 0.0
+    if more > 0:
+        per = (high - low) * 2**20 / more
         image = 4 * r["image_size"][0] * r["image_size"][1]
         lines.append(
             f"    from 10 % to 100 %: {high - low:+,.1f} MiB over {more:,} more samples = {per:,.0f} bytes"
             f" per sample (one decoded {side} image is {image:,} bytes as float32)"
+        )
+    for s in e["splits"]:
+        lines.append(
+            f"    peaks, {s['split']}: reading the folder {_mib_text(s['peak_rss_reading_mib'])},"
+            f" streaming {_mib_text(s['peak_rss_loop_mib'])},"
+            f" computing the results {_mib_text(s['peak_rss_results_mib'])}"
         )
     lines.append(
         f"  the benchmark's own process (training included): peak {_mib_text(r['bench_process_peak_rss_mib'])}"
@@ -442,7 +451,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("project")
     ap.add_argument("--run", required=True)
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--total", type=int, default=None)
     args = ap.parse_args(argv)
     from workbench.engine.evaluation.result import EvaluationError
 
@@ -451,7 +459,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.project,
             args.run,
             args.device,
-            args.total,
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except EvaluationError as e:
