@@ -570,6 +570,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
             count=args.count, log=None if args.json else lambda line: print(line, file=sys.stderr)
         )
         text = bench_images.format_report(results)
+    elif args.evaluate:
+        if args.count < 40:
+            raise CliError(f"--count must be at least 40 for --evaluate, not {args.count}")
+        from workbench.engine import bench_eval
+        from workbench.engine.config import TrainError
+
+        try:
+            results = bench_eval.run(
+                count=args.count,
+                device=args.device,
+                log=None if args.json else lambda line: print(line, file=sys.stderr),
+            )
+        except (TrainError, RuntimeError, OSError) as e:
+            raise CliError(f"the evaluation benchmark failed: {e}") from None
+        text = bench_eval.format_report(results)
     else:
         from workbench.engine.bench_train import format_train_results, run_train_benchmark
 
@@ -796,7 +811,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.set_defaults(func=cmd_serve)
 
     b = sub.add_parser(
-        "bench", help="benchmarks: training speed (default), builder, image streaming, serving"
+        "bench",
+        help="benchmarks: training speed (default), builder, image streaming, evaluation, serving",
     )
     mode = b.add_mutually_exclusive_group()
     mode.add_argument(
@@ -806,6 +822,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument(
         "--images", action="store_true", help="index and stream a generated folder of small PNGs"
+    )
+    mode.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="train LeNet on that folder for one epoch, then evaluate it on every image: "
+        "samples/s against training's, and the evaluation's memory",
     )
     mode.add_argument(
         "--ui",
@@ -824,7 +846,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--nodes", type=int, default=300, help="--builder: graph size (default 300)")
     b.add_argument(
-        "--count", type=int, default=100_000, help="--images: number of images (default 100000)"
+        "--count",
+        type=int,
+        default=100_000,
+        help="--images, --evaluate: number of images (default 100000)",
+    )
+    b.add_argument(
+        "--device",
+        default="cpu",
+        help="--evaluate: where to train and evaluate (default cpu; auto, cuda, cuda:N, mps)",
     )
     b.add_argument("--rounds", type=int, default=3, help="training: interleaved rounds (default 3)")
     b.add_argument(

@@ -234,3 +234,44 @@ def test_an_image_split_is_streamed_and_a_broken_file_is_left_out(
         assert Path(sample).parent.name == evaluation.labels[int(true)]  # ids match their labels
     assert any("could not be decoded" in note for note in evaluation.notes)
     assert any("dataset changed" in note for note in evaluation.notes)
+
+
+def test_an_evaluation_on_the_cpu_uses_the_threads_the_run_trained_with(tmp_path: Path) -> None:
+    import torch
+
+    path = arrays_project(tmp_path)  # trains with cpu_threads=1
+    train_project(path, epochs=1)
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    try:
+        torch.set_num_threads(3)
+        evaluate_run(
+            path,
+            split="val",
+            device="cpu",
+            progress=lambda *_: seen.append(torch.get_num_threads()),
+        )
+        # the last progress call comes after the last batch (the earlier ones may be the
+        # dataset being read)
+        assert seen[-1] == 1 and torch.get_num_threads() == 3  # and put back afterwards
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_per_sample_rows_fill_one_array_in_order() -> None:
+    import torch
+
+    from workbench.engine.evaluation.run import _Rows
+
+    rows = _Rows(5)
+    rows.add(torch.arange(6, dtype=torch.float32).reshape(3, 2))
+    rows.add(np.array([[6.0, 7.0], [8.0, 9.0]], dtype=np.float32))
+    assert rows.array is not None and rows.array.shape == (5, 2)  # made once, for the split
+    first = rows.array
+    assert rows.values().tolist() == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    rows.add(torch.tensor([[10.0, 11.0]]))  # more than announced still fits
+    assert rows.values()[-1].tolist() == [10, 11] and rows.array is not first
+
+    fewer = _Rows(4)  # a streamed split whose broken images were left out
+    fewer.add(np.array([3, 1]))
+    assert fewer.values().tolist() == [3, 1]

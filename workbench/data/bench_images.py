@@ -77,7 +77,8 @@ def bench_folder(
     return root, time.perf_counter() - t0
 
 
-def _rss_bytes() -> int | None:
+def rss_bytes() -> int | None:
+    """This process's resident-set size in bytes (Linux ``/proc/self/statm``), else None."""
     try:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -90,14 +91,14 @@ class RssSampler:
 
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
-        self.baseline = _rss_bytes()
+        self.baseline = rss_bytes()
         self.peak = self.baseline or 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss = _rss_bytes()
+            rss = rss_bytes()
             if rss is not None and rss > self.peak:
                 self.peak = rss
             time.sleep(self.interval)
@@ -109,7 +110,7 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        rss = _rss_bytes()
+        rss = rss_bytes()
         if rss is not None:
             self.peak = max(self.peak, rss)
 
@@ -121,7 +122,8 @@ class RssSampler:
         return round((self.peak - self.baseline) / 2**20, 1)
 
 
-def _process_peak_mib() -> float | None:
+def process_peak_mib() -> float | None:
+    """This process's peak resident-set size so far in MiB (``getrusage``), else None."""
     try:
         import resource
 
@@ -290,8 +292,8 @@ def run(
         "streaming": stream,
         "in_memory": memory,
         "in_memory_subset": subset,
-        "process_peak_rss_mib": _process_peak_mib(),
-        "rss_source": "sampled /proc/self/statm" if _rss_bytes() is not None else "unavailable",
+        "process_peak_rss_mib": process_peak_mib(),
+        "rss_source": "sampled /proc/self/statm" if rss_bytes() is not None else "unavailable",
     }
 
 

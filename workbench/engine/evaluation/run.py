@@ -143,6 +143,45 @@ def _indexed_batches(
         start += n
 
 
+class _Rows:
+    """One column of per-sample results (outputs, targets or sample indices), batch by batch.
+
+    Rows on the CPU are copied into one array for the whole split, made at the first
+    batch: per-batch pieces kept in a list, each allocated between a batch's large
+    short-lived buffers, fragment the heap, and the resident size of a streamed
+    evaluation was measured growing by about 2 KB per sample that way (glibc, 28x28
+    PNGs, ``workbench bench --evaluate``); with one array it stays flat. Rows on a GPU
+    stay there until the end: one wait for them, not one per batch.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.array: np.ndarray | None = None
+        self.filled = 0
+        self.on_device: list[torch.Tensor] = []
+
+    def add(self, rows: torch.Tensor | np.ndarray) -> None:
+        """Keep a batch's rows."""
+        if isinstance(rows, torch.Tensor) and rows.device.type != "cpu":
+            self.on_device.append(rows)
+            return
+        a = rows.numpy() if isinstance(rows, torch.Tensor) else np.asarray(rows)
+        n = len(a)
+        if self.array is None:
+            self.array = np.empty((max(self.total, n), *a.shape[1:]), dtype=a.dtype)
+        elif self.filled + n > len(self.array):  # more rows than announced: make room
+            more = np.empty((self.filled + n - len(self.array), *a.shape[1:]), self.array.dtype)
+            self.array = np.concatenate([self.array, more])
+        self.array[self.filled : self.filled + n] = a
+        self.filled += n
+
+    def values(self) -> np.ndarray:
+        """All the rows kept, in order, on the host."""
+        parts = [] if self.array is None else [self.array[: self.filled]]
+        parts += [t.cpu().numpy() for t in self.on_device]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
 def evaluate_model(
     model: nn.Module,
     data: SplitData,
@@ -190,9 +229,7 @@ def evaluate_model(
     was_training = model.training
     model.to(dev)
     model.eval()
-    outputs: list[torch.Tensor] = []
-    targets: list[torch.Tensor] = []
-    seen: list[np.ndarray] = []
+    outputs, targets, seen = _Rows(total), _Rows(total), _Rows(total)
     done = 0
     batches = _indexed_batches(data, np.asarray(indices), max(1, int(batch_size)))
     try:
@@ -201,10 +238,9 @@ def evaluate_model(
                 if cancelled is not None and cancelled():
                     raise EvaluationCancelled
                 out = model(x.to(dev))
-                # kept on the device until the end: one wait for it, not one per batch
-                outputs.append(out.float().reshape(out.shape[0], -1))
-                targets.append(y)
-                seen.append(np.asarray(idx, dtype=np.int64))
+                outputs.add(out.float().reshape(out.shape[0], -1))
+                targets.add(y)
+                seen.add(np.asarray(idx, dtype=np.int64))
                 done += len(x)
                 if progress is not None:
                     progress(done, total)
@@ -213,11 +249,11 @@ def evaluate_model(
         if close is not None:
             close()  # a streamed split stops its reading thread now, not when collected
         model.train(was_training)
-    if not outputs:
+    if done == 0:
         raise EvaluationError(f"none of the {total} samples of the {split} split could be read")
-    logits = torch.cat(outputs).cpu().numpy().astype(np.float64)
-    y_host = torch.cat([t.cpu() for t in targets]).numpy()
-    order = np.concatenate(seen)
+    logits = outputs.values().astype(np.float64)
+    y_host = targets.values()
+    order = seen.values()
     ids = sample_ids(order) if sample_ids is not None else [int(i) for i in order]
     y_true: np.ndarray
     y_pred: np.ndarray
@@ -400,6 +436,27 @@ def _image_stream(
     return data, indices, decoder.close
 
 
+@contextlib.contextmanager
+def _training_threads(device: torch.device, threads: Any) -> Iterator[None]:
+    """On the CPU, evaluate with the threads the run trained with (its ``cpu_threads``,
+    else all cores but one), then put torch's thread count back: with every core, torch's
+    threads were measured to starve the thread that decodes the next batches of a
+    streamed split (2 to 8 times slower on 2 cores, ``workbench bench --evaluate``)."""
+    from workbench.engine.devices import default_cpu_threads
+
+    before = torch.get_num_threads()
+    wanted = before
+    if device.type == "cpu":
+        wanted = threads if isinstance(threads, int) and threads > 0 else default_cpu_threads()
+    if wanted != before:
+        torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def evaluate_run(
     project_path: str | os.PathLike[str],
     run_id: str | None = None,
@@ -508,22 +565,23 @@ def evaluate_run(
         size = batch_size or 2 * int(training.get("batch_size") or 128)
         log(f"Evaluating run {run.id} on the {split} split ({len(data)} samples)…")
         try:
-            evaluation = evaluate_model(
-                model,
-                data,
-                indices,
-                spec,
-                sample_ids=source.sample_ids(),
-                run=run.id,
-                split=split,
-                device=dev,
-                batch_size=size,
-                progress=progress,
-                cancelled=cancelled,
-                checkpoint=checkpoint.name,
-                epoch=int(state.get("epoch", 0)) or None,
-                id_label=sample_id_label(recorded),
-            )
+            with _training_threads(dev, training.get("cpu_threads")):
+                evaluation = evaluate_model(
+                    model,
+                    data,
+                    indices,
+                    spec,
+                    sample_ids=source.sample_ids(),
+                    run=run.id,
+                    split=split,
+                    device=dev,
+                    batch_size=size,
+                    progress=progress,
+                    cancelled=cancelled,
+                    checkpoint=checkpoint.name,
+                    epoch=int(state.get("epoch", 0)) or None,
+                    id_label=sample_id_label(recorded),
+                )
         except torch.OutOfMemoryError:
             raise EvaluationError(
                 f"out of memory on {dev} while evaluating: use a smaller batch size (now {size})"
