@@ -479,3 +479,44 @@ def test_gui_screenshot_on_the_evaluate_tab(projects, tmp_path):
     )
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "--tab" in bad.stderr
+
+
+# --- the report from the tab ---------------------------------------------------------------------
+
+
+def test_save_report_writes_the_evaluation_shown(window, qtbot, projects, tmp_path):
+    ev = open_on_evaluate(window, qtbot, projects["shapes"])
+    c = window.evaluate_controller
+    tab = c.tab
+    qtbot.waitUntil(lambda: tab.report_button.isEnabled(), timeout=WAIT_MS)
+    asked: list[Path] = []
+    folder = tmp_path / "report"
+
+    def ask(suggested: Path) -> Path | None:
+        asked.append(suggested)
+        return folder
+
+    c._ask_report_folder = ask
+    qtbot.mouseClick(tab.report_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: c.last_report is not None and c.is_settled(), timeout=WAIT_MS)
+    assert asked and asked[0].parent == projects["shapes"].parent
+    assert c.last_report == folder / "report.html"
+    # the files hold the evaluation on screen: its metrics, one row per sample, the figures
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics == json.loads(json.dumps(ev.to_json_dict()))
+    rows = (folder / "predictions.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + ev.num_samples
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") >= len(CLASSIFICATION_TITLES) - 1
+    assert not tab.banner.isVisible()
+
+
+def test_save_report_into_a_file_says_why_in_the_banner(window, qtbot, projects, tmp_path):
+    open_on_evaluate(window, qtbot, projects["housing"])
+    c = window.evaluate_controller
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    assert c.save_report(blocker)
+    qtbot.waitUntil(lambda: c.is_settled() and c.tab.banner.isVisible(), timeout=WAIT_MS)
+    assert "not a folder" in c.tab.banner.message() and c.last_report is None
+    assert blocker.read_text() == "x"

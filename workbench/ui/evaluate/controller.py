@@ -99,6 +99,9 @@ class EvaluateController(QObject):
         #: Tables' feature values by (project, run), to list samples with them.
         self.tables: dict[tuple[str, str], TableRows] = {}
         self._table_task: Task | None = None
+        #: Writing a report now, and the folder it was last written to.
+        self._report_task: Task | None = None
+        self.last_report: Path | None = None
         self._auto_pending = True
         self._show_pending: tuple[Key, Evaluation] | None = None
         self._then: list[Callable[[], None]] = []
@@ -476,6 +479,7 @@ class EvaluateController(QObject):
         table = self.tables.get((key[0], key[1]))
         self.results.show_evaluation(evaluation, table)
         self.evaluation_shown.emit(evaluation)
+        self.tab.update_controls()
         self._load_table(key)
 
     def _show_when_ready(self) -> None:
@@ -537,6 +541,98 @@ class EvaluateController(QObject):
 
     # --- state for scripts ---------------------------------------------------------------------------
 
+    # --- the report ----------------------------------------------------------------------------------
+
+    def _ask_report_folder(self, suggested: Path) -> Path | None:
+        """Ask where to write the report (tests replace this)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(
+            self.tab, "Save the evaluation report in a folder", str(suggested)
+        )
+        return Path(folder) if folder else None
+
+    def report_problem(self) -> str | None:
+        """Why no report can be written now, or None."""
+        if not hasattr(self, "results") or self.current_evaluation() is None:  # (tab being built)
+            return "Evaluate a run first: the report shows the evaluation on screen"
+        if self._report_task is not None:
+            return "A report is being written"
+        if self.project_path() is None:
+            return "Save the project first"
+        return None
+
+    def save_report(self, folder: Path | None = None) -> bool:
+        """Write the report of the evaluation shown (report.html, metrics.json,
+        predictions.csv) into ``folder``, asked for when None; False when nothing started.
+
+        The figures are drawn here, on the GUI thread (they are Qt widgets, drawn once);
+        reading the run's history and writing the files run in the background.
+        """
+        evaluation = self.current_evaluation()
+        project = self.project_path()
+        if self.report_problem() is not None or evaluation is None or project is None:
+            return False
+        if folder is None:
+            suggested = (
+                project.parent / f"{project.stem}-{evaluation.run}-{evaluation.split}-report"
+            )
+            folder = self._ask_report_folder(suggested)
+            if folder is None:
+                return False
+        from workbench.engine.evaluation.report import FIGURE_SIZE
+        from workbench.ui.evaluate.figures import render_figures
+
+        figures = render_figures(evaluation, width=FIGURE_SIZE[0], height=FIGURE_SIZE[1])
+        entries = list(self.document.project.runs) if self.document is not None else None
+
+        def work(progress: Any, cancelled: Any) -> Path:
+            from workbench.engine.evaluation.report import (
+                REPORT_HTML,
+                prepare_folder,
+                report_context,
+                write_report,
+            )
+
+            prepare_folder(folder)
+            run, dataset, run_notes = report_context(project, evaluation.run, entries)
+            written = write_report(
+                evaluation,
+                folder,
+                figures=figures,
+                run_info=run,
+                dataset_summary=dataset,
+                run_notes=run_notes,
+            )
+            return next(p for p in written if p.name == REPORT_HTML)
+
+        task = run_task(work, name="evaluation report")
+        task.succeeded.connect(self._on_report_written)
+        task.failed.connect(self._on_report_failed)
+        task.finished.connect(self._on_report_finished)
+        self._report_task = task
+        self.tab.update_controls()
+        self.window.show_status("Writing the evaluation report…", 0)
+        return True
+
+    @Slot(object)
+    def _on_report_written(self, page: Path) -> None:
+        self.last_report = page
+        self.window.show_status(f"Wrote the evaluation report: {page}", 15000)
+
+    @Slot(object)
+    def _on_report_failed(self, error: object) -> None:
+        assert isinstance(error, BaseException)
+        if not isinstance(error, ValueError | OSError):
+            logger.error("writing the report failed", exc_info=error)
+        self.tab.show_banner(f"The report could not be written: {one_line(error)}")
+        self.window.show_status("The report could not be written", 15000)
+
+    @Slot()
+    def _on_report_finished(self) -> None:
+        self._report_task = None
+        self.tab.update_controls()
+
     def is_settled(self) -> bool:
         """True when nothing is left to do in the background: the runs are listed, no
         evaluation runs or waits to start, and the samples list has its thumbnails."""
@@ -545,6 +641,7 @@ class EvaluateController(QObject):
             and self._runs_task is None
             and self.task is None
             and self._table_task is None
+            and self._report_task is None
             and self._show_pending is None
             and not (self._auto_pending and self.runs and self.tab.isVisible())
             and not self.results.busy()
@@ -554,6 +651,8 @@ class EvaluateController(QObject):
         """The window is closing: stop background work (threads end by themselves)."""
         self.cancel()
         self._cancel_table()
+        if self._report_task is not None:
+            self._report_task.cancel()
         if self._runs_task is not None:
             self._runs_task.cancel()
         self.results.shutdown()

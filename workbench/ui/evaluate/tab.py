@@ -84,6 +84,9 @@ class EvaluateTab(QWidget):
         self.cancel_button.setObjectName("secondary")
         self.cancel_button.setToolTip("Stop the evaluation")
         self.cancel_button.clicked.connect(lambda: self.controller.cancel())
+        self.report_button = QPushButton("Save report…")
+        self.report_button.setObjectName("secondary")
+        self.report_button.clicked.connect(lambda: self.controller.save_report())
         self.progress = QProgressBar()
         self.progress.setObjectName("evaluateProgress")
         self.progress.setMaximumWidth(220)
@@ -103,6 +106,7 @@ class EvaluateTab(QWidget):
         bar.addWidget(self.cancel_button)
         bar.addWidget(self.progress)
         bar.addWidget(self.status_label, 2)
+        bar.addWidget(self.report_button)
         self.run_detail = label("", "muted")
         self.run_detail.setObjectName("evaluateRunDetail")
         self.banner = Banner("evaluateBanner")
@@ -270,6 +274,13 @@ class EvaluateTab(QWidget):
         self.evaluate_button.setEnabled(problem is None)
         self.evaluate_button.setToolTip(
             problem or "Evaluate the run's best weights on the split (in the background)"
+        )
+        report = self.controller.report_problem()
+        self.report_button.setEnabled(report is None)
+        self.report_button.setToolTip(
+            report
+            or "Write report.html (figures, tables, the run's settings and curves), "
+            "metrics.json and predictions.csv into a folder"
         )
         self.run_combo.setEnabled(bool(self.runs))
         self.split_combo.setEnabled(bool(self.runs))
