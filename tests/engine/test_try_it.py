@@ -4,6 +4,8 @@ and its saliency maps point at what drove the prediction."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -326,6 +328,14 @@ def test_a_regression_run_gives_the_values_in_the_targets_units(
         assert result.top == [] and [n for n, _ in result.values] == ["price"]
         assert result.values[0][1] == pytest.approx(predicted["value"], rel=1e-4, abs=1e-2)
         assert result.headline().startswith("price ")
+
+
+def test_importing_try_it_does_not_import_torch() -> None:
+    """The window imports the module for its results and wording at start-up."""
+    code = "import sys, workbench.engine.evaluation.try_it; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
 
 
 def test_loading_errors_are_one_line(tmp_path: Path) -> None:

@@ -244,6 +244,7 @@ class ResultView(QWidget):
             item = self.grid.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
+                widget.hide()  # at once: deleteLater waits for the event loop
                 widget.deleteLater()
 
     def show_result(self, result: TryResult) -> None:
@@ -612,6 +613,13 @@ class TryItPanel(QWidget):
 
     def _take(self, mime: QMimeData) -> bool:
         """Predict for what ``mime`` holds; False when it holds nothing to try."""
+        try:
+            return self._take_unguarded(mime)
+        except Exception as e:  # an exception must not leave a Qt event handler
+            self.banner.show_message(_message(e))
+            return True
+
+    def _take_unguarded(self, mime: QMimeData) -> bool:
         files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
         if files:
             self.try_files(files)
