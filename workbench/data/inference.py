@@ -3,7 +3,7 @@
 The one copy of what a trained model's inputs and outputs go through at inference: an
 :class:`InputCodec` reads a :class:`ModelInfo` (what an exported ``.onnx`` file's metadata
 says, :mod:`workbench.deploy.metadata`, or the same built from a run's config.json by
-:func:`run_model_info`), repeats the training data's preprocessing on new inputs and turns
+:func:`workbench.data.run_metadata.run_model_info`), repeats the training data's preprocessing on new inputs and turns
 the model's outputs into JSON-ready predictions. ``workbench predict`` and ``workbench
 serve`` (:class:`workbench.deploy.predict.Predictor`, onnxruntime) and the Evaluate tab's
 Try it (:mod:`workbench.engine.evaluation.try_it`, torch) run their models on what it
@@ -39,7 +39,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -50,9 +50,6 @@ from workbench.data.base import DataError
 from workbench.data.decode import decode_image, open_image
 from workbench.data.images import IMAGE_EXTENSIONS
 from workbench.data.tables import encode_file, encode_rows
-
-if TYPE_CHECKING:
-    from workbench.core.graph import Graph
 
 #: Samples per model call, so memory stays bounded whatever the number of inputs.
 CHUNK = 256
@@ -67,7 +64,8 @@ ImageInput = str | os.PathLike[str] | bytes | Image.Image
 @dataclass
 class ModelInfo:
     """What a model takes and gives: an exported file's metadata, parsed
-    (:mod:`workbench.deploy.metadata`), or a run's (:func:`run_model_info`)."""
+    (:mod:`workbench.deploy.metadata`), or a run's
+    (:func:`workbench.data.run_metadata.run_model_info`)."""
 
     task: str
     input_name: str
@@ -851,54 +849,6 @@ def _load_array(shown: str) -> np.ndarray:
     return arr
 
 
-# --------------------------------------------------------------------------- a run's metadata
-
-
-def run_model_info(graph: Graph, config: Mapping[str, Any]) -> ModelInfo:
-    """The metadata of a run's model, as the ONNX export writes it (without its metrics and
-    provenance, which the export adds).
-
-    Args:
-        graph: The graph that was trained (the run's own, recorded in its config.json).
-        config: The run's config.json: task, classes, loss and preprocessing.
-    """
-    from workbench.core.shapes import analyze
-
-    inp = graph.of_type("Input")[0]
-    out = graph.of_type("Output")[0]
-    out_spec = analyze(graph).nodes[out.id].output
-    size = int(out_spec.shape[0]) if out_spec is not None else 0
-    task = str(config.get("task") or out.params.get("task", "classification"))
-    classes = config.get("classes")
-    if task == "classification" and not classes:
-        classes = [f"class {i}" for i in range(size)]
-    preprocessing = dict(config.get("preprocessing") or {})
-    names = None
-    if task == "regression":
-        target = preprocessing.get("target")
-        names = [str(target)] if isinstance(target, str) and size == 1 else None
-    loss = str(config.get("loss") or "")
-    activation = (
-        "none" if task == "regression" else ("sigmoid" if loss == "bce_with_logits" else "softmax")
-    )
-    output: dict[str, Any] = {
-        "kind": "logits" if task == "classification" else "values",
-        "activation": activation,
-        "size": size,
-    }
-    if names:
-        output["names"] = names
-    return ModelInfo(
-        task=task,
-        input_name="x",
-        input_shape=["batch", *[int(d) for d in inp.params["shape"]]],
-        input_dtype=str(inp.params["dtype"]),
-        preprocessing=preprocessing,
-        classes=[str(c) for c in classes] if classes else None,
-        output=output,
-    )
-
-
 __all__ = [
     "CHUNK",
     "TOP_K",
@@ -907,7 +857,6 @@ __all__ = [
     "ModelInfo",
     "PredictError",
     "TooLargeError",
-    "run_model_info",
     "sigmoid",
     "softmax",
 ]

@@ -259,7 +259,7 @@ def _state_mismatch(saved: Any, current: Any) -> str:
 def model_info(trained: Trained) -> Any:
     """The :class:`~workbench.deploy.metadata.ModelInfo` of an export (input fields filled by the exporter)."""
     from workbench import __version__
-    from workbench.data.inference import run_model_info
+    from workbench.data.run_metadata import run_model_info
 
     info = run_model_info(trained.model_graph, trained.config)
     info.metrics = {

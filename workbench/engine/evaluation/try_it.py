@@ -2,7 +2,7 @@
 
 :func:`load_try_it` rebuilds a run's model with its best weights (the loading of
 :func:`~workbench.engine.evaluation.run.evaluate_run`) and the metadata its ONNX export
-would carry (:func:`~workbench.data.inference.run_model_info`). The :class:`TryModel` it
+would carry (:func:`~workbench.data.run_metadata.run_model_info`). The :class:`TryModel` it
 returns predicts for image files, pasted images, typed or pasted table rows and small
 table files through an :class:`~workbench.data.inference.InputCodec`: the preprocessing
 code of ``workbench predict``, not a copy of it, so both give the same answers. An image
@@ -39,8 +39,8 @@ from workbench.data.inference import (
     ImageInput,
     InputCodec,
     PredictError,
-    run_model_info,
 )
+from workbench.data.run_metadata import run_model_info
 from workbench.data.tables import read_table
 from workbench.engine.evaluation.result import EvaluationError
 from workbench.standalone.train_decode import flatten_image
