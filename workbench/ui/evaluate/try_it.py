@@ -597,14 +597,11 @@ class TryItPanel(QWidget):
             self.try_files(paths)
 
     def _ask_open_paths(self) -> list[str]:
-        kind = self._kind()
-        if kind == "image":
-            suffixes = ("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp")
-            filters = "Images (" + " ".join(f"*.{s}" for s in suffixes) + ")"
-        elif kind == "table":
-            filters = "Tables (*.csv *.tsv *.txt *.parquet)"
-        else:
-            filters = "NumPy arrays (*.npy *.npz)"
+        model = self._model
+        kind = model.kind if model is not None else ""
+        what = {"image": "Images", "table": "Tables"}.get(kind, "NumPy arrays")
+        suffixes = model.file_suffixes() if model is not None else ()
+        filters = f"{what} (" + " ".join(f"*{s}" for s in suffixes) + ")"
         start = os.fspath(self._project.parent) if self._project is not None else ""
         paths, _ = QFileDialog.getOpenFileNames(
             self, "Try it on files", start, f"{filters};;All files (*)"
@@ -701,7 +698,6 @@ class TryItPanel(QWidget):
         self._pending = None
         what = self._pending_what
         generation = self._generation
-        saliency = True
 
         def run(progress: Any, cancelled: Any) -> tuple[list[Shown], list[str]]:
             from PIL import Image
@@ -720,7 +716,7 @@ class TryItPanel(QWidget):
                             (big.width * factor, big.height * factor), Image.Resampling.NEAREST
                         )
                     plain = to_qimage(big)
-                    if saliency and r.saliency is not None:
+                    if r.saliency is not None:
                         overlay = to_qimage(overlay_saliency(big, r.saliency))
                 shown.append(Shown(r, plain, overlay))
             return shown, skipped
