@@ -520,3 +520,26 @@ def test_save_report_into_a_file_says_why_in_the_banner(window, qtbot, projects,
     qtbot.waitUntil(lambda: c.is_settled() and c.tab.banner.isVisible(), timeout=WAIT_MS)
     assert "not a folder" in c.tab.banner.message() and c.last_report is None
     assert blocker.read_text() == "x"
+
+
+# --- Try it in the tab ---------------------------------------------------------------------------
+
+
+def test_the_try_it_page_follows_the_run_picker(window, qtbot, projects):
+    open_on_evaluate(window, qtbot, projects["shapes"])
+    tab = window.evaluate_controller.tab
+    titles = [tab.pages.tabText(i) for i in range(tab.pages.count())]
+    assert titles == ["Results", "Try it"]
+    tab.pages.setCurrentWidget(tab.try_it)
+    run_id = tab.run_id()
+    qtbot.waitUntil(
+        lambda: tab.try_it.model() is not None and not tab.try_it.is_busy(), timeout=WAIT_MS
+    )
+    model = tab.try_it.model()
+    assert model is not None and model.run_id == run_id and model.kind == "image"
+    # another project: its newest run, a table model
+    assert window.open_project(projects["housing"])
+    qtbot.waitUntil(
+        lambda: tab.try_it.model() is not None and not tab.try_it.is_busy(), timeout=WAIT_MS
+    )
+    assert tab.try_it.model().kind == "table"

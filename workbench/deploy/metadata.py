@@ -54,8 +54,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from workbench.data.inference import ModelInfo
 
 FORMAT = "model-workbench-onnx"
 FORMAT_VERSION = 1
@@ -63,53 +64,6 @@ FORMAT_VERSION = 1
 
 class MetadataError(ValueError):
     """The file is not a usable exported model; the message is one line."""
-
-
-@dataclass
-class ModelInfo:
-    """The metadata of an exported model, parsed."""
-
-    task: str
-    input_name: str
-    input_shape: list[int | str]
-    input_dtype: str
-    preprocessing: dict[str, Any]
-    classes: list[str] | None = None
-    output: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> str:
-        """The preprocessing kind: ``"image"``, ``"table"``, ``"arrays"`` or ``""``."""
-        return str(self.preprocessing.get("kind", ""))
-
-    @property
-    def activation(self) -> str:
-        """How outputs become probabilities: ``"softmax"``, ``"sigmoid"`` or ``"none"``."""
-        return str(
-            self.output.get("activation", "softmax" if self.task == "classification" else "none")
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view (for ``GET /metadata``)."""
-        return {
-            "task": self.task,
-            "classes": self.classes,
-            "input": {
-                "name": self.input_name,
-                "shape": self.input_shape,
-                "dtype": self.input_dtype,
-            },
-            "output": self.output,
-            "preprocessing": self.preprocessing,
-            "metrics": self.metrics,
-            **{
-                k: v
-                for k, v in self.extra.items()
-                if k in ("workbench_version", "project", "run", "opset", "exporter")
-            },
-        }
 
 
 def metadata_props(info: ModelInfo) -> dict[str, str]:
@@ -231,3 +185,16 @@ def read_metadata(path: str | os.PathLike[str]) -> ModelInfo:
         return parse({p.key: p.value for p in model.metadata_props})
     except MetadataError as e:
         raise MetadataError(f"{path}: {e}") from None
+
+
+# ModelInfo is defined beside the preprocessing that reads it (workbench.data.inference),
+# so the engine's Try it can build one for a run without importing deploy.
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MetadataError",
+    "ModelInfo",
+    "metadata_props",
+    "parse",
+    "read_metadata",
+]

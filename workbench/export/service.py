@@ -259,57 +259,20 @@ def _state_mismatch(saved: Any, current: Any) -> str:
 def model_info(trained: Trained) -> Any:
     """The :class:`~workbench.deploy.metadata.ModelInfo` of an export (input fields filled by the exporter)."""
     from workbench import __version__
-    from workbench.core.shapes import analyze
-    from workbench.deploy.metadata import ModelInfo
+    from workbench.data.run_metadata import run_model_info
 
-    graph = trained.model_graph
-    inp = graph.of_type("Input")[0]
-    out = graph.of_type("Output")[0]
-    analysis = analyze(graph)
-    out_spec = analysis.nodes[out.id].output
-    size = int(out_spec.shape[0]) if out_spec is not None else 0
-    config = trained.config
-    task = str(config.get("task") or out.params.get("task", "classification"))
-    classes = config.get("classes")
-    if task == "classification" and not classes:
-        classes = [f"class {i}" for i in range(size)]
-    preprocessing = dict(config.get("preprocessing") or {})
-    names = None
-    if task == "regression":
-        target = preprocessing.get("target")
-        names = [str(target)] if isinstance(target, str) and size == 1 else None
-    loss = str(config.get("loss") or "")
-    activation = (
-        "none" if task == "regression" else ("sigmoid" if loss == "bce_with_logits" else "softmax")
-    )
-    output: dict[str, Any] = {
-        "kind": "logits" if task == "classification" else "values",
-        "activation": activation,
-        "size": size,
-    }
-    if names:
-        output["names"] = names
-    metrics = {
+    info = run_model_info(trained.model_graph, trained.config)
+    info.metrics = {
         k: v
         for k, v in trained.metrics.items()
         if k == "epoch" or k.startswith(("val_", "train_loss"))
     }
-    extra = {
+    info.extra = {
         "workbench_version": __version__,
         "project": trained.project.name,
         "run": trained.run_id or "untrained",
     }
-    return ModelInfo(
-        task=task,
-        input_name="x",
-        input_shape=["batch", *[int(d) for d in inp.params["shape"]]],
-        input_dtype=str(inp.params["dtype"]),
-        preprocessing=preprocessing,
-        classes=list(classes) if classes else None,
-        output=output,
-        metrics=metrics,
-        extra=extra,
-    )
+    return info
 
 
 # --------------------------------------------------------------------------- real samples

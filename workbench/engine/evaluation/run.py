@@ -372,6 +372,47 @@ def _build_model(run: RunDir, config: dict[str, Any], state: dict[str, Any]) -> 
     return model
 
 
+@dataclass
+class LoadedRun:
+    """A run's model rebuilt from its config.json with its best weights (else its last)."""
+
+    run: RunDir
+    config: dict[str, Any]
+    model: nn.Module
+    checkpoint: Path
+    #: The checkpoint's contents (its ``epoch`` among them).
+    state: dict[str, Any]
+    #: What the user should know (no best.pt, so the last checkpoint was loaded).
+    notes: list[str]
+
+
+def load_run_model(project_path: str | os.PathLike[str], run_id: str | None = None) -> LoadedRun:
+    """Rebuild a run's model with its best weights, checked against their checksum.
+
+    What :func:`evaluate_run` and the Evaluate tab's Try it load.
+
+    Args:
+        project_path: The ``.wbproj`` file; its runs are beside it.
+        run_id: The run; None for the newest run with a checkpoint.
+
+    Raises:
+        EvaluationError: one line: a missing or broken project, no such run, no
+            checkpoint, a damaged checkpoint, a config.json without a usable model.
+    """
+    from workbench.core.project import ProjectError, load_project
+
+    path = Path(project_path)
+    try:
+        load_project(path)  # a missing or broken project file gets the loader's message
+    except ProjectError as e:
+        raise EvaluationError(str(e)) from None
+    run = _pick_run(path, run_id)
+    notes: list[str] = []
+    checkpoint, state = _load_weights(run, notes)
+    config = run.read_config()
+    return LoadedRun(run, config, _build_model(run, config, state), checkpoint, state, notes)
+
+
 def _same(a: Any, b: Any) -> bool:
     """Equal as JSON (the recorded preprocessing went through config.json)."""
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
@@ -487,26 +528,19 @@ def evaluate_run(
             checkpoint, an unreadable dataset, an unknown device…
         EvaluationCancelled: ``cancelled()`` turned true.
     """
-    from workbench.core.project import ProjectError, load_project
     from workbench.data import DataSettings, open_dataset
     from workbench.data.fingerprint import dataset_fingerprint, describe_change
     from workbench.engine.devices import DeviceError, resolve_device
 
-    path = Path(project_path)
     if split not in SPLITS:
         raise EvaluationError(f"unknown split '{split}' (expected {', '.join(SPLITS)})")
-    try:
-        load_project(path)  # a missing or broken project file gets the loader's message
-    except ProjectError as e:
-        raise EvaluationError(str(e)) from None
     try:
         dev = resolve_device(device)
     except DeviceError as e:
         raise EvaluationError(str(e)) from None
-    run = _pick_run(path, run_id)
-    notes: list[str] = []
-    checkpoint, state = _load_weights(run, notes)
-    config = run.read_config()
+    loaded = load_run_model(project_path, run_id)
+    run, config, model = loaded.run, loaded.config, loaded.model
+    checkpoint, state, notes = loaded.checkpoint, loaded.state, loaded.notes
     try:
         settings = DataSettings.from_dict(config["data"])
         task = str(config["task"])
@@ -514,7 +548,6 @@ def evaluate_run(
         raise EvaluationError(
             f"run {run.id} cannot be evaluated: its config.json is incomplete ({_first_line(e)})"
         ) from None
-    model = _build_model(run, config, state)
     recorded: dict[str, Any] = _mapping(config.get("preprocessing"))
     training: dict[str, Any] = _mapping(config.get("training"))
     spec = OutputSpec.of(
@@ -712,10 +745,12 @@ class TestEvaluation(Callback):
 
 __all__ = [
     "NO_TEST_SPLIT",
+    "LoadedRun",
     "OutputSpec",
     "TestEvaluation",
     "evaluate_model",
     "evaluate_run",
+    "load_run_model",
     "sample_id_label",
     "latest_run",
 ]

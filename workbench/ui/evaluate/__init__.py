@@ -1,1 +1,2 @@
-"""The Evaluate tab: a run's results on a split, its figures and the samples behind them."""
+"""The Evaluate tab: how good a run is on a split, the samples behind its figures, and
+trying it on your own inputs."""

@@ -656,6 +656,7 @@ class EvaluateController(QObject):
         if self._runs_task is not None:
             self._runs_task.cancel()
         self.results.shutdown()
+        self.tab.try_it.shutdown()
         if self.document is not None:
             self.document.unsubscribe(self._on_document_changed)
 

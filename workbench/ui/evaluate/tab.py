@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from workbench.engine.evaluation.explore import RunOption, SplitOption, split_options
 from workbench.ui.evaluate.results import ResultsView
+from workbench.ui.evaluate.try_it import TryItPanel
 from workbench.ui.theme import label
 from workbench.ui.train.messages import Banner
 
@@ -118,10 +119,9 @@ class EvaluateTab(QWidget):
         self.pages.setDocumentMode(True)
         self.pages.setTabBarAutoHide(True)  # one page: no tab bar
         self.pages.addTab(self.results, "Results")
-        # ── Try it hook ── the "Try it" page (workbench/ui/evaluate/try_it.py, TryItPanel) is
-        # added here, as the second page; add_page also calls its set_run(project_path,
-        # run_id) now and whenever the run picker changes:
-        # self.add_page(TryItPanel(), "Try it")
+        # Try it: the run's model on the user's own inputs; add_page has it follow the run picker
+        self.try_it = TryItPanel()
+        self.add_page(self.try_it, "Try it")
 
         col = QVBoxLayout(self)
         col.setContentsMargins(14, 10, 14, 6)
