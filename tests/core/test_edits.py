@@ -224,3 +224,23 @@ def test_delete_removes_loose_connections_and_layers_and_joins_neighbours():
     assert "relu_1" not in g.nodes and Edge("input_1", "side") not in g.edges
     assert edits.delete(g, [], [Edge("input_1", "linear_1")]) == ([], [])
     assert Edge("input_1", "linear_1") not in g.edges
+
+
+def test_replace_graph_is_one_undo_step_and_refuses_damaged_data():
+    from workbench.core.document import Document
+    from workbench.core.templates import make_project
+
+    doc = Document(make_project("mlp"))
+    before = doc.graph.to_dict()
+    restored, _ = chain([("Input", {"shape": [4]}), ("Linear", {"units": 3}), ("Output", {})])
+    doc.edit("Restore model", lambda g: edits.replace_graph(g, restored.to_dict()))
+    assert doc.graph.to_dict() == restored.to_dict() and doc.undo_label() == "Restore model"
+    assert doc.undo() and doc.graph.to_dict() == before and not doc.can_undo()
+    for damaged in (
+        {"nodes": [{"id": "a"}], "edges": []},
+        {"edges": []},
+        {"nodes": "x", "edges": []},
+    ):
+        with pytest.raises(GraphError):
+            doc.edit("Restore", lambda g, d=damaged: edits.replace_graph(g, d))
+        assert doc.graph.to_dict() == before and not doc.can_undo()

@@ -194,6 +194,23 @@ def paste(graph: Graph, data: dict[str, Any], offset: tuple[float, float]) -> li
         raise GraphError(CLIPBOARD_NOT_LAYERS) from None
 
 
+def replace_graph(graph: Graph, data: dict[str, Any]) -> None:
+    """Make ``graph`` the model ``data`` describes (:meth:`Graph.to_dict` data), in place:
+    a model restored from a run's record is one undo step.
+
+    Raises:
+        GraphError: ``data`` is not a valid graph (``graph`` is then left as it was).
+    """
+    try:
+        new = Graph.from_dict(data)
+    except GraphError:
+        raise
+    except (KeyError, TypeError, IndexError, ValueError) as e:
+        raise GraphError(f"the recorded model is damaged ({type(e).__name__}: {e})") from None
+    graph.nodes = new.nodes
+    graph.edges = new.edges
+
+
 def bridges(graph: Graph, node_ids: Iterable[str]) -> list[Edge]:
     """Connections that would join the neighbours of deleted single-input layers.
 

@@ -164,6 +164,7 @@ class LegendRow(QWidget):
         """Show these (name, style) entries, in order, replacing any others."""
         for w in self._entries.values():
             self._flow.removeWidget(w)
+            w.hide()  # at once: the deletion waits for the event loop
             w.deleteLater()
         self._entries = {}
         for name, style in entries:

@@ -15,6 +15,7 @@ import atexit
 import gc
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,20 @@ DRAIN_HZ = FEED_HZ
 
 #: Jobs whose thread has not ended; asked to stop when the interpreter exits.
 _LIVE_JOBS: set[TrainJob] = set()
+
+
+@dataclass(frozen=True)
+class StartWeights:
+    """Trained weights the next Start begins from: a run restored into the builder."""
+
+    run_id: str
+    name: str
+    checkpoint: Path
+    #: The epoch the weights are from, when known.
+    epoch: int | None = None
+    #: The model before the restore: while the document is back to it (the restore was
+    #: undone) the weights do not apply. None: they always apply.
+    before: dict[str, Any] | None = None
 
 
 class TrainingController(QObject):
@@ -64,6 +79,8 @@ class TrainingController(QObject):
         self.interrupted: Interrupted | None = None
         #: Interrupted runs whose resuming was refused (not offered again in this session).
         self._refused: set[str] = set()
+        #: Weights the next Start begins from (see :meth:`use_weights`).
+        self.start_weights: StartWeights | None = None
         self._job_document: Document | None = None
         self._then: list[Callable[[], None]] = []
         self._stop_asked_at: float | None = None
@@ -107,9 +124,32 @@ class TrainingController(QObject):
         document.subscribe(self._on_document_changed)
         if self.is_running() and self._job_document is not document:
             self.stop()
+        self.start_weights = None
         self.last_run = last_run(document)
         self._find_interrupted()
         self.tab.set_document(document)
+
+    def runs_changed(self) -> None:
+        """Runs were deleted: the last run and an interrupted one are looked up again."""
+        if self.document is None or self.is_running():
+            return
+        self.last_run = last_run(self.document)
+        self._find_interrupted()
+        self.tab.update_controls()
+
+    def use_weights(self, weights: StartWeights | None) -> None:
+        """Have the next Start train a new run from ``weights`` (None: from scratch)."""
+        self.start_weights = weights
+        self.tab.show_start_weights()
+
+    def pending_weights(self) -> StartWeights | None:
+        """The weights the next Start begins from, or None (none, or their restore was undone)."""
+        weights, doc = self.start_weights, self.document
+        if weights is None or doc is None:
+            return None
+        if weights.before is not None and doc.graph.to_dict() == weights.before:
+            return None
+        return weights
 
     def _on_document_changed(self, document: Document) -> None:
         self.tab.document_changed()
@@ -163,10 +203,15 @@ class TrainingController(QObject):
     def start(self, init_from: Path | None = None) -> bool:
         """Start a new run with the form's settings; False (with a message) when it cannot.
 
-        ``init_from``: a checkpoint of an earlier run whose weights the new run starts from.
+        ``init_from``: a checkpoint of an earlier run whose weights the new run starts from;
+        by default the weights of a run restored into the builder (:meth:`use_weights`),
+        used by this one Start.
         """
         if self.is_running():
             return False
+        weights = self.pending_weights() if init_from is None else None
+        if weights is not None:
+            init_from = weights.checkpoint
         problem = self.start_problem()
         if problem is not None:
             self.tab.show_banner(problem)
@@ -191,7 +236,11 @@ class TrainingController(QObject):
         job = TrainJob(
             doc.path, config, graph=doc.graph.copy(), settings=settings, init_from=init_from
         )
-        self.tab.begin_run(new=True, dataset=Path(settings.path).name)
+        action = None
+        if weights is not None:
+            action = f"Starting a new run from the weights of “{weights.name}” ({weights.run_id})"
+            self.use_weights(None)  # once: the next Start begins from scratch again
+        self.tab.begin_run(new=True, dataset=Path(settings.path).name, action=action)
         return self._launch(job)
 
     def train_more(self, epochs: int | None = None) -> bool:
@@ -476,4 +525,4 @@ def _stop_at_exit() -> None:
 atexit.register(_stop_at_exit)
 
 
-__all__ = ["DRAIN_HZ", "GuiThreadGC", "TrainingController"]
+__all__ = ["DRAIN_HZ", "GuiThreadGC", "StartWeights", "TrainingController"]

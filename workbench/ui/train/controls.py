@@ -158,6 +158,19 @@ class ProgressRow(QWidget):
         self.stats_label.setText(note)
         self.memory_label.hide()
 
+    def show_past(self, status: str, title: str, text: str, done: int, total: int | None) -> None:
+        """A past run's end (a project reopened): ``title`` beside the bar, ``text`` on it."""
+        color = {"failed": theme.ERROR, "finished": theme.OK, "early-stopped": theme.OK}.get(
+            status, theme.TEXT
+        )
+        self.status_label.setStyleSheet(f"color: {color};")
+        self.status_label.setText(title)
+        self.progress.setRange(0, max(1, total or done))
+        self.progress.setValue(min(done, max(1, total or done)))
+        self.progress.setFormat(text)
+        self.stats_label.setText("")
+        self.memory_label.hide()
+
     def show_state(self, state: str) -> None:
         """The status of a run in progress (``starting``, ``running``...)."""
         self.status_label.setText(STATE_TEXT.get(state, ""))

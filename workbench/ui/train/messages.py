@@ -69,6 +69,41 @@ class Banner(QFrame):
         )
 
 
+class WeightsNote(QFrame):
+    """The note that the next Start trains from a restored run's weights, with a way out.
+
+    Signals:
+        cleared(): "Start from scratch instead" was pressed.
+    """
+
+    cleared = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("weightsNote")
+        self.setStyleSheet(
+            f"QFrame#weightsNote {{ background: {theme.INFO_TINT}; border: 1px solid {theme.INFO_BORDER}; border-radius: 6px; }}"
+        )
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 4, 6, 4)
+        self.text = QLabel("")
+        self.text.setObjectName("weightsNoteText")
+        self.text.setWordWrap(True)
+        self.clear_button = QPushButton("Start from scratch instead")
+        self.clear_button.setObjectName("link")
+        self.clear_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.clear_button.setToolTip("The next Start trains from freshly initialised weights")
+        self.clear_button.clicked.connect(lambda: self.cleared.emit())
+        row.addWidget(self.text, 1)
+        row.addWidget(self.clear_button)
+        self.hide()
+
+    def show_text(self, text: str | None) -> None:
+        """Show ``text``, or hide the note for None."""
+        self.text.setText(text or "")
+        self.setVisible(text is not None)
+
+
 class EmptyCard(QFrame):
     """The card over an empty chart: a title, a line of what to do next, and (when there is
     no data yet) a button to the Data tab.
@@ -140,4 +175,4 @@ class RunLog(QPlainTextEdit):
         self.moveCursor(QTextCursor.MoveOperation.End)
 
 
-__all__ = ["Banner", "EmptyCard", "RunLog"]
+__all__ = ["Banner", "EmptyCard", "RunLog", "WeightsNote"]

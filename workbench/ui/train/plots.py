@@ -221,6 +221,24 @@ class LivePlots(QWidget):
         for row in history:
             self.add_epoch(row)
 
+    def show_past(
+        self, epochs: list[int], series: dict[str, list[float | None]], total_epochs: int
+    ) -> None:
+        """A past run's epoch curves, from its metrics log (which has no per-batch losses:
+        the training-loss plot shows the epoch means)."""
+        self.reset()
+        self.total_epochs = total_epochs
+        self.set_metrics(list(series), "past")
+        lr = series.get("lr", [])
+        for i, epoch in enumerate(epochs):
+            self.add_epoch({"epoch": epoch, **{k: v[i] for k, v in series.items()}})
+            rate = lr[i] if i < len(lr) else None
+            if rate is not None:
+                self.lr.append_step(float(epoch - 1), float(rate))  # the rate the epoch began with
+        last = next((v for v in reversed(lr) if v is not None), None)
+        if epochs and last is not None:
+            self.lr.append(float(epochs[-1]), float(last))
+
     def truncate(self, epoch: int, step_x: float) -> None:
         """Keep what happened up to ``epoch`` (epoch curves) and ``step_x`` (batch curves)."""
         for series in (self.raw, self.ema, self.lr):

@@ -4,6 +4,8 @@
 (:class:`~workbench.ui.train.controller.TrainingController`) tells it: the document, the
 start and end of a run, and the run's events, which :class:`~workbench.engine.run_progress.RunProgress`
 turns into figures and log lines and :class:`~workbench.ui.train.plots.LivePlots` into curves.
+Above the curves a switch shows the project's runs instead (the Runs panel, ``ui/runs``);
+with no run on, the curves are the newest past run's, and a line says which run they are.
 """
 
 from __future__ import annotations
@@ -12,10 +14,28 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QFrame, QGridLayout, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench.core.text import sentence
 from workbench.engine.config import TrainConfig
+from workbench.engine.history_wording import (
+    past_progress_text,
+    past_status,
+    shown_run_text,
+    start_weights_text,
+)
 from workbench.engine.run_progress import RunProgress
 from workbench.engine.train_form import curve_keys
 from workbench.engine.train_wording import (
@@ -27,14 +47,16 @@ from workbench.engine.train_wording import (
     split_results_text,
     start_hint,
 )
+from workbench.ui import theme
 from workbench.ui.theme import label
 from workbench.ui.train.controls import ProgressRow, RunControls
 from workbench.ui.train.form import TrainForm
-from workbench.ui.train.messages import Banner, EmptyCard, RunLog
+from workbench.ui.train.messages import Banner, EmptyCard, RunLog, WeightsNote
 from workbench.ui.train.plots import LivePlots
 
 if TYPE_CHECKING:
     from workbench.core.document import Document
+    from workbench.engine.history import RunSummary
     from workbench.engine.job import RunOutcome
     from workbench.ui.train.controller import TrainingController
 
@@ -54,6 +76,13 @@ class TrainTab(QWidget):
         #: The run in progress (or the last one) as the window knows it.
         self.run_progress = RunProgress()
         self._other_scheduled = False
+        #: The run whose curves show (None: none), and whether they were read from its
+        #: record (a past run) rather than drawn live.
+        self.shown_run: str | None = None
+        self.shown_past = False
+        self._past: RunSummary | None = None
+        #: True once a run was started for this document (its outcome shows, not a past run).
+        self._ran = False
         self._build()
 
     # --- the run's figures (read by the run indicator and the tests) ---------------------------
@@ -108,6 +137,7 @@ class TrainTab(QWidget):
         left_col.addWidget(form_scroll, 1)
         left.setMinimumWidth(300)
         left.setMaximumWidth(420)
+        self.settings_column = left
 
         self.controls = RunControls()
         c = self.controls
@@ -130,6 +160,8 @@ class TrainTab(QWidget):
         self.progress, self.status_label = p.progress, p.status_label
         self.stats_label, self.memory_label = p.stats_label, p.memory_label
         self.banner = Banner()
+        self.weights_note = WeightsNote()
+        self.weights_note.cleared.connect(lambda: self.controller.use_weights(None))
 
         # The plots (built on first show), with the empty state as a card on top of them
         # until a run draws. (The plots are there, blank, from the first show: at Start only
@@ -154,6 +186,8 @@ class TrainTab(QWidget):
         right_col.addWidget(self.controls)
         right_col.addWidget(self.progress_row)
         right_col.addWidget(self.banner)
+        right_col.addWidget(self.weights_note)
+        right_col.addLayout(self._build_view_switch())
         vsplit = QSplitter(Qt.Orientation.Vertical)
         vsplit.setChildrenCollapsible(False)
         vsplit.addWidget(self.plot_area)
@@ -167,7 +201,10 @@ class TrainTab(QWidget):
         vsplit.setStretchFactor(0, 4)
         vsplit.setStretchFactor(1, 1)
         vsplit.setSizes([520, 130])
-        right_col.addWidget(vsplit, 1)
+        self.views = QStackedWidget()
+        self.views.setObjectName("trainViews")
+        self.views.addWidget(vsplit)
+        right_col.addWidget(self.views, 1)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("trainSplit")
@@ -180,6 +217,69 @@ class TrainTab(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
         self.update_controls()
+
+    def _build_view_switch(self) -> QHBoxLayout:
+        """The line over the curves: which run they show, and the Curves / All runs switch."""
+        self.shown_label = label("", "muted")
+        self.shown_label.setObjectName("shownRun")
+        self.shown_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.curves_button = QPushButton("Curves")
+        self.curves_button.setToolTip("The curves of the run in progress, or of the last run")
+        self.runs_button = QPushButton("All runs")
+        self.runs_button.setToolTip(
+            "Every run of the project: compare their curves and settings, rename, delete, "
+            "restore one into the builder (View ▸ Runs, Ctrl+Shift+R)"
+        )
+        self.runs_button.setEnabled(False)  # until the Runs panel is added
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        sheet = (
+            f"QPushButton#viewSwitch {{ border: 1px solid {theme.BORDER}; padding: 3px 14px; "
+            f"background: {theme.PANEL}; color: {theme.TEXT}; border-radius: 4px; }}"
+            f"QPushButton#viewSwitch:checked {{ background: {theme.ACCENT}; "
+            f"border-color: {theme.ACCENT}; color: white; }}"
+        )
+        for b in (self.curves_button, self.runs_button):
+            b.setObjectName("viewSwitch")
+            b.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            b.setCheckable(True)
+            b.setCursor(Qt.CursorShape.PointingHandCursor)
+            b.setStyleSheet(sheet)
+            group.addButton(b)
+        self.curves_button.setChecked(True)
+        self.curves_button.clicked.connect(lambda: self.show_runs_view(False))
+        self.runs_button.clicked.connect(lambda: self.show_runs_view(True))
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        row.addWidget(self.shown_label)
+        row.addStretch(1)
+        row.addWidget(self.curves_button)
+        row.addWidget(self.runs_button)
+        return row
+
+    def add_runs_view(self, panel: QWidget) -> None:
+        """Give the tab the Runs panel its "All runs" switch shows."""
+        self.runs_panel = panel
+        self.views.addWidget(panel)
+        self.runs_button.setEnabled(True)
+
+    def show_runs_view(self, runs: bool) -> None:
+        """Show the project's runs (``runs``) or the curves.
+
+        The runs take the settings' place too: their table needs the width, and the
+        settings are for the next run, a click away.
+        """
+        if runs and self.views.count() < 2:
+            return
+        self.views.setCurrentIndex(1 if runs else 0)
+        self.settings_column.setVisible(not runs)
+        (self.runs_button if runs else self.curves_button).setChecked(True)
+        self.shown_label.setVisible(not runs)
+
+    def runs_view_shown(self) -> bool:
+        """True while the runs show instead of the curves."""
+        return self.views.currentIndex() == 1
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(1200, 700)
@@ -222,6 +322,8 @@ class TrainTab(QWidget):
             self.empty.raise_()
             self._sync_metric_curves()
             self._plots_pending = False
+            if self.shown_past and self._past is not None:
+                self._draw_past(self._past)
         return self.plots
 
     # --- the document --------------------------------------------------------------------------------
@@ -231,6 +333,8 @@ class TrainTab(QWidget):
         self.document = document
         self.form.set_document(document)
         if not self.controller.is_running():
+            self._forget_shown()
+            self._ran = False
             self.hide_banner()
             self.empty.show()
             if self.plots is not None:
@@ -250,6 +354,90 @@ class TrainTab(QWidget):
                 self.show_interrupted()
         self.document_changed()
 
+    # --- the runs of the project ------------------------------------------------------------------
+
+    def show_history(self, runs: list[RunSummary], loaded: bool) -> None:
+        """The project's runs were read: with no run on and none drawn, show the newest
+        run's curves (a reopened project); otherwise name the run shown."""
+        self.runs_button.setText(f"All runs ({len(runs)})" if loaded else "All runs")
+        if not loaded or self.controller.is_running():
+            return
+        by_id = {r.id: r for r in runs}
+        shown = by_id.get(self.shown_run or "")
+        if shown is not None:
+            self._name_shown(shown)
+            return
+        if (self.shown_run is not None or self._ran) and not self.shown_past:
+            return  # a run of this session shows (its record may not be read yet), or how it failed
+        latest = next((r for r in reversed(runs) if r.curves is not None and r.curves.epochs), None)
+        if latest is not None:
+            self._show_past(latest)
+        elif self.shown_run is not None:
+            self._forget_shown()
+            if self.plots is not None:
+                self.plots.reset()
+                self._settle_plots()
+            self._update_empty()
+            self.empty.show()
+            self.progress_row.show_idle()
+
+    def forget_runs(self, run_ids: list[str]) -> None:
+        """These runs were deleted: if one of them shows, the next read shows another."""
+        if self.shown_run in run_ids and not self.controller.is_running():
+            self.shown_past = True
+
+    def _forget_shown(self) -> None:
+        self.shown_run = None
+        self.shown_past = False
+        self._past = None
+        self.shown_label.setText("")
+
+    def _name_shown(self, run: RunSummary) -> None:
+        self.shown_label.setText(shown_run_text(run))
+        self.shown_label.setVisible(not self.runs_view_shown())
+
+    def _show_past(self, run: RunSummary) -> None:
+        """Show a past run's curves and how it ended."""
+        self.shown_run, self.shown_past, self._past = run.id, True, run
+        self.empty.hide()
+        self.progress_row.show_past(
+            run.status, past_status(run), past_progress_text(run), run.epochs, run.epochs_planned
+        )
+        self._name_shown(run)
+        entry = self._runs_entry(run.id)
+        test = split_results_text(entry.get("test") if entry else None)
+        self.progress_row.stats_label.setText(test or "")
+        self.log.clear()
+        self.log_line(f"{run.name} ({run.id}): {run.message or run.label}")
+        if test is not None:
+            self.log_line(test)
+        self.log_line(f"Run saved in {run.path}")
+        if self.plots is not None:
+            self._draw_past(run)
+
+    def _runs_entry(self, run_id: str) -> dict[str, Any] | None:
+        """The project's runs entry of run ``run_id``, if it has one."""
+        doc = self.document
+        runs = doc.project.runs if doc is not None else []
+        return next((e for e in runs if isinstance(e, dict) and e.get("id") == run_id), None)
+
+    def _draw_past(self, run: RunSummary) -> None:
+        curves = run.curves
+        if self.plots is None or curves is None:
+            return
+        total = max(run.epochs_planned or 0, max(curves.epochs, default=0))
+        self.plots.show_past(curves.epochs, curves.series, total)
+        self._settle_plots()
+
+    def show_start_weights(self) -> None:
+        """Say whether the next Start trains from a restored run's weights."""
+        weights = self.controller.pending_weights()
+        self.weights_note.show_text(
+            start_weights_text(weights.name, weights.run_id, weights.checkpoint.name, weights.epoch)
+            if weights is not None and not self.controller.is_running()
+            else None
+        )
+
     def show_interrupted(self) -> None:
         """Say that the project's newest run was interrupted and how to continue it."""
         interrupted = self.controller.interrupted
@@ -259,7 +447,7 @@ class TrainTab(QWidget):
 
     def _sync_metric_curves(self) -> None:
         """Make the metric curves the next run will draw (so Start adds none)."""
-        if self.plots is None or self.controller.is_running():
+        if self.plots is None or self.controller.is_running() or self.shown_past:
             return
         task = self.form.task()
         self.plots.set_metrics(curve_keys(self.form.config() or TrainConfig(), task), task)
@@ -276,6 +464,7 @@ class TrainTab(QWidget):
         self.subtitle.setText(f"on {dataset}" if dataset else "No dataset yet")
         self._update_empty()
         self.update_controls()
+        self.show_start_weights()
 
     def _update_empty(self) -> None:
         """The card over the empty plots: what to do next."""
@@ -339,7 +528,14 @@ class TrainTab(QWidget):
         plots = self.ensure_plots()
         if new:
             plots.reset()
+            self._forget_shown()
+            self.shown_label.setText("Showing the new run")
+            self.shown_label.setVisible(not self.runs_view_shown())
+        self.shown_past = False
+        self._ran = True
+        self.show_runs_view(False)  # a run shows itself in its curves
         self.run_progress.begin(new)
+        self.weights_note.show_text(None)
         self.empty.hide()
         self.hide_banner()
         self.progress_row.show_preparing()
@@ -416,6 +612,9 @@ class TrainTab(QWidget):
             self.progress_row.stats_label.setText(test)
         if outcome.run_dir:
             self.log_line(f"Run saved in {outcome.run_dir}")
+        if outcome.run_id is not None:
+            self.shown_run, self.shown_past = outcome.run_id, False
+            self.shown_label.setText(f"Showing run {outcome.run_id}")
         run.end()
         self._settle_plots()
         if not run.rows and (self.plots is None or not len(self.plots.raw)):

@@ -9,7 +9,7 @@ together, keeps the title and status bar current and closes cleanly.
 Everything a script or test wants is a plain method of the window (``open_project``,
 ``new_project``, ``save_project``); every question to the user goes through one small
 method (``_ask_save_changes``, ``_ask_recover``, ``_ask_open_path``, ``_ask_save_path``,
-``show_error``, …) that tests replace.
+``_ask_delete_runs``, ``show_error``, …) that tests replace.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from workbench.ui.data.controller import DataController
 from workbench.ui.evaluate.controller import EvaluateController
 from workbench.ui.export_tab import ExportController
 from workbench.ui.run_indicator import RunIndicator
+from workbench.ui.runs import RunsController
 from workbench.ui.start_page import StartPage
 from workbench.ui.train.controller import TrainingController
 from workbench.ui.wheel import install_wheel_guard
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         data_controller, train_controller, evaluate_controller, export_controller: The
             controllers of the pages after Model (``data_tab``, ``train_tab``,
             ``evaluate_tab`` and ``export_tab`` are their tabs).
+        runs_controller: The project's runs, shown on the Train tab (View ▸ Runs).
         controllers: Those controllers, in tab order.
         files, autosave, menus, drops: The window's parts (see the module docstring).
         last_dropped_paths: Files or folders other than projects dropped last.
@@ -157,6 +159,16 @@ class MainWindow(QMainWindow):
         self.evaluate_tab = self.evaluate_controller.tab
         self.export_tab = self.export_controller.tab
         self.start_page.sample_chosen.connect(self.data_controller.open_sample)
+        # The project's runs (ui/runs/): a view of the Train tab; make_panel() gives other
+        # pages one of their own.
+        self.runs_controller = RunsController(self)
+        self.controllers.append(self.runs_controller)
+        self.runs_controller.evaluate_requested.connect(self._open_in_evaluate)
+
+    def _open_in_evaluate(self, run_id: str) -> None:
+        """The Runs panel's "Open in Evaluate": the Evaluate tab on that run's test split."""
+        if not self.evaluate_controller.show_run(run_id):
+            self.show_status(f"Run {run_id} has no weights to evaluate", 8000)
 
     def _add_controller(self, key: str, title: str, controller: Controller) -> Controller:
         """Add ``controller``'s tab as page ``key``; it follows the document from now on."""
@@ -172,6 +184,11 @@ class MainWindow(QMainWindow):
     def show_page(self, key: str) -> None:
         """Bring page ``key`` ("start", "model", …) to the front."""
         self.tabs.setCurrentWidget(self.pages[key])
+
+    def show_runs(self) -> None:
+        """View ▸ Runs: the project's runs, on the Train tab."""
+        self.show_page("train")
+        self.train_tab.show_runs_view(True)
 
     def current_page(self) -> str:
         """The key of the page in front."""
@@ -315,6 +332,10 @@ class MainWindow(QMainWindow):
     def _ask_find_layer(self, choices: list[str]) -> str | None:
         """Ask which layer to find (typed or picked from the list)."""
         return questions.ask_find_layer(self, choices)
+
+    def _ask_delete_runs(self, names: list[str]) -> bool:
+        """Ask whether to delete these training runs and their folders."""
+        return questions.ask_delete_runs(self, names)
 
     def show_error(self, title: str, message: str) -> None:
         """Tell the user something went wrong (one warning box)."""

@@ -125,6 +125,12 @@ class WindowMenus(QObject):
             "Ctrl+K",
             "Search the layer palette",
         )
+        self.runs_action = self._action(
+            "R&uns",
+            w.show_runs,
+            "Ctrl+Shift+R",
+            "Compare the project's training runs (on the Train tab)",
+        )
         self.canvas_actions = [
             self.cut_action,
             self.copy_action,
@@ -186,6 +192,8 @@ class WindowMenus(QObject):
         menu.addSeparator()
         menu.addAction(self.find_layer_action)
         menu.addAction(self.search_layers_action)
+        menu.addSeparator()
+        menu.addAction(self.runs_action)
         panels = menu.addMenu("&Panels")
         for (dock, _area), key in zip(builder.docks(), PANEL_SHORTCUTS, strict=True):
             act = dock.toggleViewAction()

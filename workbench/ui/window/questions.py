@@ -105,3 +105,20 @@ def ask_find_layer(parent: QWidget, choices: list[str]) -> str | None:
     """Ask which layer to find (typed or picked from ``choices``)."""
     text, ok = QInputDialog.getItem(parent, "Find Layer", "Layer (name or type):", choices, 0, True)
     return text if ok and text else None
+
+
+def ask_delete_runs(parent: QWidget, names: list[str]) -> bool:
+    """Ask whether to delete these training runs (their folders go too)."""
+    from workbench.engine.history_wording import delete_question
+
+    question, detail = delete_question(names)
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Delete runs" if len(names) > 1 else "Delete run")
+    box.setText(question)
+    box.setInformativeText(detail)
+    delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is delete
