@@ -210,3 +210,29 @@ def test_learned_positions_fix_the_sequence_length(tmp_path: Path) -> None:
     assert any("sequence length stays 10" in n and "learned" in n for n in report.notes), (
         report.notes
     )
+
+
+class _Prices(torch.nn.Module):
+    """A regression model whose outputs are in their own units: prices around 250,000."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) * 80_000.0 + 250_000.0
+
+
+def test_large_regression_outputs_are_compared_relatively(tmp_path: Path) -> None:
+    from workbench.export.onnx_export import output_difference
+
+    # float32 carries ~7 digits: outputs of 250,000 cannot agree to 1e-4 absolutely
+    assert output_difference([250_000.02], [250_000.0]) == pytest.approx(0.02 / 250_000)
+    assert output_difference([0.5002], [0.5]) == pytest.approx(2e-4)  # absolute up to 1
+    assert output_difference([float("nan")], [1.0]) == float("inf")
+    assert output_difference([], []) == 0.0
+    torch.manual_seed(0)
+    out = tmp_path / "prices.onnx"
+    report = export_onnx(_Prices().eval(), (4,), "float32", out)
+    assert out.is_file() and 0.0 <= report.max_abs_diff <= 1e-4
+    assert "relative above" in report.summary()

@@ -25,6 +25,8 @@ class ExportReport:
 
     path: Path
     opset: int
+    #: The largest difference from PyTorch, absolute for outputs up to 1 and relative
+    #: beyond (:func:`workbench.export.onnx_export.output_difference`).
     max_abs_diff: float
     batch_sizes_checked: tuple[int, ...]
     dynamic_axes: dict[int, str]
@@ -47,4 +49,4 @@ class ExportReport:
             checks += f", sequence lengths {', '.join(map(str, self.sequence_lengths_checked))}"
         if self.samples_checked:
             checks += f" and on {self.samples_checked} dataset samples"
-        return f"verified with onnxruntime against PyTorch at {checks}: max abs difference {self.max_abs_diff:.2e} (tolerance {self.tolerance:g})"
+        return f"verified with onnxruntime against PyTorch at {checks}: largest difference {self.max_abs_diff:.2e} (tolerance {self.tolerance:g}; absolute up to 1, relative above)"
