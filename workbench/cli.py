@@ -612,6 +612,12 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench import __version__
 
     p.add_argument("--version", action="version", version=f"workbench {__version__}")
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="generate a dataset, train, export and predict in a temporary folder; "
+        "print versions, device and each step's time (exit 1 names the step that failed)",
+    )
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     g = sub.add_parser("gui", help="open the window (the default)")
@@ -885,6 +891,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `workbench net.wbproj` (how a desktop opens a project file) means `workbench gui net.wbproj`
         argv.insert(0, "gui")
     args = parser.parse_args(argv)
+    if args.self_test:
+        if args.command is not None:
+            print("workbench: --self-test takes no command", file=sys.stderr)
+            return EXIT_USAGE
+        from workbench.selftest import main as self_test
+
+        return self_test()
     if args.command is None:
         args = parser.parse_args(["gui", *(argv or [])])
     try:
