@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 EXIT_USAGE = 2
+#: An unexpected error: one line naming the crash log (see workbench.core.crashlog).
+EXIT_CRASH = 1
 
 
 class CliError(Exception):
@@ -910,6 +912,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # noqa: BLE001 - a bug: the traceback goes to a log file, not the terminal
+        from workbench.core.crashlog import crash_message
+
+        print(f"workbench: {crash_message(e)}", file=sys.stderr)
+        return EXIT_CRASH
 
 
 if __name__ == "__main__":  # pragma: no cover
