@@ -56,6 +56,10 @@ def _has_display() -> bool:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    if args.first_paint_probe:
+        from workbench.ui.app import run_gui
+
+        return run_gui(first_paint_probe=True)
     if not args.screenshot and not _has_display():
         raise CliError(
             "no display found (DISPLAY is not set): run it on a desktop, under xvfb-run, "
@@ -637,6 +641,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=TABS,
         help="the page to open on (default: model)",
     )
+    # For `workbench bench --builder` in a frozen app, which has no `python -c` to run.
+    g.add_argument("--first-paint-probe", action="store_true", help=argparse.SUPPRESS)
     g.set_defaults(func=cmd_gui)
 
     t = sub.add_parser("templates", help="list the starting templates")
