@@ -347,7 +347,9 @@ def validate_desktop_entry(path: Path) -> str | None:
     if tool is None:
         return None
     out = subprocess.run([tool, str(path)], capture_output=True, text=True)
-    text = (out.stdout + out.stderr).strip()
+    text = "; ".join(
+        line.strip() for line in (out.stdout + out.stderr).splitlines() if line.strip()
+    )
     return text if out.returncode != 0 or text else None
 
 
