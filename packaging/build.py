@@ -318,6 +318,8 @@ def deb_control(version: str, arch: str, installed_kib: int) -> str:
         "Maintainer: Model Workbench contributors <noreply@modelworkbench.invalid>\n"
         f"Installed-Size: {installed_kib}\n"
         f"Depends: {', '.join(DEB_DEPENDS)}\n"
+        # Qt's GTK theme plugin (native dialogs on GNOME) loads GTK when it is there.
+        "Recommends: libgtk-3-0\n"
         "Section: science\n"
         "Priority: optional\n"
         "Homepage: https://github.com/model-workbench/model-workbench\n"
