@@ -20,7 +20,8 @@ if os.environ.get("CI"):
 def _isolated_settings(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Point settings, caches and autosaves at a temporary folder so a developer's are never read."""
+    """Point settings, caches, autosaves and crash logs at a temporary folder so a developer's are never read."""
     base = tmp_path_factory.mktemp("userdirs")
     monkeypatch.setenv("WORKBENCH_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("WORKBENCH_LOG_DIR", str(base / "logs"))

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 EXIT_USAGE = 2
+#: An unexpected error: one line naming the crash log (see workbench.core.crashlog).
+EXIT_CRASH = 1
 
 
 class CliError(Exception):
@@ -54,6 +56,10 @@ def _has_display() -> bool:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    if args.first_paint_probe:
+        from workbench.ui.app import run_gui
+
+        return run_gui(first_paint_probe=True)
     if not args.screenshot and not _has_display():
         raise CliError(
             "no display found (DISPLAY is not set): run it on a desktop, under xvfb-run, "
@@ -612,6 +618,12 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench import __version__
 
     p.add_argument("--version", action="version", version=f"workbench {__version__}")
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="generate a dataset, train, export and predict in a temporary folder; "
+        "print versions, device and each step's time (exit 1 names the step that failed)",
+    )
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     g = sub.add_parser("gui", help="open the window (the default)")
@@ -629,6 +641,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=TABS,
         help="the page to open on (default: model)",
     )
+    # For `workbench bench --builder` in a frozen app, which has no `python -c` to run.
+    g.add_argument("--first-paint-probe", action="store_true", help=argparse.SUPPRESS)
     g.set_defaults(func=cmd_gui)
 
     t = sub.add_parser("templates", help="list the starting templates")
@@ -885,6 +899,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `workbench net.wbproj` (how a desktop opens a project file) means `workbench gui net.wbproj`
         argv.insert(0, "gui")
     args = parser.parse_args(argv)
+    if args.self_test:
+        if args.command is not None:
+            print("workbench: --self-test takes no command", file=sys.stderr)
+            return EXIT_USAGE
+        from workbench.selftest import main as self_test
+
+        return self_test()
     if args.command is None:
         args = parser.parse_args(["gui", *(argv or [])])
     try:
@@ -897,6 +918,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # noqa: BLE001 - a bug: the traceback goes to a log file, not the terminal
+        from workbench.core.crashlog import crash_message
+
+        print(f"workbench: {crash_message(e)}", file=sys.stderr)
+        return EXIT_CRASH
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from workbench import standalone
+from workbench.core.appdirs import standalone_dir
 from workbench.core.catalog import TensorSpec, format_shape, get
 from workbench.core.catalog.base import LayerCode, code_literal
 from workbench.core.graph import Graph, Node
@@ -414,14 +414,15 @@ def model_source(graph: Graph, class_name: str = "Model") -> str:
 # everything that varies goes into config.json beside them (see _train_document).
 
 #: The standalone modules an export with a training script gets, by file name.
-TRAIN_MODULES = tuple(sorted(p.name for p in Path(standalone.__file__).parent.glob("train*.py")))
+#: From the bundle's data folder in the frozen application (:func:`standalone_dir`).
+TRAIN_MODULES = tuple(sorted(p.name for p in standalone_dir().glob("train*.py")))
 #: The kinds of dataset train.py can read, by ``preprocessing["kind"]``.
 KINDS = tuple(READERS)
 
 
 def _train_files() -> dict[str, bytes]:
     """The text of train.py and of the modules it imports, by file name."""
-    folder = Path(standalone.__file__).parent
+    folder = standalone_dir()
     return {name: (folder / name).read_bytes() for name in TRAIN_MODULES}
 
 

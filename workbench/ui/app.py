@@ -6,10 +6,14 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
+
     from workbench.ui.window import MainWindow
 
 #: Set to 1 to skip importing torch in the background after the window paints.
@@ -39,6 +43,63 @@ def start_torch_warmup() -> threading.Thread | None:
     thread = threading.Thread(target=_import_torch, name="torch-warmup", daemon=True)
     thread.start()
     return thread
+
+
+def app_icon() -> QIcon:
+    """The application's icon in every size it ships (``resources/icons``)."""
+    from PySide6.QtGui import QIcon
+
+    from workbench.core.appdirs import resource_path
+
+    icon = QIcon()
+    for png in sorted(resource_path("icons").glob("workbench-*.png")):
+        icon.addFile(str(png))
+    return icon
+
+
+def show_crash(exc: BaseException, tb: TracebackType | None = None) -> str:
+    """Write the crash log, say where on stderr and in a dialog; returns the message."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from workbench.core.crashlog import crash_message
+
+    message = crash_message(exc, tb)
+    if sys.stderr is not None:  # None in a windowed Windows bundle
+        print(f"workbench: {message}", file=sys.stderr, flush=True)
+    if QApplication.instance() is not None:
+        QMessageBox.critical(
+            None,
+            "Model Workbench: unexpected error",
+            f"Something went wrong that Model Workbench did not expect.\n\n{message}\n\n"
+            "Your work is autosaved; please include the log file when you report this.",
+        )
+    return message
+
+
+def install_crash_dialog() -> Callable[[], None]:
+    """Route unexpected exceptions (in slots and event handlers) to :func:`show_crash`.
+
+    Returns a function that puts the previous ``sys.excepthook`` back.
+    """
+    previous = sys.excepthook
+    showing: list[bool] = []
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(exc_type, KeyboardInterrupt) or showing:
+            previous(exc_type, exc, tb)  # no dialog over a dialog
+            return
+        showing.append(True)
+        try:
+            show_crash(exc, tb)
+        finally:
+            showing.clear()
+
+    sys.excepthook = hook
+
+    def restore() -> None:
+        sys.excepthook = previous
+
+    return restore
 
 
 def _fail(message: str) -> int:
@@ -94,6 +155,9 @@ def run_gui(
     app.setApplicationDisplayName("Model Workbench")
     app.setOrganizationName("ModelWorkbench")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    if sys.platform.startswith("linux"):
+        app.setDesktopFileName("model-workbench")  # the .desktop entry the installers add
     from workbench.core.settings import Settings
 
     settings = Settings()
@@ -158,7 +222,11 @@ def run_gui(
 
     window.first_painted.connect(after_first_paint)
     window.show()
-    status = app.exec()
+    restore_hook = install_crash_dialog()
+    try:
+        status = app.exec()
+    finally:
+        restore_hook()
     for thread in warmup:
         if thread is not None:
             thread.join(timeout=2.0)  # let a half-done import finish before the interpreter exits

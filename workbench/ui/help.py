@@ -4,7 +4,7 @@ and the user guide shipped inside the package."""
 from __future__ import annotations
 
 import platform
-from importlib import metadata, resources
+from importlib import metadata
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.appdirs import resource_path
 from workbench.ui import theme
 
 DIST_NAME = "model-workbench"
@@ -96,11 +97,7 @@ def about_html() -> str:
 
 def user_guide_text() -> str:
     """The user guide (Markdown) shipped in the package."""
-    return (
-        resources.files("workbench")
-        .joinpath("resources", "user-guide.md")
-        .read_text(encoding="utf-8")
-    )
+    return resource_path("user-guide.md").read_text(encoding="utf-8")
 
 
 def _no_size_hints_offscreen(layout: QLayout) -> None:
