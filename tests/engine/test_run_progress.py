@@ -74,7 +74,9 @@ def test_events_keep_the_counters_and_give_the_log_lines():
     assert [r["epoch"] for r in run.rows] == [1]
     assert run.apply(("log", "Saved a checkpoint")) == ["Saved a checkpoint"]
     assert run.apply(("end", "finished", "finished after 4 epochs")) == ["Finished after 4 epochs"]
+    assert not run.failure_logged
     assert run.apply(("error", "loss became NaN")) == ["Failed: loss became NaN"]
+    assert run.failure_logged
     run.end()
     assert not run.started and run.rows  # the rows stay for the ended run's display
 

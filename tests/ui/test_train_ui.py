@@ -273,6 +273,8 @@ def test_a_vanished_data_file_fails_with_a_message(window, qtbot, tmp_path):
     outcome = window.train_controller.last_outcome
     assert outcome.status == "failed" and outcome.run_id is None
     assert "gone.csv" in window.train_tab.banner_message()
+    # said once in the log, not once by the failure event and again when the run ends
+    assert window.train_tab.log.toPlainText().count("Failed: ") == 1
     assert not (tmp_path / "net.runs").exists() or not any((tmp_path / "net.runs").iterdir())
     assert window.train_tab.start_button.isEnabled()
 

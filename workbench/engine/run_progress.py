@@ -75,6 +75,8 @@ class RunProgress:
         self.best_epoch: int | None = None
         #: The data preparation's (done, total), before training starts.
         self.prepare: tuple[int, int] | None = None
+        #: True once the run's failure was logged (from its ``error`` event).
+        self.failure_logged = False
 
     @property
     def started(self) -> bool:
@@ -94,6 +96,7 @@ class RunProgress:
         self.memory = None
         self.prepare = None
         self.best_epoch = None
+        self.failure_logged = False
 
     def end(self) -> None:
         """The run's thread ended."""
@@ -128,6 +131,7 @@ class RunProgress:
         elif kind == "end":
             return [capitalized(str(event[2]))]
         elif kind == "error":
+            self.failure_logged = True
             return [f"Failed: {event[1]}"]
         return []
 

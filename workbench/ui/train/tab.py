@@ -602,7 +602,7 @@ class TrainTab(QWidget):
         if outcome.status == "failed":
             if not self.banner_message():
                 self.show_banner(sentence(f"Training failed: {outcome.message}"))
-            if not run.started:
+            if not run.started and not run.failure_logged:
                 self.log_line(f"Failed: {outcome.message}")
         elif outcome.status == "stopped" and not run.started:
             self.log_line("Stopped before training started")
