@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 
 #: Progress and partial results reach the GUI at most this often.
 MAX_RATE_HZ = 30.0
@@ -33,7 +33,16 @@ _LIVE: set[Task] = set()
 
 
 class _Worker(QObject):
-    """Lives in the task's thread; runs the function and reports through queued signals."""
+    """Runs the function on the task's thread and reports through queued signals.
+
+    It belongs to the GUI thread (it is never moved): ``run`` is called directly by the
+    thread's ``started`` signal, and its signals, emitted from the task's thread, reach
+    the GUI thread queued. Moving it back with ``moveToThread`` from the task's thread,
+    as an earlier version did, could deadlock: that call holds Python's GIL while it
+    waits for Qt's connection locks, which the GUI thread may hold while it waits for the
+    GIL (PySide asks Python whether ``disconnectNotify`` is overridden during a
+    ``disconnect``).
+    """
 
     progressed = Signal(int, int)
     partial = Signal(object)
@@ -92,12 +101,7 @@ class _Worker(QObject):
         if outcome == "ok":
             self._flush()
         self._fn = None  # type: ignore[assignment]  # drop references held by the closure
-        # Hand the object back to the GUI thread so it can be freed there once the
-        # thread has ended (moveToThread must be called from the object's own thread).
         thread = QThread.currentThread()
-        app = QCoreApplication.instance()
-        if app is not None:
-            self.moveToThread(app.thread())
         self.done.emit(outcome, value)
         # End the thread from here (run() is called before its event loop starts, and
         # Qt returns from exec() at once after quit()), so it ends even if the GUI
@@ -135,8 +139,9 @@ class Task(QObject):
         self._thread: QThread | None = QThread()
         self._thread.setObjectName(f"task:{self.name}")
         self._worker: _Worker | None = _Worker(fn, with_publish, self._stop)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
+        # run() on the new thread (a direct call from its started signal); the worker
+        # itself stays in the GUI thread, so its signals reach the task queued
+        self._thread.started.connect(self._worker.run, Qt.ConnectionType.DirectConnection)
         self._worker.progressed.connect(self._on_progress)
         self._worker.partial.connect(self._on_partial)
         self._worker.done.connect(self._on_done)
