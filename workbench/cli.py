@@ -359,29 +359,18 @@ def _write_report(project: str, evaluation: Any, folder: str) -> Path:
 
 
 def _report_figures(evaluation: Any, width: int, height: int) -> list[tuple[str, bytes]]:
-    """The Evaluate tab's figures as PNG, drawn with a QApplication (offscreen without a display)."""
+    """The Evaluate tab's figures as PNG, drawn by the ui layer (offscreen without a display)."""
     if not _has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     try:
-        from PySide6.QtWidgets import QApplication
+        from workbench.ui.evaluate.figures import render_figures_headless
     except ImportError as e:  # a system library Qt needs is missing (libEGL, libxkbcommon…)
         raise _QtMissing(str(e)) from None
-
-    from workbench.ui.evaluate.figures import render_figures
-
-    global _figures_app
-    if not isinstance(QApplication.instance(), QApplication):
-        # kept for the rest of the process: Qt allows one application, made once
-        _figures_app = QApplication(sys.argv[:1])
-    return render_figures(evaluation, width=width, height=height)
+    return render_figures_headless(evaluation, width=width, height=height)
 
 
 class _QtMissing(Exception):
-    """PySide6 cannot be imported here, so no figure can be drawn."""
-
-
-#: The QApplication ``--report`` made to draw its figures, if it made one.
-_figures_app: Any = None
+    """Qt cannot be loaded here, so no figure can be drawn."""
 
 
 def _duration(seconds: float | None) -> str:

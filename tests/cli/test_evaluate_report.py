@@ -129,6 +129,8 @@ def test_without_qt_the_report_says_why_it_has_no_figures(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "PySide6.QtWidgets", None)  # import fails, as without libEGL
+    # (and so does the ui module that draws the figures, even if an earlier test loaded it)
+    monkeypatch.setitem(sys.modules, "workbench.ui.evaluate.figures", None)
     folder = tmp_path / "report"
     assert (
         main(["evaluate", str(trained["shapes"]), "--report", str(folder), "--device", "cpu"]) == 0

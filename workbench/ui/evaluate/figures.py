@@ -16,6 +16,7 @@ the same inside the window and on its own.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -927,6 +928,23 @@ def render_figures(
     return out
 
 
+#: The QApplication :func:`render_figures_headless` made, kept for the rest of the process
+#: (Qt allows one application, made once).
+_headless_app: QApplication | None = None
+
+
+def render_figures_headless(
+    evaluation: Evaluation, *, width: int = 800, height: int = 520
+) -> list[tuple[str, bytes]]:
+    """:func:`render_figures` for a caller without a window (``workbench evaluate
+    --report``): makes the QApplication if none runs yet. The caller picks the platform
+    (``QT_QPA_PLATFORM=offscreen`` without a display) before the first call."""
+    global _headless_app
+    if not isinstance(QApplication.instance(), QApplication):
+        _headless_app = QApplication(sys.argv[:1])
+    return render_figures(evaluation, width=width, height=height)
+
+
 __all__ = [
     "CLASSIFICATION_TITLES",
     "REGRESSION_TITLES",
@@ -943,6 +961,7 @@ __all__ = [
     "figures_of",
     "regression_figures",
     "render_figures",
+    "render_figures_headless",
     "residuals_figure",
     "scatter_figure",
 ]
