@@ -115,6 +115,10 @@ OPTIMIZERS = tuple(OPTIMIZER_SPECS)
 SCHEDULES = tuple(SCHEDULE_SPECS)
 LOSSES = tuple(LOSS_SPECS)
 AMP_MODES = ("off", "bf16", "fp16")
+#: ``auto``: capture each training step in a CUDA graph where the model and the settings
+#: allow it (CUDA only), else train eagerly and say why; ``on``: the same, but a run that
+#: cannot be captured fails with the reason; ``off``: always eager.
+CUDA_GRAPH_MODES = ("auto", "on", "off")
 MONITOR_MODES = ("auto", "min", "max")
 CLASSIFICATION_METRICS = ("accuracy", "top_k_accuracy", "precision", "recall", "f1")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
@@ -170,6 +174,7 @@ class TrainConfig:
     # hardware and reproducibility
     device: str = "auto"
     amp: str = "off"  # bf16 or fp16 autocast on CUDA
+    cuda_graphs: str = "auto"  # capture the training step in a CUDA graph (auto, on, off)
     cpu_threads: int = 0  # 0: all cores but one
     seed: int | None = 0  # None: a random seed, recorded with the run
     deterministic: bool = False
@@ -372,6 +377,11 @@ class TrainConfig:
             self.amp in AMP_MODES,
             "amp",
             f"mixed precision must be one of {', '.join(AMP_MODES)} (got {self.amp!r})",
+        )
+        need(
+            self.cuda_graphs in CUDA_GRAPH_MODES,
+            "cuda_graphs",
+            f"CUDA graphs must be one of {', '.join(CUDA_GRAPH_MODES)} (got {self.cuda_graphs!r})",
         )
         need(
             _is_int(self.cpu_threads) and 0 <= self.cpu_threads <= 4096,
@@ -681,6 +691,16 @@ def form_sections() -> list[tuple[str, list[Param]]]:
                     choices=AMP_MODES,
                 ),
                 p(
+                    "cuda_graphs",
+                    "choice",
+                    "On CUDA GPUs, replay each training step as one captured CUDA graph instead "
+                    "of launching its kernels one by one from Python (much faster for small "
+                    "models). auto: where the model and settings allow it, else eager, saying "
+                    "why in the log; on: fail with the reason instead; off: always eager.",
+                    "CUDA graphs",
+                    choices=CUDA_GRAPH_MODES,
+                ),
+                p(
                     "cpu_threads",
                     "int",
                     "CPU threads; 0 leaves one core to the window.",
@@ -736,6 +756,7 @@ def _coerce(key: str, default: Any, value: Any) -> Any:
 
 __all__ = [
     "AMP_MODES",
+    "CUDA_GRAPH_MODES",
     "AUTO_LOSS",
     "LOSSES",
     "LOSS_SPECS",
