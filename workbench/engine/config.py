@@ -37,6 +37,9 @@ class OptimizerSpec:
     settings: dict[str, str] = dataclasses.field(default_factory=dict)
     #: Devices on which torch has a fused (single-kernel) implementation.
     fused_devices: tuple[str, ...] = ()
+    #: The keywords that make its step safe to capture in a CUDA graph (with the learning
+    #: rate a tensor on the device, updated in place); None: torch has no such variant.
+    graph_settings: dict[str, bool] | None = None
 
     def table_entry(self) -> dict[str, Any]:
         """This optimizer as :func:`workbench.standalone.train_optim.make_optimizer` takes it
@@ -74,14 +77,42 @@ OPTIMIZER_SPECS: dict[str, OptimizerSpec] = {
     s.name: s
     for s in (
         OptimizerSpec(
-            "sgd", "SGD", "SGD", {"momentum": "momentum", "nesterov": "nesterov"}, ("cpu", "cuda")
+            "sgd",
+            "SGD",
+            "SGD",
+            {"momentum": "momentum", "nesterov": "nesterov"},
+            ("cpu", "cuda"),
+            # the fused kernel takes the rate as a tensor; foreach would read it on the CPU
+            graph_settings={"fused": True},
         ),
-        OptimizerSpec("adam", "Adam", "Adam", fused_devices=("cpu", "cuda", "mps")),
-        OptimizerSpec("adamw", "AdamW", "AdamW", fused_devices=("cpu", "cuda", "mps")),
-        OptimizerSpec("rmsprop", "RMSprop", "RMSprop", {"momentum": "momentum"}),
+        OptimizerSpec(
+            "adam",
+            "Adam",
+            "Adam",
+            fused_devices=("cpu", "cuda", "mps"),
+            graph_settings={"capturable": True, "fused": True},
+        ),
+        OptimizerSpec(
+            "adamw",
+            "AdamW",
+            "AdamW",
+            fused_devices=("cpu", "cuda", "mps"),
+            graph_settings={"capturable": True, "fused": True},
+        ),
+        OptimizerSpec(
+            "rmsprop",
+            "RMSprop",
+            "RMSprop",
+            {"momentum": "momentum"},
+            graph_settings={"capturable": True, "foreach": True},
+        ),
         OptimizerSpec("adagrad", "Adagrad", "Adagrad", fused_devices=("cpu",)),
-        OptimizerSpec("nadam", "NAdam", "NAdam"),
-        OptimizerSpec("radam", "RAdam", "RAdam"),
+        OptimizerSpec(
+            "nadam", "NAdam", "NAdam", graph_settings={"capturable": True, "foreach": True}
+        ),
+        OptimizerSpec(
+            "radam", "RAdam", "RAdam", graph_settings={"capturable": True, "foreach": True}
+        ),
     )
 }
 SCHEDULE_SPECS: dict[str, ScheduleSpec] = {

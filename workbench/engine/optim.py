@@ -41,7 +41,7 @@ FUSED_DEVICES = {o.name: o.fused_devices for o in OPTIMIZER_SPECS.values() if o.
 
 
 def make_optimizer(
-    params: Iterable[nn.Parameter], config: TrainConfig, fused: bool = True
+    params: Iterable[nn.Parameter], config: TrainConfig, fused: bool = True, graph: bool = False
 ) -> torch.optim.Optimizer:
     """The optimizer named by ``config.optimizer`` over ``params`` (its entry in
     :data:`~workbench.engine.config.OPTIMIZER_SPECS`).
@@ -49,6 +49,11 @@ def make_optimizer(
     Weight decay is L2 added to the gradient, except for AdamW where it is decoupled.
     Where torch has a fused implementation for the parameters' device it is used (unless
     ``fused`` is False): one kernel per step instead of a dozen per parameter tensor.
+
+    With ``graph`` the optimizer is the variant a CUDA graph can capture (its
+    ``graph_settings``) and its learning rate is a tensor on the parameters' device, which
+    :class:`LRSchedule` updates in place. On a device without capturable optimizers
+    (the CPU, where tests stand in for a GPU) only the tensor rate is kept.
     """
     params = [p for p in params if p.requires_grad]
     if not params:
@@ -56,8 +61,18 @@ def make_optimizer(
     spec = OPTIMIZER_SPECS.get(config.optimizer)
     if spec is None:
         raise TrainError(f"unknown optimizer '{config.optimizer}'")
+    cfg = config.to_dict()
+    extra: dict[str, Any] | None = None
+    if graph:
+        if spec.graph_settings is None:
+            raise TrainError(f"torch's {spec.title} cannot be captured in a CUDA graph")
+        device = params[0].device
+        cfg["lr"] = torch.tensor(float(config.lr), dtype=torch.float32, device=device)
+        extra = dict(spec.graph_settings)
+        if device.type != "cuda":
+            extra = {"foreach": False} | ({"fused": True} if extra.get("fused") else {})
     try:
-        return train_optim.make_optimizer(params, config.to_dict(), spec.table_entry(), fused)
+        return train_optim.make_optimizer(params, cfg, spec.table_entry(), fused, extra)
     except ValueError as e:
         raise TrainError(str(e)) from None
 

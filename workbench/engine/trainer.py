@@ -40,6 +40,7 @@ from torch import nn
 
 from workbench.core.fileio import os_error_text
 from workbench.data.prepared import Prepared, SplitData, TensorData
+from workbench.engine import train_step
 from workbench.engine.checkpoint import (
     FORMAT,
     copy_checkpoint,
@@ -60,6 +61,13 @@ from workbench.engine.optim import (
     standardized_loss,
 )
 from workbench.engine.runs import RunDir, clean_json
+from workbench.engine.train_step import (
+    EagerStep,
+    GraphedStep,
+    StepBody,
+    StepPlan,
+    match_optimizer_state,
+)
 
 #: Batches between checks for a non-finite loss (each check reads one flag from the device).
 FINITE_CHECK_EVERY = 25
@@ -96,6 +104,10 @@ class Callback:
 
     def on_fit_end(self, trainer: Trainer) -> None:
         """Called once when a run ends normally, early or by request (``trainer.status`` says which)."""
+
+    def on_note(self, trainer: Trainer, text: str) -> None:
+        """Called when the trainer has something to tell once the run is under way (a
+        failed CUDA-graph capture, say); the note is also added to ``trainer.notes``."""
 
     def on_test_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         """Called at the end of a recorded run once its best weights were evaluated on the
@@ -168,6 +180,11 @@ class ProgressBar(Callback):
         )
         for note in trainer.notes:
             print(f"note: {note}", file=self._out)
+
+    def on_note(self, trainer: Trainer, text: str) -> None:
+        """Print the note on its own line (over the bar on a terminal; the next redraw restores it)."""
+        prefix = "\r\x1b[2K" if self._tty else ""
+        print(f"{prefix}note: {text}", file=self._out)
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         """Remember when the epoch started."""
@@ -366,6 +383,16 @@ class RunRecorder(Callback):
         """Append the test split's line, the metrics log's last."""
         if trainer.run is not None:
             trainer.run.append_metrics(metrics)
+
+    def on_note(self, trainer: Trainer, text: str) -> None:
+        """Add the note to the run's ``config.json``."""
+        run = trainer.run
+        if run is None or not run.config_path.exists():
+            return
+        info = run.read_config()
+        notes = info.get("notes")
+        info["notes"] = [*(notes if isinstance(notes, list) else []), text]
+        run.write_config(info)
 
     def on_checkpoint(self, trainer: Trainer, path: Path, kind: str) -> None:
         """Once ``last.pt`` holds an epoch, say so in the status."""
@@ -580,6 +607,9 @@ class Trainer:
         self.optimizer: torch.optim.Optimizer | None = None
         self.schedule: LRSchedule | None = None
         self.scaler: Any = None
+        #: Whether the training step is captured in a CUDA graph, and why not (from _setup).
+        self.step_plan: StepPlan | None = None
+        self._step: EagerStep | GraphedStep | None = None
         self.generator = torch.Generator()
         self._pending_state: dict[str, Any] | None = None
         self._extend_to: int | None = None
@@ -653,7 +683,28 @@ class Trainer:
         """The learning rate in use (of the first parameter group)."""
         if self.optimizer is None:
             return self.config.lr
-        return float(self.optimizer.param_groups[0]["lr"])
+        lr = self.optimizer.param_groups[0]["lr"]
+        if isinstance(lr, torch.Tensor) and self.schedule is not None:
+            return float(self.schedule.current_lr)  # a device tensor: no sync to read it
+        return float(lr)
+
+    @property
+    def step_mode(self) -> str:
+        """``graph`` when the training step is replayed as a CUDA graph, else ``eager``."""
+        step = self._step
+        if step is None:
+            plan = self.step_plan
+            return "graph" if plan is not None and plan.graphs else "eager"
+        return step.mode
+
+    @property
+    def step_reason(self) -> str:
+        """Why the step is eager (one line), or ``""`` when it is a CUDA graph."""
+        step = self._step
+        if isinstance(step, GraphedStep) and step.mode == "eager":
+            return step.reason
+        plan = self.step_plan
+        return "" if plan is None or plan.graphs else plan.reason
 
     @property
     def monitor(self) -> str:
@@ -684,7 +735,7 @@ class Trainer:
             "epoch": self.epoch,
             "global_step": self.global_step,
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": _plain_rates(self.optimizer.state_dict()),
             "schedule": self.schedule.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "rng": rng_state(self.generator),
@@ -908,7 +959,14 @@ class Trainer:
             raise TrainError(
                 f"cannot monitor '{cfg.monitor}': this run reports {', '.join(k for k in self.metric_keys() if 'loss' in k or k.startswith('val_'))}"
             )
-        self.optimizer = make_optimizer(self.model.parameters(), cfg)
+        plan = self.step_plan = train_step.plan_step(cfg, dev, self.model)
+        if not plan.graphs and cfg.cuda_graphs == "on" and train_step.graphs_available(dev):
+            raise TrainError(
+                f"CUDA graphs are on, but {plan.reason}: set CUDA graphs to auto or off"
+            )
+        if plan.tell:
+            self.notes.append(plan.log_line())
+        self.optimizer = make_optimizer(self.model.parameters(), cfg, graph=plan.graphs)
         self.schedule = LRSchedule(self.optimizer, cfg, self.batches_per_epoch)
         self._autocast: torch.dtype | None = None
         self.scaler = None
@@ -934,6 +992,7 @@ class Trainer:
         self._clip_params = (
             [p for p in self.model.parameters() if p.requires_grad] if cfg.grad_clip > 0 else []
         )
+        self._step = self._make_step(plan)
         self._batch_hooks = [
             cb.on_batch_end
             for cb in self.callbacks
@@ -953,10 +1012,50 @@ class Trainer:
             assert self._pending_state is not None
             self._restore(self._pending_state)
             self._pending_state = None
+            self.schedule.apply(self.global_step)
         if self._extend_to is not None:
             self.schedule.extend(self._extend_to, self.global_step)
             self._extend_to = None
             self.stopped_early = False
+
+    def _make_step(self, plan: StepPlan) -> EagerStep | GraphedStep:
+        """The training step: eager, or captured in a CUDA graph after a few eager steps."""
+        assert self.optimizer is not None
+        cfg, dev = self.config, self.device
+        l1_params = self._l1_params
+        body = StepBody(
+            self.model,
+            self.optimizer,
+            self.loss_fn,
+            dev.type,
+            self._autocast,
+            cfg.l1,
+            (lambda: l1_penalty(l1_params)) if cfg.l1 else None,
+            cfg.grad_clip,
+            self._clip_params,
+        )
+        to_device = self._to_device if self._transfer_train else None
+        if not plan.graphs:
+            return EagerStep(body, to_device, self.scaler)
+        return GraphedStep(
+            body,
+            train_step.make_graph_backend(dev),
+            dev,
+            min(cfg.batch_size, self.num_train),
+            to_device,
+            on_fallback=self._graph_failed,
+        )
+
+    def _graph_failed(self, reason: str) -> None:
+        """A capture failed: under ``auto`` the run goes on eagerly and says so once."""
+        if self.config.cuda_graphs == "on":
+            raise TrainError(f"CUDA graphs are on, but {reason}: set CUDA graphs to auto or off")
+        self.note(f"eager: {reason}")
+
+    def note(self, text: str) -> None:
+        """Tell the callbacks something during the run (it is kept in :attr:`notes` too)."""
+        self.notes.append(text)
+        self.call_hook("on_note", text)
 
     def _place(self, data: SplitData) -> tuple[SplitData, bool]:
         """Put in-memory data on the training device when it fits; else batches are copied per step.
@@ -1038,13 +1137,22 @@ class Trainer:
             raise TrainError(
                 f"the checkpoint does not match the model (was the model edited?): {_first_line(e)}"
             ) from None
-        # The implementation flags (fused, foreach) suit this device, not the checkpoint's.
+        # The implementation flags (fused, foreach, capturable) suit this device and this
+        # run's step (eager or a CUDA graph), not the checkpoint's; so does the rate's form,
+        # a number or (for a graph) a tensor on the device that the graph reads.
         flags: list[dict[str, Any]] = [
-            {k: g[k] for k in ("fused", "foreach") if k in g} for g in self.optimizer.param_groups
+            {k: g[k] for k in ("fused", "foreach", "capturable", "lr") if k in g}
+            for g in self.optimizer.param_groups
         ]
         self.optimizer.load_state_dict(state["optimizer"])
         for group, kept in zip(self.optimizer.param_groups, flags, strict=True):
+            saved_lr = group["lr"]
             group.update(kept)
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(float(saved_lr))
+            else:
+                group["lr"] = float(saved_lr)
+        match_optimizer_state(self.optimizer)
         self.schedule.load_state_dict(state["schedule"])
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
@@ -1066,11 +1174,9 @@ class Trainer:
         self.call_hook("on_epoch_start", epoch)
         t0 = time.perf_counter()
         paused = 0.0
-        model, opt, sched, loss_fn = self.model, self.optimizer, self.schedule, self.loss_fn
+        model, sched, step_fn = self.model, self.schedule, self._step
+        assert step_fn is not None
         hooks, per_batch = self._batch_hooks, sched.per_batch
-        autocast, scaler, transfer = self._autocast, self.scaler, self._transfer_train
-        l1, l1_params = self.config.l1, self._l1_params
-        clip, clip_params = self.config.grad_clip, self._clip_params
         step = self.global_step
         losses: list[torch.Tensor] = []
         sizes: list[int] = []
@@ -1085,32 +1191,9 @@ class Trainer:
                 paused += self._wait_if_paused()
                 if self._stop:
                     return
-            if transfer:
-                x, y = self._to_device(x, y)
             if per_batch:
                 sched.apply(step)
-            opt.zero_grad(set_to_none=True)
-            if autocast is not None:
-                with torch.autocast(self.device.type, dtype=autocast):
-                    out = model(x)
-                    loss = loss_fn(out, y)
-            else:
-                out = model(x)
-                loss = loss_fn(out, y)
-            total = loss + l1 * l1_penalty(l1_params) if l1 else loss
-            if scaler is not None:
-                scaler.scale(total).backward()
-                if clip:
-                    scaler.unscale_(opt)
-                    nn.utils.clip_grad_norm_(clip_params, clip)
-                scaler.step(opt)
-                scaler.update()
-            else:
-                total.backward()
-                if clip:
-                    nn.utils.clip_grad_norm_(clip_params, clip)
-                opt.step()
-            loss = loss.detach()
+            loss = step_fn(x, y)
             losses.append(loss)
             sizes.append(x.shape[0])
             step += 1
@@ -1121,10 +1204,11 @@ class Trainer:
                 losses[-FINITE_CHECK_EVERY:]
             ):
                 self._raise_non_finite(losses, epoch)
-        train_seconds = time.perf_counter() - t0 - paused
         lr = self.lr
-        # The epoch's one read of the training losses (also catches a NaN in the last few batches).
+        # The epoch's one read of the training losses (also catches a NaN in the last few
+        # batches). It waits for the device, so the time counts all the epoch's steps.
         host = torch.stack(losses).float().cpu().numpy().astype(np.float64)
+        train_seconds = time.perf_counter() - t0 - paused
         if not np.isfinite(host).all():
             self._raise_non_finite(losses, epoch)
         n = int(sum(sizes))
@@ -1275,6 +1359,15 @@ class Trainer:
             except Exception:  # noqa: S112 - a broken callback must not hide the real error
                 continue
         return result
+
+
+def _plain_rates(state: dict[str, Any]) -> dict[str, Any]:
+    """An optimizer's state dict with its learning rates as numbers (a graphed run's are tensors)."""
+    for group in state["param_groups"]:
+        for key in ("lr", "initial_lr"):
+            if isinstance(group.get(key), torch.Tensor):
+                group[key] = float(group[key])
+    return state
 
 
 def _is_whole(v: Any) -> bool:

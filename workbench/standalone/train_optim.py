@@ -38,6 +38,7 @@ def make_optimizer(
     cfg: Mapping[str, Any],
     spec: Mapping[str, Any],
     fused: bool = False,
+    extra: Mapping[str, Any] | None = None,
 ) -> torch.optim.Optimizer:
     """The optimizer of ``spec`` over ``params``, with the rate and settings of ``cfg``.
 
@@ -46,6 +47,8 @@ def make_optimizer(
     ``weight_decay``) and ``fused_devices`` (where torch has a single-kernel implementation,
     used when ``fused`` is true and every parameter is a float tensor on one such device).
     Weight decay is L2 added to the gradient, except where the class decouples it (AdamW).
+    ``extra`` adds keywords of the class (``capturable``, ``foreach``…); ``cfg["lr"]`` may
+    be a one-element tensor.
 
     Raises:
         ValueError: no parameters, or ``torch.optim`` has no such class.
@@ -64,6 +67,10 @@ def make_optimizer(
         and all(p.is_floating_point() for p in params)
     ):
         kwargs["fused"] = True
+    if extra:
+        kwargs.update(extra)
+        if kwargs.get("foreach"):
+            kwargs.pop("fused", None)
     factory: Any = cls  # its own keywords, which Optimizer's signature does not list
     optimizer: torch.optim.Optimizer = factory(
         params, lr=cfg["lr"], weight_decay=cfg["weight_decay"], **kwargs
@@ -118,6 +125,8 @@ class LRSchedule:
         self.plateau_best: float | None = None
         self.plateau_bad = 0
         self.last_step = 0
+        #: The first group's rate as last applied (a number, also when the rate is a tensor).
+        self.current_lr = self.base_lrs[0]
 
     def factor(self, step: int) -> float:
         """The multiplier of the base rate for optimizer step ``step`` (0-based)."""
@@ -167,7 +176,12 @@ class LRSchedule:
         """Set every parameter group's rate for optimizer step ``step``."""
         f = self.factor(step)
         for g, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            g["lr"] = base * f
+            lr = g["lr"]
+            if isinstance(lr, torch.Tensor):
+                lr.fill_(base * f)  # in place: a captured CUDA graph reads this tensor
+            else:
+                g["lr"] = base * f
+        self.current_lr = self.base_lrs[0] * f
         self.last_step = step
 
     def epoch_end(self, metric: float | None) -> None:
