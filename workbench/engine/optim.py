@@ -72,9 +72,13 @@ def make_optimizer(
         if device.type != "cuda":
             extra = {"foreach": False} | ({"fused": True} if extra.get("fused") else {})
     try:
-        return train_optim.make_optimizer(params, cfg, spec.table_entry(), fused, extra)
+        optimizer = train_optim.make_optimizer(params, cfg, spec.table_entry(), fused, extra)
     except ValueError as e:
         raise TrainError(str(e)) from None
+    if graph:
+        for group in optimizer.param_groups:
+            group["initial_lr"] = float(config.lr)  # the schedule's base: the number, not float32
+    return optimizer
 
 
 def l1_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
