@@ -250,6 +250,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             optimizer=args.optimizer,
             device=args.device,
             seed=args.seed,
+            cuda_graphs=args.cuda_graphs,
             metrics_path=args.metrics,
             resume=args.resume,
             from_run=args.from_run,
@@ -599,7 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     from workbench.core.export_formats import EXPORT_FORMATS
     from workbench.core.export_formats import cli_help as export_formats_help
-    from workbench.engine.config import OPTIMIZERS, choice_list
+    from workbench.engine.config import CUDA_GRAPH_MODES, OPTIMIZERS, choice_list
 
     p = _Parser(
         prog="workbench", description="Model Workbench: build, train and export neural networks."
@@ -679,6 +680,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default: the project's)"
     )
     tr.add_argument("--seed", type=int, metavar="N")
+    tr.add_argument(
+        "--cuda-graphs",
+        choices=CUDA_GRAPH_MODES,
+        help="on CUDA: capture each training step in a CUDA graph (auto: where the model and "
+        "settings allow it, else eager, saying why; on: fail instead; off: never)",
+    )
     tr.add_argument(
         "--metrics",
         metavar="FILE.jsonl",

@@ -212,3 +212,39 @@ def test_a_damaged_checkpoint_is_one_line_and_a_new_run_can_start_from_the_run(
     with pytest.raises(SystemExit) as exited:
         main(["train", str(project), "--resume", "--from-run", run.name])
     assert exited.value.code == 2
+
+
+def test_cuda_graphs_on_a_cpu_trains_eagerly_says_why_and_a_resume_may_change_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "m.wbproj"
+    main(["new", "--template", "mlp", str(project)])
+    data = str(sample_path("tabular"))
+    args = ["train", str(project), "--data", data, "--epochs", "1", "--device", "cpu"]
+    assert main([*args, "--cuda-graphs", "on"]) == 0
+    out, err = capsys.readouterr()
+    assert "note: eager: CUDA graphs need a CUDA GPU; this run trains on cpu" in out + err
+    run = next((tmp_path / "m.runs").iterdir())
+    config = json.loads((run / "config.json").read_text())
+    assert config["training"]["cuda_graphs"] == "on"
+    assert "eager: CUDA graphs need a CUDA GPU; this run trains on cpu" in config["notes"]
+    # auto on a CPU says nothing about graphs
+    assert main([*args, "--cuda-graphs", "auto"]) == 0
+    out, err = capsys.readouterr()
+    assert "CUDA graph" not in out + err
+    # a resumed run keeps its settings but may change the device and CUDA graphs
+    status = run / "status.json"
+    status.write_text(status.read_text().replace('"finished"', '"stopped"'))
+    code = main(["train", str(project), "--resume", "--epochs", "2", "--cuda-graphs", "off"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "finished after 2 epoch(s)" in out
+    resumed = json.loads((run / "config.json").read_text())
+    assert resumed["training"]["cuda_graphs"] == "off" and resumed["resumed"]
+    code = main(["train", str(project), "--resume", "--optimizer", "sgd"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "only epochs, device and CUDA graphs" in err
+    with pytest.raises(SystemExit) as usage:
+        main(["train", str(project), "--cuda-graphs", "sometimes"])
+    _, err = capsys.readouterr()
+    assert usage.value.code == 2 and "--cuda-graphs: invalid choice: 'sometimes'" in err

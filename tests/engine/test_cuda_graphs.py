@@ -323,6 +323,36 @@ def test_a_non_finite_loss_in_a_graphed_run_is_reported_as_in_an_eager_one(
     assert "became" in str(graphed_error.value)
 
 
+def test_the_windows_log_gets_a_failed_capture_once(
+    fake_graphs: FakeGraphs, tmp_path: Path
+) -> None:
+    from tests.engine.test_session import make
+    from workbench.core.project import load_project
+    from workbench.data.link import settings_from_project
+    from workbench.engine.job import TrainJob
+    from workbench.engine.run_progress import RunProgress
+
+    fake_graphs.fail = "captures are not allowed here"
+    path = make(tmp_path)
+    project = load_project(path)
+    config = TrainConfig(epochs=2, batch_size=16, cpu_threads=1, device="cpu")
+    job = TrainJob(
+        path, config, graph=project.graph.copy(), settings=settings_from_project(project, path)
+    )
+    outcome = job.run(lambda done, total: None, lambda: False)
+    assert outcome.status == "finished", outcome.message
+    progress = RunProgress()
+    lines = [line for event in job.feed.take() for line in progress.apply(event)]
+    start = next(i for i, line in enumerate(lines) if line.startswith("Note: training step"))
+    failed = [
+        i
+        for i, line in enumerate(lines)
+        if line.startswith("Note: eager: capturing the training step")
+    ]
+    assert len(failed) == 1 and failed[0] > start
+    assert "(captures are not allowed here)" in lines[failed[0]]
+
+
 class StopAt(Callback):
     def __init__(self, batch: int, pause: bool = False) -> None:
         self.at, self.pause = batch, pause

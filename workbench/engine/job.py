@@ -186,6 +186,10 @@ class FeedCallback:
         """Report a written checkpoint."""
         self.feed.put("checkpoint", kind, int(trainer.epoch))
 
+    def on_note(self, trainer: Trainer, text: str) -> None:
+        """Put a note of the running trainer in the log (as the start's notes are)."""
+        self.feed.log(f"Note: {text}")
+
     def on_fit_end(self, trainer: Trainer) -> None:
         """Report how the run ended."""
         self._flush(trainer)

@@ -464,6 +464,7 @@ def train_project(
     optimizer: str | None = None,
     device: str | None = None,
     seed: int | None = None,
+    cuda_graphs: str | None = None,
     metrics_path: str | os.PathLike[str] | None = None,
     resume: bool = False,
     from_run: str | None = None,
@@ -484,6 +485,8 @@ def train_project(
         optimizer: Overrides the project's training settings.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; None keeps the project's.
         seed: Overrides the project's seed.
+        cuda_graphs: ``auto``, ``on`` or ``off``: capture the training step in a CUDA
+            graph (a resumed run may change it, as it may change the device).
         metrics_path: Also write the metrics JSONL here.
         resume: Continue the project's last unfinished run from its last checkpoint.
             Refused (:class:`ResumeRefused`) when the checkpoint is damaged or the
@@ -534,9 +537,9 @@ def train_project(
         ]
         if changed:
             raise TrainError(
-                f"a resumed run keeps its settings: {changed[0]} cannot be changed (only epochs and device)"
+                f"a resumed run keeps its settings: {changed[0]} cannot be changed (only epochs, device and CUDA graphs)"
             )
-        return _resume(path, project, epochs, device, cbs)
+        return _resume(path, project, epochs, device, cuda_graphs, cbs)
     return _train_new(
         path,
         project,
@@ -550,6 +553,7 @@ def train_project(
             optimizer=optimizer,
             device=device,
             seed=seed,
+            cuda_graphs=cuda_graphs,
         ),
         from_run,
     )
@@ -764,11 +768,16 @@ def _train_new(
 
 
 def _resume(
-    path: Path, project: Project, epochs: int | None, device: str | None, cbs: list[Callback]
+    path: Path,
+    project: Project,
+    epochs: int | None,
+    device: str | None,
+    cuda_graphs: str | None,
+    cbs: list[Callback],
 ) -> RunResult:
     from workbench.engine.session import resumed_session
 
-    return _fit(resumed_session(path, cbs, epochs=epochs, device=device))
+    return _fit(resumed_session(path, cbs, epochs=epochs, device=device, cuda_graphs=cuda_graphs))
 
 
 def _fit(session: Session) -> RunResult:

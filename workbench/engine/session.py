@@ -320,6 +320,7 @@ def continued_session(
     epochs: int | None = None,
     more_epochs: int | None = None,
     device: str | None = None,
+    cuda_graphs: str | None = None,
     verb: str = "resumed",
     log: Callable[[str], None] = _no_log,
     progress: Progress | None = None,
@@ -335,6 +336,7 @@ def continued_session(
         epochs: The new total number of epochs; None keeps the run's.
         more_epochs: Or: train this many epochs more than the checkpoint holds.
         device: Train on this device instead of the run's.
+        cuda_graphs: Capture the step in a CUDA graph or not instead of as the run did.
         verb: How messages name the action ("resumed" or "continued").
         log: Receives a line for each step.
         progress: Receives the preparation's progress.
@@ -377,6 +379,7 @@ def continued_session(
         epochs=epochs,
         device=device,
         evaluate_test=True,
+        cuda_graphs=cuda_graphs,
     )
     if more_epochs is not None:
         log(f"Continuing run {run.id} for {more_epochs} more epoch(s)")
@@ -390,6 +393,7 @@ def resumed_session(
     run: RunDir | None = None,
     epochs: int | None = None,
     device: str | None = None,
+    cuda_graphs: str | None = None,
     log: Callable[[str], None] = _no_log,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
@@ -404,6 +408,7 @@ def resumed_session(
             after killed runs without a checkpoint were marked failed.
         epochs: The new total number of epochs; None keeps the run's.
         device: Train on this device instead of the run's.
+        cuda_graphs: Capture the step in a CUDA graph or not instead of as the run did.
         log: Receives a line for each step.
         progress: Receives the preparation's progress.
         cancelled: Polled between steps; once true, :class:`SessionCancelled` is raised.
@@ -448,6 +453,7 @@ def resumed_session(
         callbacks,
         epochs=epochs,
         device=device,
+        cuda_graphs=cuda_graphs,
         log=log,
         progress=progress,
         cancelled=cancelled,

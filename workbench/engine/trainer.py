@@ -791,6 +791,7 @@ class Trainer:
         device: str | None = None,
         *,
         evaluate_test: bool = False,
+        cuda_graphs: str | None = None,
     ) -> Trainer:
         """A trainer that continues the run saved at ``path``.
 
@@ -804,9 +805,11 @@ class Trainer:
                 finished run ("train N more epochs").
             device: Train on another device than the checkpoint's configuration says.
             evaluate_test: As for the constructor.
+            cuda_graphs: Capture the step in a CUDA graph or not (``auto``, ``on``, ``off``)
+                instead of as the run did: graphed and eager runs continue each other.
         """
         state = load_checkpoint(path)
-        config = TrainConfig.from_dict(state["config"], device=device)
+        config = TrainConfig.from_dict(state["config"], device=device, cuda_graphs=cuda_graphs)
         done = int(state["epoch"])
         if epochs is not None:
             if epochs < done:
