@@ -107,6 +107,32 @@ def test_with_a_dataset_the_tab_invites_to_start(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: tab.plots is not None, timeout=WAIT_MS)  # built once the tab shows
 
 
+def test_cuda_settings_show_once_a_cuda_gpu_is_listed_and_are_stored(window, qtbot, tmp_path):
+    attach(window, tmp_path)
+    form = window.train_tab.form
+    window.show()
+    window.show_page("train")
+    qtbot.waitUntil(lambda: form._devices_listed, timeout=WAIT_MS)
+    for name in ("amp", "cuda_graphs"):
+        layout, row = form._rows[name]
+        assert not layout.isRowVisible(row), name  # this machine has no CUDA GPU
+    form._on_devices_listed([("cpu", "CPU"), ("cuda:0", "NVIDIA H200 (140 GB)")])
+    for name in ("amp", "cuda_graphs"):
+        layout, row = form._rows[name]
+        assert layout.isRowVisible(row), name
+    graphs = form.fields["cuda_graphs"]
+    assert graphs.widget.currentText() == "auto"
+    assert [graphs.widget.itemText(i) for i in range(graphs.widget.count())] == [
+        "auto",
+        "on",
+        "off",
+    ]
+    graphs.widget.setCurrentText("off")
+    graphs.commit()
+    assert window.document.project.training["cuda_graphs"] == "off"
+    assert form.config().cuda_graphs == "off"
+
+
 def test_form_edits_are_stored_in_the_project(window, qtbot, tmp_path):
     attach(window, tmp_path)
     form = window.train_tab.form

@@ -45,6 +45,8 @@ MONITORS: dict[str, tuple[str, ...]] = {
 }
 #: The device picker's entry for "let the run choose".
 AUTO_DEVICE = "auto (a GPU if any)"
+#: Settings that only apply on a CUDA GPU: the form shows them once the device list has one.
+CUDA_ONLY_SETTINGS = ("amp", "cuda_graphs")
 #: Float settings that need more decimals than their default suggests (learning rates).
 FINE_FLOATS = ("lr", "min_lr", "weight_decay", "l1", "min_delta")
 #: The metric check boxes' labels.
@@ -142,6 +144,7 @@ def curve_keys(config: TrainConfig, task: str) -> list[str]:
 
 __all__ = [
     "AUTO_DEVICE",
+    "CUDA_ONLY_SETTINGS",
     "FINE_FLOATS",
     "METRIC_LABELS",
     "MONITORS",

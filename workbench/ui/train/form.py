@@ -32,6 +32,7 @@ from workbench.engine.config import (
 )
 from workbench.engine.train_form import (
     AUTO_DEVICE,
+    CUDA_ONLY_SETTINGS,
     FINE_FLOATS,
     METRIC_LABELS,
     checked_metrics,
@@ -119,9 +120,11 @@ class TrainForm(QWidget):
                 form.addRow(lab, box)
                 self._rows[p.name] = (form, form.rowCount() - 1)
             col.addLayout(form)
-        # Mixed precision only applies to CUDA GPUs: shown once the device list has one.
-        amp_form, amp_row = self._rows["amp"]
-        amp_form.setRowVisible(amp_row, False)
+        # Mixed precision and CUDA graphs only apply to CUDA GPUs: shown once the device
+        # list has one.
+        for name in CUDA_ONLY_SETTINGS:
+            cuda_form, cuda_row = self._rows[name]
+            cuda_form.setRowVisible(cuda_row, False)
         # One label column across the sections' forms, so the fields line up.
         width = max(lab.sizeHint().width() for lab in labels)
         for lab in labels:
@@ -325,8 +328,9 @@ class TrainForm(QWidget):
         self.device_combo.blockSignals(False)
         self._select_device(current)
         has_cuda = any(d.startswith("cuda") for d, _ in devices)
-        form, row = self._rows["amp"]
-        form.setRowVisible(row, has_cuda)
+        for name in CUDA_ONLY_SETTINGS:
+            form, row = self._rows[name]
+            form.setRowVisible(row, has_cuda)
 
     @Slot(object)
     def _on_devices_failed(self, _error: object) -> None:
