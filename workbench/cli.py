@@ -575,12 +575,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
         try:
             results = bench_eval.run(
                 count=args.count,
-                device=args.device,
+                device=args.device or "cpu",
                 log=None if args.json else lambda line: print(line, file=sys.stderr),
             )
         except (TrainError, RuntimeError, OSError) as e:
             raise CliError(f"the evaluation benchmark failed: {e}") from None
         text = bench_eval.format_report(results)
+    elif args.gpu:
+        from workbench.engine import bench_gpu
+        from workbench.engine.config import TrainError
+
+        try:
+            results = bench_gpu.run(
+                device=args.device or "cuda",
+                # a long run: each row is printed as it is measured, also with --json
+                log=lambda line: print(line, file=sys.stderr, flush=True),
+                samples=bench_gpu.QUICK["samples"] if args.quick else bench_gpu.SAMPLES,
+                epochs=bench_gpu.QUICK["epochs"] if args.quick else bench_gpu.EPOCHS,
+            )
+        except bench_gpu.GpuBenchError as e:
+            raise CliError(f"bench --gpu {e}") from None
+        except TrainError as e:
+            raise CliError(f"the GPU benchmark failed: {e}") from None
+        text = bench_gpu.format_report(results)
     else:
         from workbench.engine.bench_train import format_train_results, run_train_benchmark
 
@@ -822,7 +839,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser(
         "bench",
-        help="benchmarks: training speed (default), builder, image streaming, evaluation, serving",
+        help="benchmarks: training speed (default), builder, image streaming, evaluation, GPU "
+        "training, serving",
     )
     mode = b.add_mutually_exclusive_group()
     mode.add_argument(
@@ -838,6 +856,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train LeNet on that folder for one epoch, then evaluate it on every image: "
         "samples/s against training's, and the evaluation's memory",
+    )
+    mode.add_argument(
+        "--gpu",
+        action="store_true",
+        help="the templates at two batch sizes each on a CUDA GPU: a plain PyTorch loop against "
+        "the trainer without and with CUDA graphs (samples/s and ratios)",
     )
     mode.add_argument(
         "--ui",
@@ -863,8 +887,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument(
         "--device",
-        default="cpu",
-        help="--evaluate: where to train and evaluate (default cpu; auto, cuda, cuda:N, mps)",
+        help="--evaluate: where to train and evaluate (default cpu; auto, cuda, cuda:N, mps); "
+        "--gpu: where to train (default cuda; cpu for a smoke run)",
+    )
+    b.add_argument(
+        "--quick",
+        action="store_true",
+        help="--gpu: a smoke run (1,024 samples, one timed epoch per row)",
     )
     b.add_argument("--rounds", type=int, default=3, help="training: interleaved rounds (default 3)")
     b.add_argument(
