@@ -286,6 +286,45 @@ def test_clipping_the_l1_penalty_dropout_and_batch_norm_inside_the_graph(
     )
 
 
+def test_an_augmented_image_folder_and_early_stopping_in_a_graphed_run(
+    fake_graphs: FakeGraphs, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from workbench.core.templates import make_project
+    from workbench.data import open_dataset
+    from workbench.data.link import default_settings, fit_model_to_data
+    from workbench.engine.compiler import compile_graph
+
+    for k, cls in enumerate(("dark", "light")):
+        (tmp_path / cls).mkdir()
+        for i in range(30):
+            Image.new("L", (20, 20), 30 + 180 * k + i).save(tmp_path / cls / f"{i}.png")
+    source = open_dataset(tmp_path)
+    settings = default_settings(source)
+    settings.augment.hflip = True  # drawn per batch from the split's own generator
+    graph = make_project("lenet").graph
+    fit_model_to_data(graph, source, settings)
+
+    def run(graphs: str) -> tuple[Trainer, Recorder]:
+        seed_everything(0)
+        prepared = source.prepare(settings)
+        rec = Recorder()
+        config = TrainConfig(
+            epochs=8, batch_size=8, device="cpu", cuda_graphs=graphs, seed=0, lr=0.01
+        )
+        config.early_stop, config.patience = True, 1
+        trainer = Trainer(compile_graph(graph), prepared, config, [rec])
+        trainer.fit()
+        return trainer, rec
+
+    eager, eager_rec = run("off")
+    graphed, graphed_rec = run("auto")
+    assert graphed.step_mode == "graph" and fake_graphs.replays > 0
+    torch.testing.assert_close(losses(graphed_rec), losses(eager_rec))
+    assert graphed.epoch == eager.epoch and graphed.stopped_early == eager.stopped_early
+
+
 def test_a_failed_capture_goes_on_eagerly_and_says_why(
     fake_graphs: FakeGraphs, tmp_path: Path
 ) -> None:
