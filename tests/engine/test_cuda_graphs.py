@@ -449,6 +449,19 @@ def test_graphed_and_eager_runs_resume_each_other_exactly(
     )
 
 
+def test_train_more_captures_again_and_matches_eager(fake_graphs: FakeGraphs) -> None:
+    eager, eager_rec = train("off", epochs=2)
+    graphed, graphed_rec = train("auto", epochs=2)
+    for trainer in (eager, graphed):
+        trainer.extend(2)
+        trainer.fit()
+        assert trainer.epoch == 4
+    assert fake_graphs.captures == 2  # a new optimizer: captured again
+    torch.testing.assert_close(losses(graphed_rec), losses(eager_rec))
+    torch.testing.assert_close(weights(graphed), weights(eager))
+    assert sum(note.startswith("training step: captured") for note in graphed.notes) == 1
+
+
 class StopAtEpoch(Callback):
     def __init__(self, epoch: int) -> None:
         self.epoch = epoch

@@ -967,7 +967,7 @@ class Trainer:
             raise TrainError(
                 f"CUDA graphs are on, but {plan.reason}: set CUDA graphs to auto or off"
             )
-        if plan.tell:
+        if plan.tell and plan.log_line() not in self.notes:  # once, also when trained more
             self.notes.append(plan.log_line())
         self.optimizer = make_optimizer(self.model.parameters(), cfg, graph=plan.graphs)
         self.schedule = LRSchedule(self.optimizer, cfg, self.batches_per_epoch)
