@@ -34,6 +34,7 @@ from workbench.engine.config import OPTIMIZER_SPECS, TrainConfig, TrainError
 from workbench.engine.train_step import (
     WARMUP_STEPS,
     EagerStep,
+    GraphedForward,
     GraphedStep,
     match_optimizer_state,
     model_blocks_capture,
@@ -50,50 +51,63 @@ GRAPH_OPTIMIZERS = [n for n, s in OPTIMIZER_SPECS.items() if s.graph_settings is
 
 
 class FakeGraphs:
-    """Capture records the step without running it; replay runs it as a graph would."""
+    """Capture records what it is given without running it; replay runs it, as a graph would.
 
-    def __init__(self, fail: str | None = None) -> None:
-        self.fail = fail
+    Each replay first checks that the tensors a real graph captured by address are still
+    the same objects: the parameters and (for a training step) every group's learning-rate
+    tensor, which the schedule must update in place.
+    """
+
+    def __init__(self, fail: str | None = None, fail_forward: str | None = None) -> None:
+        self.fail, self.fail_forward = fail, fail_forward
         self.warmups = 0
         self.captures = 0
         self.replays = 0
+        self.forward_captures = 0
+        self.forward_replays = 0
 
     @contextlib.contextmanager
     def warmup(self) -> Iterator[None]:
         self.warmups += 1
         yield
 
-    def capture(self, fn: Callable[[], torch.Tensor]) -> tuple[Callable[[], None], torch.Tensor]:
-        if self.fail:
+    def capture(self, fn: Callable[[], None]) -> Callable[[], None]:
+        forward = "GraphedForward" in fn.__qualname__
+        if forward and self.fail_forward:
+            raise RuntimeError(self.fail_forward)
+        if not forward and self.fail:
             raise RuntimeError(self.fail)
-        self.captures += 1
-        step: GraphedStep = _capturing[-1]
-        model, opt = step.body.model, step.body.optimizer
+        owner = next(o for o in reversed(_capturing) if isinstance(o, GraphedForward) == forward)
+        model = owner.model if isinstance(owner, GraphedForward) else owner.body.model
         params = [id(p) for p in model.parameters()]
-        lrs = [g["lr"] for g in opt.param_groups]
-        assert all(isinstance(lr, torch.Tensor) for lr in lrs), (
-            "a captured step needs the rate as a tensor"
-        )
-        assert all(p.grad is None for p in model.parameters()), (
-            "the capture must start without gradients"
-        )
-        out = torch.zeros(())
+        lrs: list[Any] = []
+        if isinstance(owner, GraphedStep):
+            lrs = [g["lr"] for g in owner.body.optimizer.param_groups]
+            assert all(isinstance(lr, torch.Tensor) for lr in lrs), (
+                "a captured step needs the rate as a tensor"
+            )
+            self.captures += 1
+        else:
+            assert not model.training and not torch.is_grad_enabled()
+            self.forward_captures += 1
 
         def replay() -> None:
             assert [id(p) for p in model.parameters()] == params, "a parameter was replaced"
-            assert all(g["lr"] is lr for g, lr in zip(opt.param_groups, lrs, strict=True)), (
-                "the learning rate was replaced rather than updated in place"
-            )
-            assert step.static is not None
-            for p in model.parameters():
-                p.grad = None  # a graph's backward writes the gradients afresh
-            out.copy_(fn())
-            self.replays += 1
+            if isinstance(owner, GraphedStep):
+                groups = owner.body.optimizer.param_groups
+                assert all(g["lr"] is lr for g, lr in zip(groups, lrs, strict=True)), (
+                    "the learning rate was replaced rather than updated in place"
+                )
+                self.replays += 1
+            else:
+                assert not model.training, "validation replayed in training mode"
+                self.forward_replays += 1
+            fn()
 
-        return replay, out
+        return replay
 
 
-_capturing: list[GraphedStep] = []
+_capturing: list[GraphedStep | GraphedForward] = []
 
 
 @pytest.fixture
@@ -102,14 +116,17 @@ def fake_graphs(monkeypatch: pytest.MonkeyPatch) -> FakeGraphs:
     fake = FakeGraphs()
     monkeypatch.setattr(train_step, "graphs_available", lambda device: True)
     monkeypatch.setattr(train_step, "make_graph_backend", lambda device: fake)
-    original = GraphedStep.__init__
+    for cls in (GraphedStep, GraphedForward):
+        monkeypatch.setattr(cls, "__init__", _remembered(cls.__init__))
+    return fake
 
-    def remember(self: GraphedStep, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
+
+def _remembered(init: Callable[..., None]) -> Callable[..., None]:
+    def remember(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
         _capturing.append(self)
 
-    monkeypatch.setattr(GraphedStep, "__init__", remember)
-    return fake
+    return remember
 
 
 def mlp(features: int = 4, classes: int = 2, extra: nn.Module | None = None) -> nn.Module:

@@ -210,14 +210,18 @@ class EagerStep:
 
 
 class GraphBackend(Protocol):
-    """How a :class:`GraphedStep` warms up, captures and replays (CUDA, or a test's stand-in)."""
+    """How graphed steps warm up, capture and replay (CUDA, or a test's stand-in on the CPU)."""
 
     def warmup(self) -> contextlib.AbstractContextManager[None]:
-        """The context of the eager steps before the capture."""
+        """The context of the eager steps before a capture."""
         ...
 
-    def capture(self, fn: Callable[[], torch.Tensor]) -> tuple[Callable[[], None], torch.Tensor]:
-        """Capture ``fn`` without running it; returns ``(replay, fn's output)``."""
+    def capture(self, fn: Callable[[], None]) -> Callable[[], None]:
+        """Capture ``fn`` without running it; returns what replays it.
+
+        ``fn`` leaves its results in tensors made before the capture, which each replay
+        overwrites.
+        """
         ...
 
 
@@ -234,21 +238,40 @@ class CudaGraphs:
         """Run on a side stream, ordered after and before the current stream's work."""
         current = torch.cuda.current_stream(self.device)
         self.stream.wait_stream(current)
-        with torch.cuda.stream(self.stream):
-            yield
-        current.wait_stream(self.stream)
+        try:
+            with torch.cuda.stream(self.stream):
+                yield
+        finally:
+            current.wait_stream(self.stream)
 
-    def capture(self, fn: Callable[[], torch.Tensor]) -> tuple[Callable[[], None], torch.Tensor]:
-        """Capture ``fn`` into a new graph (only this thread's CUDA calls are checked)."""
+    def capture(self, fn: Callable[[], None]) -> Callable[[], None]:
+        """Capture ``fn`` into a new graph (only this thread's CUDA calls are checked, so
+        another thread's work, a data loader's copies say, cannot spoil the capture)."""
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, capture_error_mode="thread_local"):
-            out = fn()
+            fn()
         self.graphs.append(graph)  # keeps it (and its memory pool) alive
-        return graph.replay, out
+        return graph.replay
+
+
+def _capture_failed(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def _same_layout(a: torch.Tensor, static: torch.Tensor) -> bool:
+    return a.shape == static.shape and a.dtype == static.dtype
+
+
+def _copy_into(static: torch.Tensor, value: torch.Tensor) -> None:
+    """Copy a batch into a static tensor without waiting: from pinned memory when on the host."""
+    if value.device.type == "cpu" and static.device.type == "cuda" and not value.is_pinned():
+        value = value.pin_memory()
+    static.copy_(value, non_blocking=True)
 
 
 class GraphedStep:
-    """The step captured once in a CUDA graph and replayed per batch.
+    """The training step captured once in a CUDA graph and replayed per batch.
 
     Args:
         body: The step to capture.
@@ -287,16 +310,9 @@ class GraphedStep:
         """One step; returns the detached loss of the batch (a tensor of its own)."""
         if self.static is not None:
             xs, ys, loss = self.static
-            if (
-                x.shape == xs.shape
-                and y.shape == ys.shape
-                and x.dtype == xs.dtype
-                and y.dtype == ys.dtype
-            ):
-                if x.device.type == "cpu" and self.device.type == "cuda" and not x.is_pinned():
-                    x, y = x.pin_memory(), y.pin_memory()
-                xs.copy_(x, non_blocking=True)
-                ys.copy_(y, non_blocking=True)
+            if _same_layout(x, xs) and _same_layout(y, ys):
+                _copy_into(xs, x)
+                _copy_into(ys, y)
                 assert self.replay is not None
                 self.replay()
                 self.replayed += 1
@@ -325,21 +341,148 @@ class GraphedStep:
             x, y = self.to_device(x, y)
         xs = torch.empty(x.shape, dtype=x.dtype, device=self.device)
         ys = torch.empty(y.shape, dtype=y.dtype, device=self.device)
+        loss = torch.zeros((), dtype=torch.float32, device=self.device)
         xs.copy_(x)
         ys.copy_(y)
-        opt = self.body.optimizer
-        opt.zero_grad(set_to_none=True)  # the graph writes the gradients rather than adding to them
+        body, opt = self.body, self.body.optimizer
+
+        def step() -> None:
+            # No gradients at the start: the graph's backward writes them rather than
+            # adding to them (setting them to None launches nothing).
+            opt.zero_grad(set_to_none=True)
+            loss.copy_(body(xs, ys))
+
         try:
-            replay, loss = self.backend.capture(lambda: self.body(xs, ys))
+            replay = self.backend.capture(step)
         except Exception as e:  # noqa: BLE001 - any failure to capture means eager steps
             opt.zero_grad(set_to_none=True)
-            text = str(e).strip().splitlines()
             self.mode = "eager"
-            self.reason = f"capturing the training step in a CUDA graph failed ({text[0] if text else type(e).__name__})"
+            self.reason = (
+                f"capturing the training step in a CUDA graph failed ({_capture_failed(e)})"
+            )
             if self.on_fallback is not None:
                 self.on_fallback(self.reason)
             return False
         self.replay, self.static = replay, (xs, ys, loss)
+        return True
+
+
+class Forward:
+    """Validation's forward pass and loss, eager: ``(output as float, target, loss)``."""
+
+    mode = "eager"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        device_type: str,
+        autocast: torch.dtype | None = None,
+        to_device: Callable[[torch.Tensor, torch.Tensor], Batch] | None = None,
+    ) -> None:
+        self.model, self.loss_fn = model, loss_fn
+        self.device_type, self.autocast, self.to_device = device_type, autocast, to_device
+
+    def run(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The model's output (as float32 under autocast) and the batch's loss."""
+        if self.autocast is not None:
+            with torch.autocast(self.device_type, dtype=self.autocast, cache_enabled=False):
+                out = self.model(x)
+                loss = self.loss_fn(out, y)
+            return out.float(), loss
+        out = self.model(x)
+        return out, self.loss_fn(out, y)
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> Batch3:
+        """One batch: ``(output, target on the device, loss)``; call in eval mode, without autograd."""
+        if self.to_device is not None:
+            x, y = self.to_device(x, y)
+        out, loss = self.run(x, y)
+        return out, y, loss
+
+
+Batch3 = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class GraphedForward(Forward):
+    """Validation's forward pass and loss captured in a CUDA graph and replayed per batch.
+
+    The first full batch is eager (on the backend's warm-up stream) and gives the output's
+    shape; the next is captured. The output and loss it returns are the graph's static
+    tensors, overwritten by the next replay: use them before the next call (the metrics
+    accumulate on the same stream, so they read them in time). A batch of another shape,
+    or every batch after a failed capture, is eager.
+    """
+
+    mode = "graph"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        device_type: str,
+        autocast: torch.dtype | None,
+        to_device: Callable[[torch.Tensor, torch.Tensor], Batch] | None,
+        backend: GraphBackend,
+        device: torch.device,
+        batch_size: int,
+        on_fallback: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(model, loss_fn, device_type, autocast, to_device)
+        self.backend, self.device, self.batch_size = backend, device, batch_size
+        self.on_fallback = on_fallback
+        self.replay: Callable[[], None] | None = None
+        self.static: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self.output: tuple[torch.Size, torch.dtype] | None = None
+        self.reason = ""
+        self.replayed = 0
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> Batch3:
+        static = self.static
+        if static is not None:
+            xs, ys, out, loss = static
+            if _same_layout(x, xs) and _same_layout(y, ys):
+                _copy_into(xs, x)
+                _copy_into(ys, y)
+                assert self.replay is not None
+                self.replay()
+                self.replayed += 1
+                return out, ys, loss
+        elif self.mode == "graph" and x.shape[0] == self.batch_size:
+            if self.output is None:
+                with self.backend.warmup():
+                    result = super().__call__(x, y)
+                self.output = (result[0].shape, result[0].dtype)
+                return result
+            if self._capture(x, y):
+                return self(x, y)
+        return super().__call__(x, y)
+
+    def _capture(self, x: torch.Tensor, y: torch.Tensor) -> bool:
+        assert self.output is not None
+        if self.to_device is not None:
+            x, y = self.to_device(x, y)
+        xs = torch.empty(x.shape, dtype=x.dtype, device=self.device)
+        ys = torch.empty(y.shape, dtype=y.dtype, device=self.device)
+        out = torch.empty(self.output[0], dtype=self.output[1], device=self.device)
+        loss = torch.zeros((), dtype=torch.float32, device=self.device)
+        xs.copy_(x)
+        ys.copy_(y)
+
+        def forward() -> None:
+            o, v = self.run(xs, ys)
+            out.copy_(o)
+            loss.copy_(v)
+
+        try:
+            self.replay = self.backend.capture(forward)
+        except Exception as e:  # noqa: BLE001 - any failure to capture means eager batches
+            self.mode = "eager"
+            self.reason = f"capturing validation in a CUDA graph failed ({_capture_failed(e)})"
+            if self.on_fallback is not None:
+                self.on_fallback(self.reason)
+            return False
+        self.static = (xs, ys, out, loss)
         return True
 
 
@@ -382,7 +525,9 @@ __all__ = [
     "WARMUP_STEPS",
     "CudaGraphs",
     "EagerStep",
+    "Forward",
     "GraphBackend",
+    "GraphedForward",
     "GraphedStep",
     "StepBody",
     "StepPlan",
