@@ -143,11 +143,12 @@ def train(
     callbacks: tuple[Callback, ...] = (),
     run_dir: Path | None = None,
     n_train: int = 90,
+    n_val: int = 20,
     **options: Any,
 ) -> tuple[Trainer, Recorder]:
     """Train from seed 0 with CUDA graphs ``graphs``; returns the trainer and its recorder."""
     seed_everything(0)
-    prepared = make_prepared(n_train=n_train, n_val=20)
+    prepared = make_prepared(n_train=n_train, n_val=n_val)
     model = model_fn()
     config = dict(epochs=3, batch_size=16, lr=0.05, device="cpu", cuda_graphs=graphs, seed=0)
     config.update(options)
@@ -247,18 +248,22 @@ def test_on_without_a_gpu_trains_eagerly_and_says_so() -> None:
 def test_a_graphed_run_matches_an_eager_one_for_every_optimizer(
     optimizer: str, fake_graphs: FakeGraphs
 ) -> None:
-    options = dict(optimizer=optimizer, weight_decay=1e-3, momentum=0.5)
+    options = dict(optimizer=optimizer, weight_decay=1e-3, momentum=0.5, n_val=70)
     eager, eager_rec = train("off", **options)
     graphed, graphed_rec = train("auto", **options)
     assert graphed.step_mode == "graph" and graphed.step_reason == ""
     step = graphed._step
     assert isinstance(step, GraphedStep)
     # 90 samples in batches of 16: 5 full batches and a partial one per epoch
-    assert fake_graphs.captures == 1 and fake_graphs.warmups == WARMUP_STEPS
+    assert fake_graphs.captures == 1 and fake_graphs.warmups == WARMUP_STEPS + 1  # + validation
     assert step.replayed == 3 * 5 - WARMUP_STEPS and step.eager_steps == WARMUP_STEPS + 3
     torch.testing.assert_close(losses(graphed_rec), losses(eager_rec))
     torch.testing.assert_close(weights(graphed), weights(eager))
-    assert graphed.history[-1]["val_loss"] == pytest.approx(eager.history[-1]["val_loss"])
+    # validation, 70 samples in batches of 32: the first batch eager (warm-up), the second
+    # captured, then replayed; the partial one eager
+    assert fake_graphs.forward_captures == 1 and fake_graphs.forward_replays == 1 + 2 + 2
+    for key in ("val_loss", "val_accuracy", "val_f1"):
+        assert [r[key] for r in graphed.history] == pytest.approx([r[key] for r in eager.history])
 
 
 @pytest.mark.parametrize(
@@ -360,6 +365,19 @@ def test_a_failed_capture_goes_on_eagerly_and_says_why(
     config = (tmp_path / "run" / "config.json").read_text()
     assert reason in config
     torch.testing.assert_close(losses(graphed_rec), losses(eager_rec))
+
+
+@pytest.mark.parametrize("mode", ["auto", "on"])
+def test_a_failed_validation_capture_goes_on_eagerly(mode: str, fake_graphs: FakeGraphs) -> None:
+    fake_graphs.fail_forward = "not capturable"
+    eager, _ = train("off")
+    graphed, _ = train(mode)
+    assert graphed.status == "finished" and graphed.step_mode == "graph"
+    note = "eager validation: capturing validation in a CUDA graph failed (not capturable)"
+    assert graphed.notes.count(note) == 1
+    assert [r["val_loss"] for r in graphed.history] == pytest.approx(
+        [r["val_loss"] for r in eager.history]
+    )
 
 
 def test_a_failed_capture_under_on_fails_the_run(fake_graphs: FakeGraphs) -> None:
@@ -516,11 +534,18 @@ def cuda_train(
 @needs_cuda
 @pytest.mark.parametrize("optimizer", GRAPH_OPTIMIZERS)
 def test_cuda_graphed_losses_match_eager_for_every_optimizer(optimizer: str) -> None:
-    options = dict(optimizer=optimizer, weight_decay=1e-3, momentum=0.5, n_train=200)
+    options = dict(optimizer=optimizer, weight_decay=1e-3, momentum=0.5, n_train=200, n_val=100)
     eager, eager_rec = cuda_train("off", **options)
     graphed, graphed_rec = cuda_train("on", **options)
     assert graphed.step_mode == "graph", graphed.step_reason
     assert isinstance(graphed._step, GraphedStep) and graphed._step.replayed > 20
+    forward = graphed._forward
+    assert isinstance(forward, GraphedForward) and forward.mode == "graph", forward.reason
+    assert forward.replayed >= 2
+    for key in ("val_loss", "val_accuracy"):
+        assert [r[key] for r in graphed.history] == pytest.approx(
+            [r[key] for r in eager.history], rel=1e-4, abs=1e-5
+        )
     torch.testing.assert_close(losses(graphed_rec), losses(eager_rec), rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(weights(graphed).cpu(), weights(eager).cpu(), rtol=1e-4, atol=1e-5)
 

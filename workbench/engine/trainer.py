@@ -72,6 +72,8 @@ from workbench.engine.optim import (
 from workbench.engine.runs import RunDir
 from workbench.engine.train_step import (
     EagerStep,
+    Forward,
+    GraphedForward,
     GraphedStep,
     StepBody,
     StepPlan,
@@ -260,6 +262,7 @@ class Trainer:
         #: Whether the training step is captured in a CUDA graph, and why not (from _setup).
         self.step_plan: StepPlan | None = None
         self._step: EagerStep | GraphedStep | None = None
+        self._forward: Forward | None = None
         self.generator = torch.Generator()
         self._pending_state: dict[str, Any] | None = None
         self._extend_to: int | None = None
@@ -616,6 +619,7 @@ class Trainer:
             [p for p in self.model.parameters() if p.requires_grad] if cfg.grad_clip > 0 else []
         )
         self._step = self._make_step(plan)
+        self._forward = self._make_forward(plan)
         self._batch_hooks = [
             cb.on_batch_end
             for cb in self.callbacks
@@ -667,6 +671,29 @@ class Trainer:
             min(cfg.batch_size, self.num_train),
             to_device,
             on_fallback=self._graph_failed,
+        )
+
+    @property
+    def val_batch_size(self) -> int:
+        """Samples per validation batch: twice the training batch (no gradients to keep)."""
+        return self.config.batch_size * 2
+
+    def _make_forward(self, plan: StepPlan) -> Forward:
+        """Validation's forward pass: eager, or a CUDA graph when the training step is one."""
+        to_device = self._to_device if self._transfer_val else None
+        dev, autocast = self.device, self._autocast
+        if not plan.graphs:
+            return Forward(self.model, self.loss_fn, dev.type, autocast, to_device)
+        return GraphedForward(
+            self.model,
+            self.loss_fn,
+            dev.type,
+            autocast,
+            to_device,
+            train_step.make_graph_backend(dev),
+            dev,
+            min(self.val_batch_size, len(self.val_data)),
+            on_fallback=lambda reason: self.note(f"eager validation: {reason}"),
         )
 
     def _graph_failed(self, reason: str) -> None:
@@ -811,26 +838,17 @@ class Trainer:
         return time.perf_counter() - start
 
     def _validate(self) -> dict[str, float] | None:
-        model, acc, loss_fn, autocast = self.model, self._metrics, self.loss_fn, self._autocast
+        model, acc, forward = self.model, self._metrics, self._forward
+        assert forward is not None
         acc.reset()
         model.eval()
-        transfer = self._transfer_val
         try:
             with torch.inference_mode():
-                for x, y in self.val_data.iter_batches(self.config.batch_size * 2):
+                for x, y in self.val_data.iter_batches(self.val_batch_size):
                     if self._stop:
                         return None
-                    if transfer:
-                        x, y = self._to_device(x, y)
-                    if autocast is not None:
-                        with torch.autocast(self.device.type, dtype=autocast):
-                            out = model(x)
-                            loss = loss_fn(out, y)
-                        out = out.float()
-                    else:
-                        out = model(x)
-                        loss = loss_fn(out, y)
-                    acc.update(out, y, loss)
+                    # a graph's output and loss: read by the metrics before the next replay
+                    acc.update(*forward(x, y))
         finally:
             model.train()
         return acc.compute("val_")
