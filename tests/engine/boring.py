@@ -76,6 +76,9 @@ class Recorder(Callback):
         self.calls.append(f"batch_end {batch}")
         self.losses.append(loss)
 
+    def on_validation_start(self, trainer: Trainer) -> None:
+        self.calls.append("validation_start")
+
     def on_validation_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         self.calls.append("validation_end")
 

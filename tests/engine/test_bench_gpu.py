@@ -58,6 +58,12 @@ def test_every_template_at_two_batch_sizes_against_the_plain_loop_on_the_cpu(
             seconds = row["epoch_seconds"][key]
             assert len(seconds) == 2 and all(s > 0 for s in seconds)
             assert figure == pytest.approx(40 / min(seconds), rel=5e-3)
+        # validation every epoch on a quarter of the samples (10 of 40), timed apart
+        vo, vg = row["val_off_samples_per_s"], row["val_graphs_samples_per_s"]
+        assert vo > 0 and vg > 0 and row["val_graphs_vs_off"] == pytest.approx(vg / vo, rel=5e-3)
+        for key, figure in (("val_off", vo), ("val_graphs", vg)):
+            seconds = row["epoch_seconds"][key]
+            assert len(seconds) == 2 and figure == pytest.approx(10 / min(seconds), rel=5e-3)
         # no CUDA graph on the CPU: both trainer runs stepped eagerly, and the row says why
         assert row["step_mode"] == "eager" and row["step_reason"]
         assert row["off_step_mode"] == "eager"
@@ -87,6 +93,12 @@ def test_every_template_at_two_batch_sizes_against_the_plain_loop_on_the_cpu(
     table = [line.split() for line in lines[2:12]]
     assert [(t[0], int(t[1])) for t in table] == [
         (bench_gpu.TITLES[row["template"]], row["batch_size"]) for row in r["rows"]
+    ]
+    assert lines[12].startswith("  validation every epoch")
+    val_table = [line.split() for line in lines[14:24]]
+    assert [(t[0], int(t[1]), t[4]) for t in val_table] == [
+        (bench_gpu.TITLES[row["template"]], row["batch_size"], f"{row['val_graphs_vs_off']:.2f}x")
+        for row in r["rows"]
     ]
 
 

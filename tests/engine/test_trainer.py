@@ -50,7 +50,7 @@ def boring_trainer(
 def test_hook_order_for_two_epochs_of_three_batches() -> None:
     rec = Recorder()
     result = boring_trainer([rec]).fit()
-    epoch = ["batch_end 0", "batch_end 1", "batch_end 2", "validation_end"]
+    epoch = ["batch_end 0", "batch_end 1", "batch_end 2", "validation_start", "validation_end"]
     assert rec.calls == [
         "fit_start",
         "epoch_start 1",

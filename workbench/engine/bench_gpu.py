@@ -19,13 +19,17 @@ template compiled after ``torch.manual_seed(seed)``) with Adam at 1e-3:
 Each trains one warm-up epoch (kernels chosen, graphs captured, caches filled), which is
 not timed, then ``epochs`` timed epochs. An epoch is timed from its start to its end
 with the device synchronized at both ends: for the plain loop around the epoch's loop,
-for the trainer by a callback's ``on_epoch_start`` and ``on_epoch_end`` (so the
-trainer's figure covers its whole epoch: the shuffle, every step and the epoch's one
-read of the losses; validation is off, the validation split being empty, and no weights
-are copied for restore-best). A row's samples/s is the samples of one epoch over its
-fastest timed epoch (the best of ``epochs``, as ``timeit`` takes the best of its
-repeats). The trainer's own ``samples_per_s`` is not used: it stops its clock before the
-epoch's losses are read, without waiting for the device.
+for the trainer by a callback's ``on_epoch_start`` and ``on_validation_start`` (so the
+trainer's figure covers its epoch's training: the shuffle, every step and the epoch's one
+read of the losses; no weights are copied for restore-best). A row's samples/s is the
+samples of one epoch over its fastest timed epoch (the best of ``epochs``, as ``timeit``
+takes the best of its repeats).
+
+The trainers also validate every epoch on a quarter of the samples, in batches of twice
+the training batch (the trainer's validation: forward pass, loss and metrics, captured in
+a CUDA graph along with the training step when there is one); the same callback times it
+from ``on_validation_start`` to ``on_validation_end``, giving the validation columns
+(trainer off against graphs; the plain loop does not validate).
 
 The goals are those of the issue that added the graph step: with graphs, LeNet at batch
 128 and the MLP at batch 64 train at least 3x as fast as the plain loop, and no row is
@@ -161,8 +165,10 @@ class TemplateData:
         return compile_graph(self.graph)
 
     def prepared(self) -> Prepared:
-        """The data as the trainer takes it: all of it for training, no validation or test."""
+        """The data as the trainer takes it: all of it for training, its first quarter also
+        for validation, no test split."""
         n = len(self.x)
+        n_val = max(1, n // 4)
         empty = TensorData(self.x[:0], self.y[:0])
         return Prepared(
             "classification" if self.task == "classification" else "regression",
@@ -170,9 +176,9 @@ class TemplateData:
             self.input_shape,
             "int64" if self.input_dtype == "int64" else "float32",
             self.num_targets,
-            Split(np.arange(n), np.arange(0), np.arange(0)),
+            Split(np.arange(n), np.arange(n_val), np.arange(0)),
             TensorData(self.x, self.y),
-            empty,
+            TensorData(self.x[:n_val], self.y[:n_val]),
             empty,
         )
 
@@ -216,11 +222,12 @@ def plain_loop(
 
 
 class EpochClock(Callback):
-    """Times each epoch of a trainer from its start to its end, the device synchronized at both."""
+    """Times each epoch's training and its validation, the device synchronized at each end."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
         self.seconds: list[float] = []
+        self.val_seconds: list[float] = []
         self._start = 0.0
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
@@ -228,10 +235,17 @@ class EpochClock(Callback):
         _sync(self.device)
         self._start = time.perf_counter()
 
-    def on_epoch_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
-        """Stop it once the device has done the epoch's work."""
+    def on_validation_start(self, trainer: Trainer) -> None:
+        """The training steps are done once the device has done their work."""
         _sync(self.device)
-        self.seconds.append(time.perf_counter() - self._start)
+        now = time.perf_counter()
+        self.seconds.append(now - self._start)
+        self._start = now
+
+    def on_validation_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        """So is validation."""
+        _sync(self.device)
+        self.val_seconds.append(time.perf_counter() - self._start)
 
 
 def trainer_run(
@@ -242,12 +256,12 @@ def trainer_run(
     cuda_graphs: str,
     seed: int = 0,
     warmup_epochs: int = 1,
-) -> tuple[list[float], str, str]:
+) -> tuple[list[float], list[float], str, str]:
     """Train with the workbench trainer.
 
     Returns:
-        The seconds of each timed epoch, the trainer's step mode (``graph`` or ``eager``)
-        and, when eager, why.
+        The seconds of each timed epoch's training and of its validation, the trainer's
+        step mode (``graph`` or ``eager``) and, when eager, why.
     """
     clock = EpochClock(device)
     config = TrainConfig(
@@ -263,10 +277,11 @@ def trainer_run(
     )
     trainer = Trainer(data.model(seed), data.prepared(), config, [clock])
     trainer.fit()
+    timed, val = clock.seconds[warmup_epochs:], clock.val_seconds[warmup_epochs:]
     mode = getattr(trainer, "step_mode", None)
     if mode is None:  # a trainer without the graph step
-        return clock.seconds[warmup_epochs:], "eager", "this trainer has no CUDA-graph step"
-    return clock.seconds[warmup_epochs:], str(mode), str(getattr(trainer, "step_reason", ""))
+        return timed, val, "eager", "this trainer has no CUDA-graph step"
+    return timed, val, str(mode), str(getattr(trainer, "step_reason", ""))
 
 
 def _rate(samples: int, seconds: Sequence[float]) -> float:
@@ -291,11 +306,15 @@ def measure_row(
 
     n = len(data.x)
     plain = plain_loop(data, batch_size, epochs, device, seed, warmup_epochs)
-    off, off_mode, _ = trainer_run(data, batch_size, epochs, device, "off", seed, warmup_epochs)
-    on, mode, reason = trainer_run(
+    off, val_off, off_mode, _ = trainer_run(
+        data, batch_size, epochs, device, "off", seed, warmup_epochs
+    )
+    on, val_on, mode, reason = trainer_run(
         data, batch_size, epochs, device, cuda_graphs, seed, warmup_epochs
     )
     p, o, g = _rate(n, plain), _rate(n, off), _rate(n, on)
+    n_val = max(1, n // 4)
+    vo, vg = _rate(n_val, val_off), _rate(n_val, val_on)
     return {
         "template": data.name,
         "batch_size": batch_size,
@@ -308,6 +327,9 @@ def measure_row(
         "graphs_vs_plain": _ratio(g, p),
         "graphs_vs_off": _ratio(g, o),
         "off_vs_plain": _ratio(o, p),
+        "val_off_samples_per_s": round(vo, 1),
+        "val_graphs_samples_per_s": round(vg, 1),
+        "val_graphs_vs_off": _ratio(vg, vo),
         "step_mode": mode,
         "step_reason": reason if mode != "graph" else "",
         "off_step_mode": off_mode,
@@ -315,6 +337,8 @@ def measure_row(
             "plain": [round(s, 6) for s in plain],
             "off": [round(s, 6) for s in off],
             "graphs": [round(s, 6) for s in on],
+            "val_off": [round(s, 6) for s in val_off],
+            "val_graphs": [round(s, 6) for s in val_on],
         },
     }
 
@@ -447,6 +471,15 @@ def format_report(r: dict[str, Any]) -> str:
             f"{row['plain_samples_per_s']:>12,.0f}{row['off_samples_per_s']:>13,.0f}"
             f"{row['graphs_samples_per_s']:>10,.0f}{_times(row['graphs_vs_plain']):>14}"
             f"{_times(row['graphs_vs_off']):>12}{_times(row['off_vs_plain']):>11}  {row['step_mode']}"
+        )
+    lines += [
+        "  validation every epoch (a quarter of the samples, in batches of twice the batch), samples/s:",
+        f"  {'template':<12}{'batch':>6}{'trainer off':>21}{'graphs':>10}{'graphs/off':>12}",
+    ]
+    for row in r["rows"]:
+        lines.append(
+            f"  {_title(row):<12}{row['batch_size']:>6}{row['val_off_samples_per_s']:>21,.0f}"
+            f"{row['val_graphs_samples_per_s']:>10,.0f}{_times(row['val_graphs_vs_off']):>12}"
         )
     eager = [row for row in r["rows"] if row["step_mode"] != "graph"]
     reasons: dict[str, list[str]] = {}

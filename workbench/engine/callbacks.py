@@ -47,6 +47,10 @@ class Callback:
     def on_batch_end(self, trainer: Trainer, batch: int, loss: torch.Tensor) -> None:
         """Called after each optimizer step with the batch index (0-based) and the detached batch loss."""
 
+    def on_validation_start(self, trainer: Trainer) -> None:
+        """Called when an epoch's training steps are done and its validation begins (not
+        called without validation data)."""
+
     def on_validation_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         """Called after validation with the ``val_*`` metrics (not called without validation data)."""
 

@@ -25,6 +25,10 @@ What that needs, and how each part of a run keeps working:
   trainer's loop around the step, which returns each batch's loss as a tensor, as the
   eager step does.
 
+Validation's forward pass and loss are captured likewise (:class:`GraphedForward`, in
+eval mode without autograd) when the training step is; the metrics accumulate from its
+outputs outside the graph.
+
 :func:`plan_step` decides from the settings, the device and the model whether to capture
 (plain Python, tested on the CPU). A capture that fails at run time falls back to eager
 steps with the reason, or fails the run when CUDA graphs are ``on``.

@@ -802,6 +802,7 @@ class Trainer:
         row.update(epoch=epoch, train_loss=train_loss)
         if len(self.val_data) > 0:
             self.phase = "validate"
+            self.call_hook("on_validation_start")
             val = self._validate()
             if val is None:  # stopped during validation
                 return
