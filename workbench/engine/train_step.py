@@ -50,6 +50,8 @@ from workbench.engine.config import OPTIMIZER_SPECS, TrainConfig
 WARMUP_STEPS = 3
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+#: A validation batch's model output, target on the device and loss.
+Batch3 = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 # --- the decision ------------------------------------------------------------------------------
@@ -403,9 +405,6 @@ class Forward:
             x, y = self.to_device(x, y)
         out, loss = self.run(x, y)
         return out, y, loss
-
-
-Batch3 = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class GraphedForward(Forward):
