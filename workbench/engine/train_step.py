@@ -123,7 +123,6 @@ def model_blocks_capture(model: nn.Module) -> str:
         where = f"the layer {name.split('.')[-1] or type(m).__name__}"
         if (
             isinstance(m, nn.modules.batchnorm._BatchNorm)
-            and m.training
             and m.track_running_stats
             and m.momentum is None
         ):
