@@ -233,6 +233,30 @@ def test_on_refuses_a_model_it_cannot_capture(monkeypatch: pytest.MonkeyPatch) -
     assert trainer.notes[-1].startswith("eager: torch's Adagrad")
 
 
+def test_an_optimizer_this_torch_cannot_make_capturable_trains_eagerly(
+    fake_graphs: FakeGraphs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.engine import optim
+
+    real = optim.make_optimizer
+
+    def refuse(params: Any, config: TrainConfig, fused: bool = True, graph: bool = False) -> Any:
+        if graph:
+            raise TypeError("__init__() got an unexpected keyword argument 'capturable'")
+        return real(params, config, fused)
+
+    monkeypatch.setattr("workbench.engine.trainer.make_optimizer", refuse)
+    trainer, _ = train("auto", epochs=1)
+    assert trainer.status == "finished" and trainer.step_mode == "eager"
+    assert trainer.step_reason == (
+        "torch could not make adam capturable "
+        "(__init__() got an unexpected keyword argument 'capturable')"
+    )
+    assert fake_graphs.captures == 0 and fake_graphs.forward_captures == 0
+    with pytest.raises(TrainError, match="CUDA graphs are on, but torch could not make adam"):
+        train("on", epochs=1)
+
+
 def test_on_without_a_gpu_trains_eagerly_and_says_so() -> None:
     out = io.StringIO()
     trainer, _ = train("on", callbacks=(ProgressBar(out),), epochs=1)

@@ -585,14 +585,23 @@ class Trainer:
             raise TrainError(
                 f"cannot monitor '{cfg.monitor}': this run reports {', '.join(k for k in self.metric_keys() if 'loss' in k or k.startswith('val_'))}"
             )
-        plan = self.step_plan = train_step.plan_step(cfg, dev, self.model)
+        plan = train_step.plan_step(cfg, dev, self.model)
+        optimizer: torch.optim.Optimizer | None = None
+        if plan.graphs:
+            try:
+                optimizer = make_optimizer(self.model.parameters(), cfg, graph=True)
+            except (TrainError, TypeError, RuntimeError) as e:  # this torch lacks the variant
+                plan = train_step.StepPlan(
+                    False, f"torch could not make {cfg.optimizer} capturable ({_first_line(e)})"
+                )
+        self.step_plan = plan
         if not plan.graphs and cfg.cuda_graphs == "on" and train_step.graphs_available(dev):
             raise TrainError(
                 f"CUDA graphs are on, but {plan.reason}: set CUDA graphs to auto or off"
             )
         if plan.tell and plan.log_line() not in self.notes:  # once, also when trained more
             self.notes.append(plan.log_line())
-        self.optimizer = make_optimizer(self.model.parameters(), cfg, graph=plan.graphs)
+        self.optimizer = optimizer or make_optimizer(self.model.parameters(), cfg)
         self.schedule = LRSchedule(self.optimizer, cfg, self.batches_per_epoch)
         self._autocast: torch.dtype | None = None
         self.scaler = None
