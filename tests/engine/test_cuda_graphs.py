@@ -647,3 +647,20 @@ def test_cuda_graphs_stop_pause_and_resume_each_other(tmp_path: Path) -> None:
         torch.testing.assert_close(
             weights(resumed).cpu(), weights(whole).cpu(), rtol=1e-4, atol=1e-5
         )
+
+
+@needs_cuda
+@pytest.mark.parametrize("template", ["mlp", "lenet", "resnet", "rnn", "gru", "transformer"])
+def test_every_template_trains_with_cuda_graphs_or_says_why(template: str) -> None:
+    from workbench.engine.bench_gpu import TemplateData
+
+    data = TemplateData(template, 512, torch.device("cuda"), 0)
+    config = TrainConfig(epochs=2, batch_size=64, device="cuda", cuda_graphs="auto", seed=0)
+    trainer = Trainer(data.model(0), data.prepared(), config)
+    result = trainer.fit()
+    assert result.status == "finished" and math.isfinite(result.final["train_loss"])
+    print(f"{template}: {trainer.step_mode} {trainer.step_reason}")  # shown with -s / -rA
+    if trainer.step_mode == "graph":
+        assert isinstance(trainer._step, GraphedStep) and trainer._step.replayed > 0
+    else:
+        assert trainer.step_reason.startswith("capturing the training step")
