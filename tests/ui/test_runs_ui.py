@@ -358,6 +358,33 @@ def test_restoring_a_run_without_a_record_of_its_model_says_so(window, project, 
     assert window.train_controller.pending_weights() is None
 
 
+def test_open_in_evaluate_waits_for_the_evaluate_tab_to_list_the_run(window, project, qtbot):
+    """The Evaluate tab lists runs on its own thread: a run it has not listed yet (its list
+    was read before the run existed, or is still being read) is shown once it is listed."""
+    panel = open_with_runs(window, project, qtbot)
+    evaluate = window.evaluate_controller
+    qtbot.waitUntil(lambda: evaluate.runs_loaded and evaluate._runs_task is None, timeout=WAIT_MS)
+    evaluate.runs = []
+    evaluate.tab.set_runs([])  # as listed before the runs were recorded
+    second = window.runs_controller.runs[1]
+    panel.select_runs([second.id])
+    panel.evaluate_button.click()
+    assert window.current_page() == "evaluate"
+    qtbot.waitUntil(
+        lambda: evaluate.current_evaluation() is not None and evaluate.is_settled(),
+        timeout=WAIT_MS,
+    )
+    shown = evaluate.current_evaluation()
+    assert shown is not None and shown.run == second.id and shown.split == "test"
+    # a run that is not there at all: one status line, nothing evaluated
+    evaluate.runs = []
+    evaluate.tab.set_runs([])
+    assert evaluate.show_run("20990101-000000-gone")
+    qtbot.waitUntil(evaluate.is_settled, timeout=WAIT_MS)
+    assert "20990101-000000-gone has no weights to evaluate" in window.statusBar().currentMessage()
+    assert evaluate.task is None and window.current_page() == "evaluate"
+
+
 def test_open_in_evaluate_emits_the_run_and_the_context_menu_offers_the_actions(
     window, project, qtbot
 ):

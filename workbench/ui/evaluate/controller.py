@@ -104,6 +104,8 @@ class EvaluateController(QObject):
         self.last_report: Path | None = None
         self._auto_pending = True
         self._show_pending: tuple[Key, Evaluation] | None = None
+        #: A run asked for by "Open in Evaluate" before the tab listed it: (run, split).
+        self._open_pending: tuple[str, str] | None = None
         self._then: list[Callable[[], None]] = []
         self.tab = EvaluateTab(self)
         self.results = self.tab.results
@@ -127,6 +129,7 @@ class EvaluateController(QObject):
             self.shown = None
             self.last_error = None
             self._show_pending = None
+            self._open_pending = None
             self.results.clear()
             self.tab.hide_banner()
             self.tab.forget_runs()
@@ -193,6 +196,16 @@ class EvaluateController(QObject):
         self.runs_loaded = True
         self.tab.set_runs(runs)
         self.runs_changed.emit()
+        pending, self._open_pending = self._open_pending, None
+        if pending is not None:
+            if self._runs_again:  # a listing that may have begun before the run follows
+                self._open_pending = pending
+            elif self.tab.select_run(*pending):
+                self.show_run(*pending)
+            else:
+                self.window.show_status(f"Run {pending[0]} has no weights to evaluate", 8000)
+                self.choice_changed()
+            return
         if not self._maybe_auto_evaluate():
             self.choice_changed()
 
@@ -312,9 +325,24 @@ class EvaluateController(QObject):
 
     def show_run(self, run_id: str, split: str = "test") -> bool:
         """Bring the tab to the front on run ``run_id`` and ``split``: its results if known,
-        else evaluate it (for "open in Evaluate" elsewhere). False if the run is not listed."""
+        else evaluate it (for "open in Evaluate" elsewhere).
+
+        A run the tab has not listed yet (its list is being read, or was read before the
+        run existed) is shown once the runs are listed again; False when there is no saved
+        project to list them from.
+        """
         if not self.tab.select_run(run_id, split):
-            return False
+            if self.project_path() is None:
+                return False
+            self._open_pending = (run_id, split)
+            self._auto_pending = False  # the run asked for, not the latest one
+            self.window.show_page("evaluate")
+            if self._runs_task is None:
+                self.refresh_runs()
+            else:
+                self._runs_again = True  # a listing begun before the run was recorded
+            return True
+        self._open_pending = None
         self.window.show_page("evaluate")
         key = self._key(run_id, split)
         if key in self.cache:
@@ -643,6 +671,7 @@ class EvaluateController(QObject):
             and self._table_task is None
             and self._report_task is None
             and self._show_pending is None
+            and self._open_pending is None
             and not (self._auto_pending and self.runs and self.tab.isVisible())
             and not self.results.busy()
         )
