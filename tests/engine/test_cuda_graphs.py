@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from tests.engine.boring import Recorder, make_prepared
 from workbench.engine import train_step
@@ -34,8 +35,10 @@ from workbench.engine.config import OPTIMIZER_SPECS, TrainConfig, TrainError
 from workbench.engine.train_step import (
     WARMUP_STEPS,
     EagerStep,
+    Forward,
     GraphedForward,
     GraphedStep,
+    StepBody,
     match_optimizer_state,
     model_blocks_capture,
     plan_step,
@@ -219,6 +222,76 @@ def test_no_template_is_refused_before_trying(template: str) -> None:
     from workbench.engine.compiler import compile_graph
 
     assert model_blocks_capture(compile_graph(make_project(template).graph)) == ""
+
+
+class HostReads(TorchDispatchMode):
+    """Records the operators that make the host wait for the device (which a CUDA graph's
+    capture refuses): reading a value (``item``, ``bool``), data-dependent shapes."""
+
+    WAITS = frozenset(
+        {
+            "aten._local_scalar_dense",
+            "aten.nonzero",
+            "aten.masked_select",
+            "aten.unique",
+            "aten._unique2",
+            "aten.unique_consecutive",
+            "aten.equal",
+            "aten.is_nonzero",
+            "aten.repeat_interleave",
+        }
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: set[str] = set()
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        name = str(func.overloadpacket)
+        if name in self.WAITS:
+            self.found.add(name)
+        return func(*args, **(kwargs or {}))
+
+
+class NoStep(torch.optim.SGD):
+    """An optimizer whose step does nothing: torch's own capturable steps run only on CUDA."""
+
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        return None
+
+
+@pytest.mark.parametrize("template", ["mlp", "lenet", "resnet", "rnn", "gru", "transformer"])
+def test_no_template_step_or_validation_makes_the_host_wait(template: str) -> None:
+    """What the graphs capture besides the optimizer (forward, loss, L1 penalty, backward,
+    clipping; validation's forward and loss) reads no value back on the host."""
+    from workbench.engine.bench_gpu import TemplateData
+    from workbench.engine.optim import l1_penalty
+
+    data = TemplateData(template, 8, CPU, 0)
+    model = data.model(0)
+    loss_fn = nn.CrossEntropyLoss() if data.classes is not None else nn.MSELoss()
+    params = [p for p in model.parameters() if p.requires_grad]
+    weights = [p for p in params if p.dim() >= 2]
+    body = StepBody(
+        model,
+        NoStep(params, lr=0.1),
+        loss_fn,
+        "cpu",
+        None,
+        1e-4,
+        lambda: l1_penalty(weights),
+        1.0,
+        params,
+    )
+    model.train()
+    with HostReads() as reads:
+        body(data.x, data.y)
+    assert reads.found == set(), template
+    model.eval()
+    forward = Forward(model, loss_fn, "cpu")
+    with torch.inference_mode(), HostReads() as reads:
+        forward(data.x, data.y)
+    assert reads.found == set(), template
 
 
 def test_on_refuses_a_model_it_cannot_capture(monkeypatch: pytest.MonkeyPatch) -> None:
