@@ -106,7 +106,7 @@ def check_device(device: str) -> torch.device:
     try:
         return resolve_device(spec)
     except DeviceError as e:
-        raise GpuBenchError(str(e)) from None
+        raise GpuBenchError(f"cannot run there: {e}") from None
 
 
 def _sync(device: torch.device) -> None:

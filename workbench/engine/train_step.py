@@ -493,12 +493,6 @@ def make_graph_backend(device: torch.device) -> GraphBackend:
     return CudaGraphs(device)
 
 
-def graph_optimizer_settings(optimizer: str) -> dict[str, bool]:
-    """The keywords that make ``optimizer``'s step capturable (empty when none do)."""
-    spec = OPTIMIZER_SPECS.get(optimizer)
-    return dict(spec.graph_settings or {}) if spec is not None else {}
-
-
 def match_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
     """Put each step counter where this optimizer's groups expect it after loading a checkpoint.
 
@@ -533,7 +527,6 @@ __all__ = [
     "GraphedStep",
     "StepBody",
     "StepPlan",
-    "graph_optimizer_settings",
     "graphs_available",
     "make_graph_backend",
     "match_optimizer_state",
