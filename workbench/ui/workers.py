@@ -308,3 +308,29 @@ def install_gui_garbage_collector() -> None:
         return
     _GC = _GuiGarbageCollector(app)
     _GC.start()
+
+
+class WhenIdle:
+    """Functions to call once a background job has ended: "do this when the export (or
+    evaluation) is done". Each is called once, on a later turn of the event loop.
+
+    ``busy()`` says whether the job runs; its owner calls :meth:`job_ended` when it ends.
+    """
+
+    def __init__(self, busy: Callable[[], bool]) -> None:
+        self._busy = busy
+        self._queue: list[Callable[[], None]] = []
+
+    def __call__(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` once the job has ended (on the next turn of the event loop if none runs)."""
+        if self._busy():
+            if fn not in self._queue:
+                self._queue.append(fn)
+        else:
+            QTimer.singleShot(0, fn)
+
+    def job_ended(self) -> None:
+        """The job ended: call what waited for it."""
+        queued, self._queue = self._queue, []
+        for fn in queued:
+            QTimer.singleShot(0, fn)

@@ -37,7 +37,7 @@ from workbench.export.wording import one_line
 from workbench.ui import theme
 from workbench.ui.evaluate.tab import EvaluateTab
 from workbench.ui.plot_warmup import pyqtgraph_ready, warm_up_pyqtgraph
-from workbench.ui.workers import Task, run_task, run_task_with_partial
+from workbench.ui.workers import Task, WhenIdle, run_task, run_task_with_partial
 
 if TYPE_CHECKING:
     from workbench.core.document import Document
@@ -106,7 +106,8 @@ class EvaluateController(QObject):
         self._show_pending: tuple[Key, Evaluation] | None = None
         #: A run asked for by "Open in Evaluate" before the tab listed it: (run, split).
         self._open_pending: tuple[str, str] | None = None
-        self._then: list[Callable[[], None]] = []
+        #: Call a function once no evaluation runs (on the next turn of the event loop if none).
+        self.when_idle = WhenIdle(self.is_evaluating)
         self.tab = EvaluateTab(self)
         self.results = self.tab.results
         window.train_controller.run_finished.connect(self._on_run_finished)
@@ -470,17 +471,7 @@ class EvaluateController(QObject):
         self.tab.set_busy(False, ended)
         self._show_state()
         self.evaluation_done.emit(outcome or "cancelled")
-        then, self._then = self._then, []
-        for fn in then:
-            QTimer.singleShot(0, fn)
-
-    def when_idle(self, fn: Callable[[], None]) -> None:
-        """Call ``fn`` once no evaluation runs (on the next turn of the event loop if none)."""
-        if self.is_evaluating():
-            if fn not in self._then:
-                self._then.append(fn)
-        else:
-            QTimer.singleShot(0, fn)
+        self.when_idle.job_ended()
 
     # --- showing results ---------------------------------------------------------------------------
 

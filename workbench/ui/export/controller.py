@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from workbench.core.export_check import ExportIssue, export_issues
 from workbench.core.export_formats import get_format
@@ -31,7 +31,7 @@ from workbench.export.wording import (
 )
 from workbench.ui.export.serve import DEFAULT_HOST, REBIND_SECONDS
 from workbench.ui.export.tab import ExportTab
-from workbench.ui.workers import Task, run_task, run_task_with_partial
+from workbench.ui.workers import Task, WhenIdle, run_task, run_task_with_partial
 
 if TYPE_CHECKING:
     from workbench.core.document import Document
@@ -79,7 +79,8 @@ class ExportController(QObject):
         self._server_task: Task | None = None
         self._stop_when_started = False
         self._stopped_at: dict[int, float] = {}
-        self._then: list[Callable[[], None]] = []
+        #: Call a function once no export runs (on the next turn of the event loop if none).
+        self.when_idle = WhenIdle(self.is_exporting)
         self.tab = ExportTab(self)
         self.tab.refresh()
         window.train_controller.run_finished.connect(self._on_run_finished)
@@ -283,17 +284,7 @@ class ExportController(QObject):
         self.export_task = None
         self._export_document = None
         self.tab.end_export()
-        then, self._then = self._then, []
-        for fn in then:
-            QTimer.singleShot(0, fn)
-
-    def when_idle(self, fn: Callable[[], None]) -> None:
-        """Call ``fn`` once no export runs (at once, on the next turn of the event loop, if none)."""
-        if self.is_exporting():
-            if fn not in self._then:
-                self._then.append(fn)
-        else:
-            QTimer.singleShot(0, fn)
+        self.when_idle.job_ended()
 
     # --- serve --------------------------------------------------------------------------------
 
