@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QImage, QPainter, QPixmap, QResizeEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -53,10 +53,13 @@ from workbench.data.describe import (
 )
 from workbench.ui import theme
 from workbench.ui.theme import label
+from workbench.ui.thumbnails import blank_icon, thumbnail_icon
 from workbench.ui.workers import Task, run_task_with_partial
 
 #: Thumbnails are drawn in squares of this many pixels, in grid cells of THUMB_CELL.
 THUMB_SIZE = 72
+#: The square behind a thumbnail.
+PLACEHOLDER = "#eef0f3"
 THUMB_CELL = THUMB_SIZE + 8
 #: Findings listed before "… and N more".
 MAX_FINDINGS_SHOWN = 500
@@ -78,28 +81,11 @@ def severity_icon(severity: str, size: int = 12) -> QIcon:
 
 
 def _placeholder_icon(text: str = "") -> QIcon:
-    pm = QPixmap(THUMB_SIZE, THUMB_SIZE)
-    pm.fill(QColor("#eef0f3"))
-    if text:
-        p = QPainter(pm)
-        p.setPen(QColor(theme.MUTED))
-        p.drawText(pm.rect(), Qt.AlignmentFlag.AlignCenter, text)
-        p.end()
-    return QIcon(pm)
+    return blank_icon(THUMB_SIZE, PLACEHOLDER, text)
 
 
 def _thumb_icon(w: int, h: int, data: bytes) -> QIcon:
-    img = QImage(data, w, h, w * 4, QImage.Format.Format_RGBA8888).copy()
-    # Centre on a fixed square so the grid stays even for any aspect ratio.
-    pm = QPixmap(THUMB_SIZE, THUMB_SIZE)
-    pm.fill(QColor("#eef0f3"))
-    p = QPainter(pm)
-    src = QPixmap.fromImage(img)
-    if src.width() > THUMB_SIZE or src.height() > THUMB_SIZE:
-        src = src.scaled(THUMB_SIZE, THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio)
-    p.drawPixmap((THUMB_SIZE - src.width()) // 2, (THUMB_SIZE - src.height()) // 2, src)
-    p.end()
-    return QIcon(pm)
+    return thumbnail_icon(w, h, data, THUMB_SIZE, PLACEHOLDER)
 
 
 class FindingsList(QListWidget):

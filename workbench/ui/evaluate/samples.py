@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -48,6 +48,7 @@ from workbench.engine.evaluation.explore import (
 from workbench.engine.evaluation.result import Evaluation
 from workbench.ui import theme
 from workbench.ui.theme import label
+from workbench.ui.thumbnails import blank_icon, thumbnail_icon
 from workbench.ui.workers import Task, run_task_with_partial
 
 #: Thumbnails in the list are drawn in squares of this many pixels.
@@ -57,32 +58,11 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def _thumb_icon(w: int, h: int, data: bytes, background: str) -> QIcon:
-    img = QImage(data, w, h, w * 4, QImage.Format.Format_RGBA8888).copy()
-    pm = QPixmap(THUMB, THUMB)
-    pm.fill(QColor(background))
-    src = QPixmap.fromImage(img)
-    if src.width() > THUMB or src.height() > THUMB:
-        src = src.scaled(
-            THUMB,
-            THUMB,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-    p = QPainter(pm)
-    p.drawPixmap((THUMB - src.width()) // 2, (THUMB - src.height()) // 2, src)
-    p.end()
-    return QIcon(pm)
+    return thumbnail_icon(w, h, data, THUMB, background, smooth=True)
 
 
 def _blank_icon(background: str, text: str = "") -> QIcon:
-    pm = QPixmap(THUMB, THUMB)
-    pm.fill(QColor(background))
-    if text:
-        p = QPainter(pm)
-        p.setPen(QColor(theme.MUTED))
-        p.drawText(pm.rect(), Qt.AlignmentFlag.AlignCenter, text)
-        p.end()
-    return QIcon(pm)
+    return blank_icon(THUMB, background, text)
 
 
 def _cell_text(v: Any, column: str) -> str:
