@@ -333,14 +333,8 @@ def _write_report(project: str, evaluation: Any, folder: str) -> Path:
     When Qt cannot start at all (a server without its libraries), the report is written
     without its figures and says why.
     """
-    from workbench.engine.evaluation.report import (
-        FIGURE_SIZE,
-        REPORT_HTML,
-        report_context,
-        write_report,
-    )
+    from workbench.engine.evaluation.report import FIGURE_SIZE, write_run_report
 
-    run, dataset, run_notes = report_context(project, evaluation.run)
     try:
         figures = _report_figures(evaluation, *FIGURE_SIZE)
     except _QtMissing as e:
@@ -348,15 +342,7 @@ def _write_report(project: str, evaluation: Any, folder: str) -> Path:
         print(f"workbench: {reason}", file=sys.stderr)
         evaluation.notes.append(reason)
         figures = []
-    written = write_report(
-        evaluation,
-        folder,
-        figures=figures,
-        run_info=run,
-        dataset_summary=dataset,
-        run_notes=run_notes,
-    )
-    return next(p for p in written if p.name == REPORT_HTML)
+    return write_run_report(evaluation, folder, project, figures)
 
 
 def _report_figures(evaluation: Any, width: int, height: int) -> list[tuple[str, bytes]]:

@@ -250,6 +250,27 @@ def write_report(
     return written
 
 
+def write_run_report(
+    evaluation: Evaluation,
+    folder: str | os.PathLike[str],
+    project_path: str | os.PathLike[str],
+    figures: Sequence[tuple[str, bytes]],
+    entries: Sequence[dict[str, Any]] | None = None,
+) -> Path:
+    """:func:`write_report` with what the project says about the evaluated run
+    (:func:`report_context`); returns the ``report.html`` written."""
+    run, dataset, run_notes = report_context(project_path, evaluation.run, entries)
+    written = write_report(
+        evaluation,
+        folder,
+        figures=figures,
+        run_info=run,
+        dataset_summary=dataset,
+        run_notes=run_notes,
+    )
+    return next(p for p in written if p.name == REPORT_HTML)
+
+
 def _write(target: Path, text: str) -> None:
     try:
         atomic_write_text(target, text)
@@ -812,4 +833,5 @@ __all__ = [
     "report_context",
     "shown_settings",
     "write_report",
+    "write_run_report",
 ]

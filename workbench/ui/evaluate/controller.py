@@ -606,24 +606,9 @@ class EvaluateController(QObject):
         entries = list(self.document.project.runs) if self.document is not None else None
 
         def work(progress: Any, cancelled: Any) -> Path:
-            from workbench.engine.evaluation.report import (
-                REPORT_HTML,
-                prepare_folder,
-                report_context,
-                write_report,
-            )
+            from workbench.engine.evaluation.report import write_run_report
 
-            prepare_folder(folder)
-            run, dataset, run_notes = report_context(project, evaluation.run, entries)
-            written = write_report(
-                evaluation,
-                folder,
-                figures=figures,
-                run_info=run,
-                dataset_summary=dataset,
-                run_notes=run_notes,
-            )
-            return next(p for p in written if p.name == REPORT_HTML)
+            return write_run_report(evaluation, folder, project, figures, entries)
 
         task = run_task(work, name="evaluation report")
         task.succeeded.connect(self._on_report_written)
