@@ -303,6 +303,15 @@ def test_without_runs_the_tab_says_train_first_and_goes_to_train(window, qtbot, 
         lambda: c.is_settled() and "No run of “empty”" in card.text.text(), timeout=WAIT_MS
     )
     assert card.title.text() == NO_RUNS_TITLE
+    # the card is as tall as its wrapped lines need (a centring layout once cut them)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitUntil(lambda: card.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: card.text.height() >= card.text.heightForWidth(card.text.width()),
+        timeout=WAIT_MS,
+    )
+    assert card.text.heightForWidth(card.text.width()) > card.text.fontMetrics().height() * 2
 
 
 def test_a_dataset_without_a_test_split_is_evaluated_on_validation_and_says_so(

@@ -18,8 +18,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -54,9 +52,10 @@ from workbench.ui.evaluate.figures import (
 )
 from workbench.ui.evaluate.samples import SamplesPanel
 from workbench.ui.theme import label
+from workbench.ui.train.messages import MessageCard
 
 
-class StateCard(QFrame):
+class StateCard(MessageCard):
     """The card the Results page shows instead of results: a title, a line and a button.
 
     Signals:
@@ -66,45 +65,14 @@ class StateCard(QFrame):
     action = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("evaluateCard")
-        self.setStyleSheet(
-            f"QFrame#evaluateCard {{ border: 1px solid {theme.BORDER}; border-radius: 10px; background: {theme.PANEL}; }}"
-        )
-        self.setMaximumWidth(620)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        inner = QVBoxLayout(self)
-        inner.setContentsMargins(28, 22, 28, 22)
-        inner.setSpacing(10)
-        self.title = QLabel("")
-        self.title.setObjectName("cardTitle")
-        font = self.title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        font.setBold(True)
-        self.title.setFont(font)
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title.setWordWrap(True)
-        self.text = label("", "muted", wrap=True)
-        self.text.setObjectName("cardText")
-        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.button = QPushButton("")
-        self.button.setObjectName("primary")
-        self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+        super().__init__("evaluateCard", "card", "", "primary", 620, parent)
         self.button.clicked.connect(lambda: self.action.emit())
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.button)
-        row.addStretch(1)
-        inner.addWidget(self.title)
-        inner.addWidget(self.text)
-        inner.addLayout(row)
 
     def say(self, title: str, text: str, button: str = "") -> None:
         """Show ``title`` and ``text``, and a button labelled ``button`` ("" hides it)."""
-        self.title.setText(title)
-        self.text.setText(text)
         self.button.setText(button)
         self.button.setVisible(bool(button))
+        self.set_message(title, text)
 
 
 class FigureChip(QFrame):

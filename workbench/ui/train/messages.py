@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase, QTextCursor
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFontDatabase, QShowEvent, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -104,7 +104,87 @@ class WeightsNote(QFrame):
         self.setVisible(text is not None)
 
 
-class EmptyCard(QFrame):
+#: The width a message card asks for (its lines wrap within it).
+CARD_WIDTH = 440
+
+
+class MessageCard(QFrame):
+    """A card shown instead of an empty view: a large title, a muted line of what to do
+    next, and one centred button (hidden while it has nothing to offer).
+
+    ``name`` is the card's object name; its title and line are ``{prefix}Title`` and
+    ``{prefix}Text``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        prefix: str,
+        button: str,
+        button_style: str,
+        width: int,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setStyleSheet(
+            f"QFrame#{name} {{ border: 1px solid {theme.BORDER}; border-radius: 10px; background: {theme.PANEL}; }}"
+        )
+        self.setMaximumWidth(width)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        inner = self._inner = QVBoxLayout(self)
+        inner.setContentsMargins(28, 22, 28, 22)
+        inner.setSpacing(10)
+        self.title = QLabel("")
+        f = self.title.font()
+        f.setPointSizeF(f.pointSizeF() * 1.3)
+        f.setBold(True)
+        self.title.setFont(f)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)
+        self.title.setObjectName(f"{prefix}Title")
+        self.text = label("", "muted", wrap=True)
+        self.text.setObjectName(f"{prefix}Text")
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.button = QPushButton(button)
+        self.button.setObjectName(button_style)
+        self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.button)
+        row.addStretch(1)
+        inner.addWidget(self.title)
+        inner.addWidget(self.text)
+        inner.addLayout(row)
+
+    def _width(self) -> int:
+        """A readable width: wide enough for a few lines, not wider than allowed."""
+        return min(self.maximumWidth(), max(super().sizeHint().width(), CARD_WIDTH))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """That width, and the height its wrapped lines need at it."""
+        width = self._width()
+        return QSize(width, self._inner.totalHeightForWidth(width))
+
+    def set_message(self, title: str, text: str) -> None:
+        """Show ``title`` and ``text``."""
+        self.title.setText(title)
+        self.text.setText(text)
+        self._fit()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Fit again once shown: the text's font is final only then."""
+        super().showEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Be at least as tall as the wrapped lines need at the card's width: a layout that
+        centres the card sizes it for the whole row's width, where they wrap less and
+        would be cut."""
+        self.setMinimumHeight(self._inner.totalHeightForWidth(self._width()))
+
+
+class EmptyCard(MessageCard):
     """The card over an empty chart: a title, a line of what to do next, and (when there is
     no data yet) a button to the Data tab.
 
@@ -115,44 +195,14 @@ class EmptyCard(QFrame):
     data_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("trainEmpty")
-        self.setStyleSheet(
-            f"QFrame#trainEmpty {{ border: 1px solid {theme.BORDER}; border-radius: 10px; background: {theme.PANEL}; }}"
-        )
-        self.setMaximumWidth(600)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        inner = QVBoxLayout(self)
-        inner.setContentsMargins(28, 22, 28, 22)
-        inner.setSpacing(10)
-        self.title = QLabel("")
-        f = self.title.font()
-        f.setPointSizeF(f.pointSizeF() * 1.3)
-        f.setBold(True)
-        self.title.setFont(f)
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title.setWordWrap(True)
-        self.title.setObjectName("emptyTitle")
-        self.text = label("", "muted", wrap=True)
-        self.text.setObjectName("emptyText")
-        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.data_button = QPushButton("Go to the Data tab")
-        self.data_button.setObjectName("secondary")
-        self.data_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        super().__init__("trainEmpty", "empty", "Go to the Data tab", "secondary", 600, parent)
+        self.data_button = self.button
         self.data_button.clicked.connect(lambda: self.data_requested.emit())
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.data_button)
-        row.addStretch(1)
-        inner.addWidget(self.title)
-        inner.addWidget(self.text)
-        inner.addLayout(row)
 
     def show_text(self, card: CardText) -> None:
         """Say what ``card`` says (the card's visibility is left as it is)."""
-        self.title.setText(card.title)
-        self.text.setText(card.text)
         self.data_button.setVisible(card.data_button)
+        self.set_message(card.title, card.text)
 
 
 class RunLog(QPlainTextEdit):
@@ -175,4 +225,4 @@ class RunLog(QPlainTextEdit):
         self.moveCursor(QTextCursor.MoveOperation.End)
 
 
-__all__ = ["Banner", "EmptyCard", "RunLog", "WeightsNote"]
+__all__ = ["Banner", "EmptyCard", "MessageCard", "RunLog", "WeightsNote"]
