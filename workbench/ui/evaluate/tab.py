@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.engine.evaluation.explore import RunOption, SplitOption, split_options
+from workbench.engine.run_pick import RunPick
 from workbench.ui.evaluate.results import ResultsView
 from workbench.ui.evaluate.try_it import TryItPanel
 from workbench.ui.theme import label
@@ -50,8 +51,7 @@ class EvaluateTab(QWidget):
         self.setObjectName("evaluateTab")
         self.controller = controller
         self.runs: list[RunOption] = []
-        self._user_chose_run = False
-        self._known_runs: set[str] = set()
+        self._pick = RunPick()
         self._last_selected: tuple[Any, Any] = (None, None)
         self._build()
 
@@ -152,7 +152,7 @@ class EvaluateTab(QWidget):
         that is still there (and no new run appeared since)."""
         combo = self.run_combo
         previous = self.run_id()
-        fresh = {r.run_id for r in runs} - self._known_runs
+        keep = self._pick.keep((r.run_id for r in runs), loading, previous is not None)
         self.runs = list(runs)
         combo.blockSignals(True)
         combo.clear()
@@ -163,22 +163,13 @@ class EvaluateTab(QWidget):
             combo.addItem("Looking for trained runs…", "")
         elif not runs:
             combo.addItem("No trained run yet", "")
-        index = 0
-        if self._user_chose_run and not fresh and previous is not None:
-            found = combo.findData(previous)
-            index = max(0, found)
-        else:
-            self._user_chose_run = False
-        combo.setCurrentIndex(index)
+        combo.setCurrentIndex(max(0, combo.findData(previous)) if keep else 0)
         combo.blockSignals(False)
-        if not loading:
-            self._known_runs |= {r.run_id for r in runs}
         self._on_run_changed(combo.currentIndex(), notify=False)
 
     def forget_runs(self) -> None:
         """A (new) project: no run was chosen and none is known yet."""
-        self._user_chose_run = False
-        self._known_runs = set()
+        self._pick.forget()
 
     def run_id(self) -> str | None:
         """The chosen run's id, or None."""
@@ -195,7 +186,7 @@ class EvaluateTab(QWidget):
         index = self.run_combo.findData(run_id)
         if index < 0:
             return False
-        self._user_chose_run = True
+        self._pick.chosen()
         self.run_combo.setCurrentIndex(index)
         if split is not None:
             self.select_split(split)
@@ -230,7 +221,7 @@ class EvaluateTab(QWidget):
         combo.blockSignals(False)
 
     def _on_run_activated(self, _index: int) -> None:
-        self._user_chose_run = True
+        self._pick.chosen()
 
     def _on_run_changed(self, _index: int, notify: bool = True) -> None:
         option = self.run_option()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QComboBox, QFrame, QLabel, QPushButton, QVBoxLayout
 
+from workbench.engine.run_pick import RunPick
 from workbench.export.wording import RunChoice
 from workbench.ui import theme
 from workbench.ui.theme import label
@@ -29,8 +30,7 @@ class RunPicker(QObject):
     def __init__(self, controller: ExportController, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
-        self._user_chose_run = False
-        self._known_runs: set[str] = set()
+        self._pick = RunPick()
         self.combo = QComboBox()
         self.combo.setObjectName("runCombo")
         self.combo.setToolTip("The trained run whose weights are exported")
@@ -79,18 +79,17 @@ class RunPicker(QObject):
         index = self.combo.findData(run_id or "")
         if index >= 0:
             self.combo.setCurrentIndex(index)
-            self._user_chose_run = True
+            self._pick.chosen()
 
     def forget(self) -> None:
         """A (new) project: no run was chosen and none is known yet."""
-        self._user_chose_run = False
-        self._known_runs = set()
+        self._pick.forget()
 
     def set_runs(self, runs: list[RunChoice], loading: bool = False) -> None:
         """Fill the picker (newest first, then the untrained model)."""
         combo = self.combo
         previous = self.run_id() if combo.count() else None
-        fresh = {r.run_id for r in runs} - self._known_runs
+        keep = self._pick.keep((r.run_id for r in runs), loading)
         combo.blockSignals(True)
         combo.clear()
         for r in runs:
@@ -105,20 +104,12 @@ class RunPicker(QObject):
                 "The model's freshly initialised weights: the file works but predicts nothing useful",
                 Qt.ItemDataRole.ToolTipRole,
             )
-        index = 0
-        if self._user_chose_run and not fresh:
-            found = combo.findData(previous or "")
-            index = found if found >= 0 else 0
-        else:
-            self._user_chose_run = False
-        combo.setCurrentIndex(index)
+        combo.setCurrentIndex(max(0, combo.findData(previous or "")) if keep else 0)
         combo.blockSignals(False)
-        if not loading:
-            self._known_runs |= {r.run_id for r in runs}
         self.show_detail()
 
     def _on_activated(self, _index: int) -> None:
-        self._user_chose_run = True
+        self._pick.chosen()
 
     def show_detail(self) -> None:
         """The line under the picker: what the chosen run's export holds."""
