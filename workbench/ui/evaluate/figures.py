@@ -459,27 +459,14 @@ class CurvesFigure(FigureFrame):
         c = evaluation.classification
         labels = [str(x) for x in evaluation.labels]
         if kind == "roc":
-            mean = c.roc_auc
-            title = "ROC curves" + (
-                f" (macro AUC {mean:.3f})"
-                if math.isfinite(mean) and len(labels) > 2
-                else f" (AUC {mean:.3f})"
-                if math.isfinite(mean)
-                else ""
-            )
-            super().__init__(title, "false positive rate", "true positive rate", colors, parent)
-            curves, area = c.roc, "AUC"
+            name, mean, area, curves = "ROC curves", c.roc_auc, "AUC", c.roc
+            axes = ("false positive rate", "true positive rate")
         else:
-            mean = c.average_precision
-            title = "Precision-recall curves" + (
-                f" (macro AP {mean:.3f})"
-                if math.isfinite(mean) and len(labels) > 2
-                else f" (AP {mean:.3f})"
-                if math.isfinite(mean)
-                else ""
-            )
-            super().__init__(title, "recall", "precision", colors, parent)
-            curves, area = c.pr, "AP"
+            name, mean, area, curves = "Precision-recall curves", c.average_precision, "AP", c.pr
+            axes = ("recall", "precision")
+        if math.isfinite(mean):
+            name += f" (macro {area} {mean:.3f})" if len(labels) > 2 else f" ({area} {mean:.3f})"
+        super().__init__(name, *axes, colors, parent)
         entries: list[tuple[str, CurveStyle]] = []
         if kind == "roc":
             self.line([0, 1], [0, 1], colors.muted, 1.0, Qt.PenStyle.DashLine)
