@@ -507,6 +507,9 @@ def test_save_report_writes_the_evaluation_shown(window, qtbot, projects, tmp_pa
 
     c._ask_report_folder = ask
     qtbot.mouseClick(tab.report_button, Qt.MouseButton.LeftButton)
+    # the figures are drawn one per turn of the event loop, not all in the click
+    assert c._report_drawing is not None and not c.is_settled()
+    assert c.report_problem() == "A report is being written" and not tab.report_button.isEnabled()
     qtbot.waitUntil(lambda: c.last_report is not None and c.is_settled(), timeout=WAIT_MS)
     assert asked and asked[0].parent == projects["shapes"].parent
     assert c.last_report == folder / "report.html"
@@ -529,6 +532,29 @@ def test_save_report_into_a_file_says_why_in_the_banner(window, qtbot, projects,
     qtbot.waitUntil(lambda: c.is_settled() and c.tab.banner.isVisible(), timeout=WAIT_MS)
     assert "not a folder" in c.tab.banner.message() and c.last_report is None
     assert blocker.read_text() == "x"
+
+
+def test_a_figure_that_cannot_be_drawn_is_one_banner_and_no_report(
+    window, qtbot, projects, tmp_path, monkeypatch
+):
+    from workbench.ui.evaluate import figures
+
+    open_on_evaluate(window, qtbot, projects["housing"])
+    c = window.evaluate_controller
+
+    def broken(evaluation, *, width, height):
+        yield "Predicted vs true", b"\x89PNG\r\n\x1a\n"
+        raise OSError("the figure could not be drawn")
+
+    monkeypatch.setattr(figures, "iter_figure_pngs", broken)
+    folder = tmp_path / "report"
+    assert c.save_report(folder)
+    qtbot.waitUntil(lambda: c.is_settled() and c.tab.banner.isVisible(), timeout=WAIT_MS)
+    assert c.tab.banner.message() == (
+        "The report could not be written: the figure could not be drawn"
+    )
+    assert c.last_report is None and not folder.exists()
+    assert c.tab.report_button.isEnabled()
 
 
 # --- Try it in the tab ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +101,8 @@ class EvaluateController(QObject):
         self._table_task: Task | None = None
         #: Writing a report now, and the folder it was last written to.
         self._report_task: Task | None = None
+        #: The report's figures being drawn, one per turn of the event loop (None: not drawing).
+        self._report_drawing: Iterator[tuple[str, bytes]] | None = None
         self.last_report: Path | None = None
         self._auto_pending = True
         self._show_pending: tuple[Key, Evaluation] | None = None
@@ -131,6 +133,7 @@ class EvaluateController(QObject):
             self.last_error = None
             self._show_pending = None
             self._open_pending = None
+            self._report_drawing = None
             self.results.clear()
             self.tab.hide_banner()
             self.tab.forget_runs()
@@ -575,7 +578,7 @@ class EvaluateController(QObject):
         """Why no report can be written now, or None."""
         if not hasattr(self, "results") or self.current_evaluation() is None:  # (tab being built)
             return "Evaluate a run first: the report shows the evaluation on screen"
-        if self._report_task is not None:
+        if self._report_task is not None or self._report_drawing is not None:
             return "A report is being written"
         if self.project_path() is None:
             return "Save the project first"
@@ -585,8 +588,9 @@ class EvaluateController(QObject):
         """Write the report of the evaluation shown (report.html, metrics.json,
         predictions.csv) into ``folder``, asked for when None; False when nothing started.
 
-        The figures are drawn here, on the GUI thread (they are Qt widgets, drawn once);
-        reading the run's history and writing the files run in the background.
+        The figures are Qt widgets, so they are drawn on the GUI thread, one per turn of
+        the event loop (each takes tens of milliseconds; all at once would stall the
+        window); reading the run's history and writing the files run in the background.
         """
         evaluation = self.current_evaluation()
         project = self.project_path()
@@ -600,9 +604,46 @@ class EvaluateController(QObject):
             if folder is None:
                 return False
         from workbench.engine.evaluation.report import FIGURE_SIZE
-        from workbench.ui.evaluate.figures import render_figures
+        from workbench.ui.evaluate.figures import iter_figure_pngs
 
-        figures = render_figures(evaluation, width=FIGURE_SIZE[0], height=FIGURE_SIZE[1])
+        drawing = iter_figure_pngs(evaluation, width=FIGURE_SIZE[0], height=FIGURE_SIZE[1])
+        self._report_drawing = drawing
+        figures: list[tuple[str, bytes]] = []
+        document = self.document
+
+        def draw_next() -> None:
+            if self._report_drawing is not drawing:
+                return  # the window closed or the project changed
+            try:
+                figure = next(drawing, None)
+            except Exception as e:  # noqa: BLE001 - a figure that cannot be drawn: said once
+                self._report_drawing = None
+                self._on_report_failed(e)
+                self.tab.update_controls()
+                return
+            if figure is not None:
+                figures.append(figure)
+                QTimer.singleShot(0, draw_next)
+                return
+            self._report_drawing = None
+            if self.document is document:
+                self._write_report(evaluation, folder, project, figures)
+            else:
+                self.tab.update_controls()
+
+        self.tab.update_controls()
+        self.window.show_status("Drawing the evaluation report's figures…", 0)
+        QTimer.singleShot(0, draw_next)
+        return True
+
+    def _write_report(
+        self,
+        evaluation: Evaluation,
+        folder: Path,
+        project: Path,
+        figures: list[tuple[str, bytes]],
+    ) -> None:
+        """Write the report's files in the background, its figures drawn."""
         entries = list(self.document.project.runs) if self.document is not None else None
 
         def work(progress: Any, cancelled: Any) -> Path:
@@ -617,7 +658,6 @@ class EvaluateController(QObject):
         self._report_task = task
         self.tab.update_controls()
         self.window.show_status("Writing the evaluation report…", 0)
-        return True
 
     @Slot(object)
     def _on_report_written(self, page: Path) -> None:
@@ -646,6 +686,7 @@ class EvaluateController(QObject):
             and self.task is None
             and self._table_task is None
             and self._report_task is None
+            and self._report_drawing is None
             and self._show_pending is None
             and self._open_pending is None
             and not (self._auto_pending and self.runs and self.tab.isVisible())
@@ -658,6 +699,7 @@ class EvaluateController(QObject):
         self._cancel_table()
         if self._report_task is not None:
             self._report_task.cancel()
+        self._report_drawing = None
         if self._runs_task is not None:
             self._runs_task.cancel()
         self.results.shutdown()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -902,17 +903,27 @@ def render_figures(
     Raises:
         RuntimeError: there is no QApplication.
     """
+    return list(iter_figure_pngs(evaluation, width=width, height=height))
+
+
+def iter_figure_pngs(
+    evaluation: Evaluation, *, width: int = 800, height: int = 520
+) -> Iterator[tuple[str, bytes]]:
+    """:func:`render_figures` one figure at a time: each is built and drawn when asked for,
+    so a window can draw one per turn of its event loop.
+
+    Raises:
+        RuntimeError: there is no QApplication.
+    """
     if not isinstance(QApplication.instance(), QApplication):
         raise RuntimeError(
             "render_figures needs a QApplication (QT_QPA_PLATFORM=offscreen will do)"
         )
-    out: list[tuple[str, bytes]] = []
     for title, figure in figures_of(evaluation, Colors.light(), interactive=False):
         try:
-            out.append((title, figure_png(figure, width, height)))
+            yield title, figure_png(figure, width, height)
         finally:
             figure.deleteLater()
-    return out
 
 
 #: The QApplication :func:`render_figures_headless` made, kept for the rest of the process
@@ -946,6 +957,7 @@ __all__ = [
     "classification_figures",
     "figure_png",
     "figures_of",
+    "iter_figure_pngs",
     "regression_figures",
     "render_figures",
     "render_figures_headless",
