@@ -33,6 +33,12 @@ def plural(n: int | float, noun: str, plural_form: str | None = None, *, sep: st
 APP_NAME = "Model Workbench"
 
 
+def first_line(e: BaseException) -> str:
+    """An error's first line for a message, or its type's name when it says nothing."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def human_count(n: float) -> str:
     """``1234567`` → ``'1.2 M'``; small numbers stay exact."""
     n = float(n)
@@ -255,6 +261,7 @@ STOP_TRAINING_PROMPT = "A model is training. Stop the run and close?"
 
 
 __all__ = [
+    "first_line",
     "APP_NAME",
     "STOP_TRAINING_PROMPT",
     "capitalized",

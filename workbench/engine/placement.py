@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from workbench.core.text import first_line
 from workbench.data.prepared import Prepared, SplitData, TensorData
 from workbench.engine.config import TrainConfig, TrainError
 from workbench.engine.devices import default_cpu_threads
@@ -106,7 +107,7 @@ def check_model_fits(
             model.eval()
             out = model(x)
     except (RuntimeError, ValueError, IndexError) as e:
-        raise TrainError(f"the model does not fit the data: {_first_line(e)}") from None
+        raise TrainError(f"the model does not fit the data: {first_line(e)}") from None
     finally:
         model.train(was_training)
     if prep.task == "classification":
@@ -124,11 +125,6 @@ def check_model_fits(
                 f"the model's Output gives {per_sample} values per sample but the data has {prep.num_targets} target(s): "
                 f"set the Output to regression with {prep.num_targets} target(s)"
             )
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 __all__ = ["check_model_fits", "global_settings", "place", "to_device"]

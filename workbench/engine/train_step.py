@@ -44,6 +44,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from workbench.core.text import first_line
 from workbench.engine.config import OPTIMIZER_SPECS, TrainConfig
 
 #: Eager steps before the capture (PyTorch's documentation uses three).
@@ -259,11 +260,6 @@ class CudaGraphs:
         return graph.replay
 
 
-def _capture_failed(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
-
-
 def _same_layout(a: torch.Tensor, static: torch.Tensor) -> bool:
     return a.shape == static.shape and a.dtype == static.dtype
 
@@ -362,9 +358,7 @@ class GraphedStep:
         except Exception as e:  # noqa: BLE001 - any failure to capture means eager steps
             opt.zero_grad(set_to_none=True)
             self.mode = "eager"
-            self.reason = (
-                f"capturing the training step in a CUDA graph failed ({_capture_failed(e)})"
-            )
+            self.reason = f"capturing the training step in a CUDA graph failed ({first_line(e)})"
             if self.on_fallback is not None:
                 self.on_fallback(self.reason)
             return False
@@ -480,7 +474,7 @@ class GraphedForward(Forward):
             self.replay = self.backend.capture(forward)
         except Exception as e:  # noqa: BLE001 - any failure to capture means eager batches
             self.mode = "eager"
-            self.reason = f"capturing validation in a CUDA graph failed ({_capture_failed(e)})"
+            self.reason = f"capturing validation in a CUDA graph failed ({first_line(e)})"
             if self.on_fallback is not None:
                 self.on_fallback(self.reason)
             return False

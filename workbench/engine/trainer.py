@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core.text import first_line
 from workbench.data.prepared import Prepared, SplitData
 from workbench.engine import placement, train_step
 from workbench.engine.callbacks import (
@@ -151,11 +152,6 @@ class _FiniteWatch:
         event.record(torch.cuda.current_stream(self.device))
         self.pending = (host, event)
         return found
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 _SHAPE_HINTS = (
@@ -535,10 +531,10 @@ class Trainer:
                 raise error from e
             except (FileNotFoundError, PermissionError) as e:
                 raise self._fail(
-                    e, f"a data file could not be read {self._where()}: {_first_line(e)}"
+                    e, f"a data file could not be read {self._where()}: {first_line(e)}"
                 ) from e
             except (RuntimeError, ValueError, IndexError, OSError) as e:
-                text = _first_line(e)
+                text = first_line(e)
                 if any(h.lower() in text.lower() for h in _SHAPE_HINTS):
                     msg = f"the model does not fit the data ({self._where()}): {text}"
                 else:
@@ -546,7 +542,7 @@ class Trainer:
                 raise self._fail(e, msg) from e
             except BaseException as e:  # a programming error: record it, then let it show
                 self._fail(
-                    e, f"training failed: {type(e).__name__}: {_first_line(e)}", convert=False
+                    e, f"training failed: {type(e).__name__}: {first_line(e)}", convert=False
                 )
                 raise
 
@@ -592,7 +588,7 @@ class Trainer:
                 optimizer = make_optimizer(self.model.parameters(), cfg, graph=True)
             except (TrainError, TypeError, RuntimeError) as e:  # this torch lacks the variant
                 plan = train_step.StepPlan(
-                    False, f"torch could not make {cfg.optimizer} capturable ({_first_line(e)})"
+                    False, f"torch could not make {cfg.optimizer} capturable ({first_line(e)})"
                 )
         self.step_plan = plan
         if not plan.graphs and cfg.cuda_graphs == "on" and train_step.graphs_available(dev):
@@ -729,7 +725,7 @@ class Trainer:
             self.model.load_state_dict(state["model"])
         except RuntimeError as e:
             raise TrainError(
-                f"the checkpoint does not match the model (was the model edited?): {_first_line(e)}"
+                f"the checkpoint does not match the model (was the model edited?): {first_line(e)}"
             ) from None
         # The implementation flags (fused, foreach, capturable) suit this device and this
         # run's step (eager or a CUDA graph), not the checkpoint's; so does the rate's form,

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core.text import first_line
 from workbench.data.base import DataCancelled, DataError
 from workbench.engine.checkpoint import load_checkpoint
 from workbench.engine.config import TrainError
@@ -53,11 +54,6 @@ NO_TEST_SPLIT = "the dataset has no test split"
 
 def _no_log(text: str) -> None:
     """Drop a progress line."""
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 # --- what the model's outputs mean -----------------------------------------------------------
@@ -361,13 +357,13 @@ def _build_model(run: RunDir, config: dict[str, Any], state: dict[str, Any]) -> 
         model = compile_graph(graph)
     except (KeyError, TypeError, ValueError, GraphError, CompileError) as e:
         raise EvaluationError(
-            f"run {run.id} cannot be evaluated: its config.json has no usable model ({_first_line(e)})"
+            f"run {run.id} cannot be evaluated: its config.json has no usable model ({first_line(e)})"
         ) from None
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         raise EvaluationError(
-            f"run {run.id}: the checkpoint does not fit the model it recorded: {_first_line(e)}"
+            f"run {run.id}: the checkpoint does not fit the model it recorded: {first_line(e)}"
         ) from None
     return model
 
@@ -546,7 +542,7 @@ def evaluate_run(
         task = str(config["task"])
     except (KeyError, TypeError, DataError) as e:
         raise EvaluationError(
-            f"run {run.id} cannot be evaluated: its config.json is incomplete ({_first_line(e)})"
+            f"run {run.id} cannot be evaluated: its config.json is incomplete ({first_line(e)})"
         ) from None
     recorded: dict[str, Any] = _mapping(config.get("preprocessing"))
     training: dict[str, Any] = _mapping(config.get("training"))
@@ -620,7 +616,7 @@ def evaluate_run(
                 f"out of memory on {dev} while evaluating: use a smaller batch size (now {size})"
             ) from None
         except RuntimeError as e:
-            raise EvaluationError(f"the evaluation failed: {_first_line(e)}") from None
+            raise EvaluationError(f"the evaluation failed: {first_line(e)}") from None
     finally:
         close()
     failed = len(data) - evaluation.num_samples
@@ -686,7 +682,7 @@ class TestEvaluation(Callback):
             self._note(trainer, "the test evaluation was cancelled")
             return
         except (TrainError, DataError, RuntimeError, OSError, ValueError) as e:
-            self._note(trainer, f"the test split could not be evaluated: {_first_line(e)}")
+            self._note(trainer, f"the test split could not be evaluated: {first_line(e)}")
             return
         finally:
             trainer.phase = phase

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from workbench.core.text import first_line
 from workbench.data import TABLE_SUFFIXES
 from workbench.data.base import DataError
 from workbench.data.images import IMAGE_EXTENSIONS
@@ -451,7 +452,7 @@ class TryModel:
         except PredictError as e:
             raise TryItError(str(e)) from None
         except RuntimeError as e:
-            raise TryItError(f"the model failed on this input: {_first_line(e)}") from None
+            raise TryItError(f"the model failed on this input: {first_line(e)}") from None
         results = []
         for p in predictions:
             if "top_k" in p:
@@ -551,7 +552,7 @@ class TryModel:
                         relative=self.codec.info.activation == "softmax",
                     )
                 except RuntimeError as e:
-                    raise TryItError(f"the saliency map failed: {_first_line(e)}") from None
+                    raise TryItError(f"the saliency map failed: {first_line(e)}") from None
         return results
 
     def predict_row(
@@ -724,11 +725,6 @@ class TryModel:
         )
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
 def load_try_it(project_path: str | os.PathLike[str], run_id: str | None = None) -> TryModel:
     """A run's model, loaded to try it (imports torch; run it off the GUI thread).
 
@@ -755,7 +751,7 @@ def load_try_it(project_path: str | os.PathLike[str], run_id: str | None = None)
         raise TryItError(str(e)) from None
     except (KeyError, TypeError, ValueError, IndexError, GraphError) as e:
         raise TryItError(
-            f"run {run.id} cannot be tried: its config.json does not say what the model reads ({_first_line(e)})"
+            f"run {run.id} cannot be tried: its config.json does not say what the model reads ({first_line(e)})"
         ) from None
     return TryModel(loaded, codec)
 
